@@ -1,0 +1,62 @@
+//! Command-line arguments shared by every subcommand.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::info::InfoArgs;
+
+/// The `--version` text: the crate version and the commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("OCRPERF_GIT_COMMIT"),
+    ")"
+);
+
+/// Performance tools for OCR (DBNet-style text detection) training pipelines.
+#[derive(Debug, Parser)]
+#[command(name = "ocrperf", version = VERSION, propagate_version = true, arg_required_else_help = true)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 130 interrupted."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every subcommand honours, accepted before or after the subcommand name.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Output format [default: table on a terminal, json otherwise, or from the -o extension]
+    #[arg(long, global = true, value_enum)]
+    pub(crate) format: Option<Format>,
+    /// Write the report to FILE (atomically: a temp file, then a rename); `-` is stdout
+    #[arg(short, long, global = true, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+    /// Print nothing but the report and errors
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Never show progress bars
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
+}
+
+/// How a report is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Aligned columns for people
+    Table,
+    /// The JSON report envelope, for tools
+    Json,
+    /// Markdown tables, for pull requests and wikis
+    Md,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Describe this machine: OS, CPU, memory, GPUs (the `host` of every report)
+    Info(InfoArgs),
+}

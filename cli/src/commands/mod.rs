@@ -1,0 +1,11 @@
+//! One module per subcommand; this file only dispatches.
+
+pub(crate) mod info;
+
+use crate::{Outcome, args::Command, output::Ui};
+
+pub(crate) fn run(command: Command, ui: &Ui) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Info(args) => info::run(&args, ui),
+    }
+}

@@ -1,0 +1,334 @@
+//! Rendering reports for people (tables, Markdown) and tools (JSON), and writing them out.
+
+use std::{
+    fmt::{self, Write as _},
+    io::{self, IsTerminal, Write},
+    path::{Path, PathBuf},
+};
+
+use anstyle::{AnsiColor, Style};
+use anyhow::Context;
+use metrics_schema::{Envelope, Report};
+
+use crate::args::{Format, GlobalArgs};
+
+/// What every subcommand needs to talk to the user: where and how to write the report, and
+/// whether to say anything else.
+#[derive(Debug)]
+pub(crate) struct Ui {
+    format: Format,
+    output: Option<PathBuf>,
+    quiet: bool,
+    color: bool,
+    #[allow(
+        dead_code,
+        reason = "read by the first long-running subcommand, `targets bench`"
+    )]
+    progress: bool,
+}
+
+impl Ui {
+    pub(crate) fn new(args: &GlobalArgs) -> Ui {
+        let output = args.output.clone().filter(|path| path.as_os_str() != "-");
+        let to_terminal = output.is_none() && io::stdout().is_terminal();
+        let format = args.format.unwrap_or_else(|| match &output {
+            Some(path) => format_from_extension(path),
+            None if to_terminal => Format::Table,
+            None => Format::Json,
+        });
+        Ui {
+            format,
+            color: output.is_none() && color_wanted(to_terminal, |name| std::env::var_os(name)),
+            output,
+            quiet: args.quiet,
+            progress: !args.quiet && !args.no_progress && io::stderr().is_terminal(),
+        }
+    }
+
+    /// Prints a side note on stderr, unless `--quiet`.
+    pub(crate) fn note(&self, message: fmt::Arguments<'_>) {
+        if !self.quiet {
+            let _ = writeln!(io::stderr().lock(), "{message}");
+        }
+    }
+
+    /// Writes the report in the chosen format to stdout or, atomically, to `-o FILE`.
+    pub(crate) fn emit<T: Report>(
+        &self,
+        envelope: &Envelope<T>,
+        document: &Document,
+    ) -> anyhow::Result<()> {
+        let text = match self.format {
+            Format::Json => {
+                let mut json =
+                    serde_json::to_string_pretty(envelope).context("serialising the report")?;
+                json.push('\n');
+                json
+            }
+            Format::Table => document.to_text(self.color),
+            Format::Md => document.to_markdown(),
+        };
+        match &self.output {
+            Some(path) => {
+                metrics_schema::write_atomic(path, |out| out.write_all(text.as_bytes()))?;
+                self.note(format_args!("wrote {}", path.display()));
+            }
+            None => {
+                let mut stdout = io::stdout().lock();
+                stdout
+                    .write_all(text.as_bytes())
+                    .and_then(|()| stdout.flush())
+                    .context("writing to stdout")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn format_from_extension(path: &Path) -> Format {
+    match path
+        .extension()
+        .and_then(|ext| ext.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("md" | "markdown") => Format::Md,
+        Some("txt") => Format::Table,
+        _ => Format::Json,
+    }
+}
+
+/// Colour on a terminal, or when `CLICOLOR_FORCE` asks for it; never when `NO_COLOR` is set to
+/// anything non-empty (<https://no-color.org>).
+fn color_wanted(to_terminal: bool, env: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    let set = |name: &str| env(name).is_some_and(|value| !value.is_empty() && value != "0");
+    if set("NO_COLOR") {
+        return false;
+    }
+    to_terminal || set("CLICOLOR_FORCE")
+}
+
+/// A report laid out for people: a title and sections of fields or tables. The same document
+/// renders as aligned text or as Markdown, so every subcommand gets both for free.
+#[derive(Debug, Default)]
+pub(crate) struct Document {
+    title: String,
+    sections: Vec<Section>,
+}
+
+#[derive(Debug)]
+struct Section {
+    heading: Option<String>,
+    columns: Vec<String>,
+    rows: Vec<Vec<String>>,
+    /// Field lists have no header row in text form.
+    is_fields: bool,
+}
+
+impl Document {
+    pub(crate) fn new(title: impl Into<String>) -> Document {
+        Document {
+            title: title.into(),
+            sections: Vec::new(),
+        }
+    }
+
+    /// A list of `name  value` lines.
+    pub(crate) fn fields(
+        &mut self,
+        heading: Option<&str>,
+        fields: Vec<(String, String)>,
+    ) -> &mut Self {
+        self.sections.push(Section {
+            heading: heading.map(str::to_owned),
+            columns: vec!["field".into(), "value".into()],
+            rows: fields
+                .into_iter()
+                .map(|(name, value)| vec![name, value])
+                .collect(),
+            is_fields: true,
+        });
+        self
+    }
+
+    /// A table with a header row.
+    pub(crate) fn table(
+        &mut self,
+        heading: Option<&str>,
+        columns: &[&str],
+        rows: Vec<Vec<String>>,
+    ) -> &mut Self {
+        self.sections.push(Section {
+            heading: heading.map(str::to_owned),
+            columns: columns.iter().map(|&c| c.to_owned()).collect(),
+            rows,
+            is_fields: false,
+        });
+        self
+    }
+
+    pub(crate) fn to_text(&self, color: bool) -> String {
+        let paint = |style: Style, text: &str| {
+            if color {
+                format!("{}{text}{}", style.render(), style.render_reset())
+            } else {
+                text.to_owned()
+            }
+        };
+        let bold = Style::new().bold();
+        let header = Style::new().bold().fg_color(Some(AnsiColor::Cyan.into()));
+        let mut out = String::new();
+        let _ = writeln!(out, "{}", paint(bold, &self.title));
+        for section in &self.sections {
+            out.push('\n');
+            if let Some(heading) = &section.heading {
+                let _ = writeln!(out, "{}", paint(bold, heading));
+            }
+            let widths = column_widths(section);
+            if !section.is_fields {
+                let line = pad_row(&section.columns, &widths);
+                let _ = writeln!(out, "  {}", paint(header, &line));
+            }
+            for row in &section.rows {
+                let _ = writeln!(out, "  {}", pad_row(row, &widths));
+            }
+        }
+        out
+    }
+
+    pub(crate) fn to_markdown(&self) -> String {
+        let mut out = format!("# {}\n", escape_markdown(&self.title));
+        for section in &self.sections {
+            out.push('\n');
+            if let Some(heading) = &section.heading {
+                let _ = writeln!(out, "## {}\n", escape_markdown(heading));
+            }
+            let cells = |row: &[String]| {
+                row.iter()
+                    .map(|cell| escape_markdown(cell))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            };
+            let _ = writeln!(out, "| {} |", cells(&section.columns));
+            let _ = writeln!(out, "|{}", "---|".repeat(section.columns.len()));
+            for row in &section.rows {
+                let _ = writeln!(out, "| {} |", cells(row));
+            }
+        }
+        out
+    }
+}
+
+fn column_widths(section: &Section) -> Vec<usize> {
+    let mut widths = vec![0; section.columns.len()];
+    let header = (!section.is_fields).then_some(&section.columns);
+    for row in header.into_iter().chain(&section.rows) {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    widths
+}
+
+fn pad_row(row: &[String], widths: &[usize]) -> String {
+    let mut line = String::new();
+    for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
+        if i + 1 == row.len() {
+            line.push_str(cell);
+        } else {
+            let _ = write!(line, "{cell:<width$}  ");
+        }
+    }
+    line
+}
+
+fn escape_markdown(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Bytes in binary units with one decimal (`125.8 GiB`).
+pub(crate) fn format_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Document {
+        let mut doc = Document::new("Report");
+        doc.fields(
+            None,
+            vec![
+                ("name".into(), "a|b".into()),
+                ("longer name".into(), "2".into()),
+            ],
+        );
+        doc.table(
+            Some("Steps"),
+            &["step", "status"],
+            vec![vec!["parity".into(), "passed".into()]],
+        );
+        doc
+    }
+
+    #[test]
+    fn text_is_aligned() {
+        assert_eq!(
+            sample().to_text(false),
+            "Report\n\n  name         a|b\n  longer name  2\n\nSteps\n  step    status\n  parity  passed\n"
+        );
+        assert!(sample().to_text(true).contains("\u{1b}["));
+    }
+
+    #[test]
+    fn markdown_escapes_pipes() {
+        assert_eq!(
+            sample().to_markdown(),
+            "# Report\n\n| field | value |\n|---|---|\n| name | a\\|b |\n| longer name | 2 |\n\n## Steps\n\n| step | status |\n|---|---|\n| parity | passed |\n"
+        );
+    }
+
+    #[test]
+    fn color_follows_no_color_and_force() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| (*v).into())
+            }
+        };
+        assert!(color_wanted(true, env(&[])));
+        assert!(!color_wanted(false, env(&[])));
+        assert!(!color_wanted(true, env(&[("NO_COLOR", "1")])));
+        assert!(color_wanted(true, env(&[("NO_COLOR", "")])));
+        assert!(color_wanted(false, env(&[("CLICOLOR_FORCE", "1")])));
+        assert!(!color_wanted(
+            false,
+            env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "yes")])
+        ));
+    }
+
+    #[test]
+    fn formats_from_extensions_and_bytes() {
+        assert_eq!(format_from_extension(Path::new("r.MD")), Format::Md);
+        assert_eq!(format_from_extension(Path::new("r.txt")), Format::Table);
+        assert_eq!(format_from_extension(Path::new("r.json")), Format::Json);
+        assert_eq!(format_from_extension(Path::new("r")), Format::Json);
+        assert_eq!(format_bytes(512), "512 B");
+        assert_eq!(format_bytes(137_438_953_472), "128.0 GiB");
+        assert_eq!(format_bytes(1536), "1.5 KiB");
+    }
+}
