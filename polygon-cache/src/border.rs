@@ -1,0 +1,272 @@
+//! The threshold (border) map's per-polygon distance patch.
+//!
+//! For every pixel of the dilated polygon's bounding box, the reference computes for each edge
+//! `clip(distance / D, 0, 1)` in `f64`, stores it as `f32`, and keeps the minimum over edges
+//! (NaN wins, as in `numpy.min`). A value only differs from 1 where the pixel lies within `D`
+//! of the edge, so each edge is evaluated only over a conservative band around it: per row,
+//! the columns within `D` (plus a safety margin) of the part of the segment near that row.
+//! Everywhere else the reference's value is exactly 1.0, which is what the patch starts with.
+
+use crate::geom::Point;
+
+/// How the distance from a pixel to a polygon edge is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum EdgeDistance {
+    /// DB's own formula (law of cosines): the distance to the edge's line where the angle at
+    /// the pixel is obtuse, else to the nearer endpoint. It is what trained models expect.
+    #[default]
+    Reference,
+    /// The true Euclidean distance from the pixel to the segment.
+    Euclidean,
+}
+
+/// The minimum over edges of `clip(distance / D, 0, 1)`, for the box `[x0, x0 + width) ×
+/// [y0, y0 + height)` in image coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct DistancePatch {
+    pub(crate) x0: i64,
+    pub(crate) y0: i64,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+    pub(crate) values: Vec<f32>,
+}
+
+impl DistancePatch {
+    /// Computes the patch of `polygon` (float vertices, image coordinates) over the bounding box
+    /// of `dilated` (the integer dilated polygon), with offset distance `d`.
+    pub(crate) fn compute(
+        polygon: &[Point],
+        dilated: &[[i64; 2]],
+        d: f64,
+        mode: EdgeDistance,
+    ) -> DistancePatch {
+        let (mut xmin, mut xmax, mut ymin, mut ymax) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
+        for &[x, y] in dilated {
+            xmin = xmin.min(x);
+            xmax = xmax.max(x);
+            ymin = ymin.min(y);
+            ymax = ymax.max(y);
+        }
+        let width = (xmax - xmin + 1) as usize;
+        let height = (ymax - ymin + 1) as usize;
+        // The reference shifts the float polygon by the integer box corner (float64 minus int).
+        let shifted: Vec<Point> = polygon
+            .iter()
+            .map(|&[x, y]| [x - xmin as f64, y - ymin as f64])
+            .collect();
+        let mut values = vec![1.0f32; width * height];
+        let prune = d.is_finite() && d > 0.0;
+        let reach = d * (1.0 + 1e-4) + 1e-3;
+        let n = shifted.len();
+        for i in 0..n {
+            let (p1, p2) = (shifted[i], shifted[(i + 1) % n]);
+            let rows = if prune {
+                band_rows(p1, p2, reach, height)
+            } else {
+                0..height
+            };
+            for row in rows {
+                let y = row as f64;
+                let columns = if prune {
+                    band_columns(p1, p2, y, reach, width)
+                } else {
+                    0..width
+                };
+                let line = &mut values[row * width..(row + 1) * width];
+                for column in columns {
+                    let distance = match mode {
+                        EdgeDistance::Reference => reference_distance(column as f64, y, p1, p2),
+                        EdgeDistance::Euclidean => euclidean_distance(column as f64, y, p1, p2),
+                    };
+                    let value = (distance / d).clamp(0.0, 1.0) as f32;
+                    let slot = &mut line[column];
+                    *slot = nan_min(*slot, value);
+                }
+            }
+        }
+        DistancePatch {
+            x0: xmin,
+            y0: ymin,
+            width,
+            height,
+            values,
+        }
+    }
+
+    /// Bytes held, for the cache's weigher.
+    pub(crate) fn bytes(&self) -> usize {
+        self.values.len() * size_of::<f32>()
+    }
+}
+
+/// `numpy.minimum`: NaN if either is NaN. (`f64::clamp` keeps NaN, as `numpy.clip` does.)
+#[inline]
+fn nan_min(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else {
+        a.min(b)
+    }
+}
+
+/// DB's `_distance`, with NumPy's operation order and `nan_to_num`.
+#[inline]
+fn reference_distance(x: f64, y: f64, p1: Point, p2: Point) -> f64 {
+    let square = |v: f64| v * v;
+    let a2 = square(x - p1[0]) + square(y - p1[1]);
+    let b2 = square(x - p2[0]) + square(y - p2[1]);
+    let c2 = square(p1[0] - p2[0]) + square(p1[1] - p2[1]);
+    let cosin = (c2 - a2 - b2) / (2.0 * (a2 * b2).sqrt());
+    let square_sin = nan_to_num(1.0 - square(cosin));
+    if cosin < 0.0 {
+        a2.min(b2).sqrt()
+    } else {
+        (a2 * b2 * square_sin / c2).sqrt()
+    }
+}
+
+/// `numpy.nan_to_num` for a scalar.
+#[inline]
+fn nan_to_num(v: f64) -> f64 {
+    if v.is_nan() {
+        0.0
+    } else if v == f64::INFINITY {
+        f64::MAX
+    } else if v == f64::NEG_INFINITY {
+        f64::MIN
+    } else {
+        v
+    }
+}
+
+/// The distance from `(x, y)` to the segment `p1–p2`.
+#[inline]
+fn euclidean_distance(x: f64, y: f64, p1: Point, p2: Point) -> f64 {
+    let (ex, ey) = (p2[0] - p1[0], p2[1] - p1[1]);
+    let length2 = ex * ex + ey * ey;
+    let t = if length2 > 0.0 {
+        (((x - p1[0]) * ex + (y - p1[1]) * ey) / length2).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let (dx, dy) = (x - (p1[0] + t * ex), y - (p1[1] + t * ey));
+    (dx * dx + dy * dy).sqrt()
+}
+
+/// Rows that can hold a pixel within `reach` of the segment.
+fn band_rows(p1: Point, p2: Point, reach: f64, height: usize) -> std::ops::Range<usize> {
+    let lo = (p1[1].min(p2[1]) - reach).ceil().max(0.0);
+    let hi = (p1[1].max(p2[1]) + reach).floor().min(height as f64 - 1.0);
+    if hi < lo {
+        0..0
+    } else {
+        lo as usize..hi as usize + 1
+    }
+}
+
+/// Columns of row `y` that can hold a pixel within `reach` of the segment: the x-extent of the
+/// part of the segment with `|y' − y| ≤ reach`, widened by `reach`.
+fn band_columns(p1: Point, p2: Point, y: f64, reach: f64, width: usize) -> std::ops::Range<usize> {
+    let (x_lo, x_hi) = if p1[1] == p2[1] {
+        (p1[0].min(p2[0]), p1[0].max(p2[0]))
+    } else {
+        let dy = p2[1] - p1[1];
+        let ta = ((y - reach - p1[1]) / dy).clamp(0.0, 1.0);
+        let tb = ((y + reach - p1[1]) / dy).clamp(0.0, 1.0);
+        let xa = p1[0] + ta * (p2[0] - p1[0]);
+        let xb = p1[0] + tb * (p2[0] - p1[0]);
+        (xa.min(xb), xa.max(xb))
+    };
+    let lo = (x_lo - reach - 1e-6).ceil().max(0.0);
+    let hi = (x_hi + reach + 1e-6).floor().min(width as f64 - 1.0);
+    if hi < lo {
+        0..0
+    } else {
+        lo as usize..hi as usize + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same patch with every edge evaluated at every pixel, as the reference does.
+    fn brute_force(
+        polygon: &[Point],
+        dilated: &[[i64; 2]],
+        d: f64,
+        mode: EdgeDistance,
+    ) -> Vec<f32> {
+        let patch = DistancePatch::compute(polygon, dilated, f64::NAN, mode);
+        let shifted: Vec<Point> = polygon
+            .iter()
+            .map(|&[x, y]| [x - patch.x0 as f64, y - patch.y0 as f64])
+            .collect();
+        let mut values = vec![f32::INFINITY; patch.width * patch.height];
+        for (index, slot) in values.iter_mut().enumerate() {
+            let (x, y) = ((index % patch.width) as f64, (index / patch.width) as f64);
+            for i in 0..shifted.len() {
+                let (p1, p2) = (shifted[i], shifted[(i + 1) % shifted.len()]);
+                let distance = match mode {
+                    EdgeDistance::Reference => reference_distance(x, y, p1, p2),
+                    EdgeDistance::Euclidean => euclidean_distance(x, y, p1, p2),
+                };
+                let value = (distance / d).clamp(0.0, 1.0) as f32;
+                *slot = if slot.is_infinite() {
+                    value
+                } else {
+                    nan_min(*slot, value)
+                };
+            }
+        }
+        values
+    }
+
+    #[test]
+    fn pruning_changes_no_pixel() {
+        let polygons: [&[Point]; 3] = [
+            &[[10.3, 12.7], [80.9, 20.1], [75.2, 41.8], [8.6, 33.3]],
+            &[
+                [5.0, 5.0],
+                [40.0, 5.0],
+                [40.0, 5.0],
+                [40.0, 30.0],
+                [5.0, 30.0],
+            ],
+            &[
+                [20.0, 10.0],
+                [60.0, 14.0],
+                [61.0, 50.0],
+                [40.0, 30.0],
+                [18.0, 48.0],
+            ],
+        ];
+        for polygon in polygons {
+            let d = crate::geom::offset_distance(polygon, 0.4);
+            let ints = crate::geom::truncate_to_clipper(polygon);
+            let dilated = crate::offset::offset_polygon(&ints, d).remove(0);
+            for mode in [EdgeDistance::Reference, EdgeDistance::Euclidean] {
+                let fast = DistancePatch::compute(polygon, &dilated, d, mode);
+                let slow = brute_force(polygon, &dilated, d, mode);
+                let same = fast
+                    .values
+                    .iter()
+                    .zip(&slow)
+                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                assert!(same, "{polygon:?} {mode:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn reference_quirk_uses_the_endpoint_for_acute_angles() {
+        // Above the middle of a 10-long edge at height 10 the angle at the pixel is acute.
+        let quirk = reference_distance(5.0, 10.0, [0.0, 0.0], [10.0, 0.0]);
+        assert!((quirk - 125f64.sqrt()).abs() < 1e-12);
+        assert_eq!(euclidean_distance(5.0, 10.0, [0.0, 0.0], [10.0, 0.0]), 10.0);
+        assert!((reference_distance(5.0, 2.0, [0.0, 0.0], [10.0, 0.0]) - 2.0).abs() < 1e-12);
+        // A pixel on a repeated vertex is NaN in the reference and stays NaN.
+        assert!(reference_distance(3.0, 4.0, [3.0, 4.0], [3.0, 4.0]).is_nan());
+    }
+}

@@ -1,0 +1,139 @@
+//! The polygon cache: the polygon work of each distinct polygon, shared between threads and
+//! bounded by bytes.
+
+use std::{
+    hash::{Hash, Hasher},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use serde::Serialize;
+
+use crate::{border::EdgeDistance, geom::Point, work::PolygonWork};
+
+/// What identifies a polygon's work: the exact bits of its validated coordinates and of the
+/// settings that change the work. Two polygons share an entry only if they are bit-identical.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PolygonKey {
+    bits: Box<[u64]>,
+    shrink_ratio: u64,
+    mode: EdgeDistance,
+}
+
+impl Hash for PolygonKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.bits.hash(state);
+        self.shrink_ratio.hash(state);
+        self.mode.hash(state);
+    }
+}
+
+impl PolygonKey {
+    pub(crate) fn new(points: &[Point], shrink_ratio: f64, mode: EdgeDistance) -> PolygonKey {
+        PolygonKey {
+            bits: points.iter().flatten().map(|v| v.to_bits()).collect(),
+            shrink_ratio: shrink_ratio.to_bits(),
+            mode,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        size_of::<PolygonKey>() + self.bits.len() * 8
+    }
+}
+
+/// Counters of a [`PolygonCache`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that computed the work.
+    pub misses: u64,
+    /// `hits / (hits + misses)`, 0 before any lookup.
+    pub hit_rate: f64,
+    /// Polygons held.
+    pub entries: u64,
+    /// Bytes held (keys and values, as weighed).
+    pub bytes: u64,
+}
+
+/// A thread-safe cache of polygon work, bounded by bytes; clones share the same cache.
+///
+/// Only the per-polygon work is cached (the integer polygon's offsets, D and the border
+/// distance patch); composing the patches onto each image's canvas is always done afresh, so
+/// cached and uncached targets are bit-identical.
+#[derive(Clone)]
+pub struct PolygonCache {
+    inner: moka::sync::Cache<PolygonKey, Arc<PolygonWork>>,
+    hits: Arc<AtomicU64>,
+    misses: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for PolygonCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolygonCache")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl PolygonCache {
+    /// A cache holding at most `max_bytes` of polygon work.
+    pub fn with_max_bytes(max_bytes: u64) -> PolygonCache {
+        let inner = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(|key: &PolygonKey, work: &Arc<PolygonWork>| {
+                u32::try_from(key.bytes() + work.bytes()).unwrap_or(u32::MAX)
+            })
+            .build();
+        PolygonCache {
+            inner,
+            hits: Arc::default(),
+            misses: Arc::default(),
+        }
+    }
+
+    pub(crate) fn get_or_compute(
+        &self,
+        key: PolygonKey,
+        compute: impl FnOnce() -> PolygonWork,
+    ) -> Arc<PolygonWork> {
+        if let Some(work) = self.inner.get(&key) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return work;
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let work = Arc::new(compute());
+        self.inner.insert(key, Arc::clone(&work));
+        work
+    }
+
+    /// Hits, misses, hit rate, entries and bytes, as of now.
+    pub fn stats(&self) -> CacheStats {
+        self.inner.run_pending_tasks();
+        let (hits, misses) = (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        );
+        let lookups = hits + misses;
+        CacheStats {
+            hits,
+            misses,
+            hit_rate: if lookups == 0 {
+                0.0
+            } else {
+                hits as f64 / lookups as f64
+            },
+            entries: self.inner.entry_count(),
+            bytes: self.inner.weighted_size(),
+        }
+    }
+
+    /// Resets the hit and miss counters (not the contents), e.g. between epochs.
+    pub fn reset_counters(&self) {
+        self.hits.store(0, Ordering::Relaxed);
+        self.misses.store(0, Ordering::Relaxed);
+    }
+}

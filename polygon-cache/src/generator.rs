@@ -1,0 +1,403 @@
+//! `TargetGenerator`: the four DBNet maps of one image.
+
+use std::sync::Arc;
+
+use crate::{
+    EdgeDistance, Error, PolygonCache, TextPolygon,
+    cache::PolygonKey,
+    geom::{self, Point},
+    gt::MAX_IMAGE_SIDE,
+    raster::{Canvas, fill_poly},
+    work::PolygonWork,
+};
+
+/// The settings of DBNet target generation; the defaults are DB's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetConfig {
+    /// Shrink ratio r of `D = area · (1 − r²) / perimeter` (0.4).
+    pub shrink_ratio: f64,
+    /// Polygons whose axis-aligned height or width is below this are ignored (8).
+    pub min_text_size: f64,
+    /// The threshold map's value far from text (0.3).
+    pub thresh_min: f64,
+    /// The threshold map's value on a text border (0.7).
+    pub thresh_max: f64,
+    /// Training-time validation: clip polygons to the image, ignore those with |area| < 1, and
+    /// orient them as DB expects (true).
+    pub is_training: bool,
+    /// How edge distances are measured for the threshold map ([`EdgeDistance::Reference`]).
+    pub edge_distance: EdgeDistance,
+}
+
+impl Default for TargetConfig {
+    fn default() -> Self {
+        TargetConfig {
+            shrink_ratio: 0.4,
+            min_text_size: 8.0,
+            thresh_min: 0.3,
+            thresh_max: 0.7,
+            is_training: true,
+            edge_distance: EdgeDistance::Reference,
+        }
+    }
+}
+
+/// The four training targets of one image, `f32`, row-major `height × width`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Targets {
+    /// Image height.
+    pub height: usize,
+    /// Image width.
+    pub width: usize,
+    /// Shrink (probability) map: 1 inside each shrunk text polygon.
+    pub gt: Vec<f32>,
+    /// 0 over ignored polygons, 1 elsewhere.
+    pub mask: Vec<f32>,
+    /// Threshold map, `thresh_min` far from text up to `thresh_max` on borders.
+    pub thresh: Vec<f32>,
+    /// 1 inside each dilated text polygon.
+    pub thresh_mask: Vec<f32>,
+}
+
+impl Targets {
+    /// The maps with their names, in the reference's order.
+    pub fn maps(&self) -> [(&'static str, &[f32]); 4] {
+        [
+            ("gt", &self.gt),
+            ("mask", &self.mask),
+            ("thresh", &self.thresh),
+            ("thresh_mask", &self.thresh_mask),
+        ]
+    }
+
+    fn reset(&mut self, height: usize, width: usize) {
+        let n = height * width;
+        self.height = height;
+        self.width = width;
+        for (map, value) in [
+            (&mut self.gt, 0.0),
+            (&mut self.mask, 1.0),
+            (&mut self.thresh, 0.0),
+            (&mut self.thresh_mask, 0.0),
+        ] {
+            map.clear();
+            map.resize(n, value);
+        }
+    }
+}
+
+/// Generates DBNet targets with the reference's semantics, optionally through a
+/// [`PolygonCache`]. Cheap to clone; clones share the cache.
+#[derive(Debug, Clone, Default)]
+pub struct TargetGenerator {
+    config: TargetConfig,
+    cache: Option<PolygonCache>,
+}
+
+impl TargetGenerator {
+    /// A generator without a cache.
+    pub fn new(config: TargetConfig) -> TargetGenerator {
+        TargetGenerator {
+            config,
+            cache: None,
+        }
+    }
+
+    /// A generator that reuses polygon work through `cache`.
+    pub fn with_cache(config: TargetConfig, cache: PolygonCache) -> TargetGenerator {
+        TargetGenerator {
+            config,
+            cache: Some(cache),
+        }
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &TargetConfig {
+        &self.config
+    }
+
+    /// The cache, if any.
+    pub fn cache(&self) -> Option<&PolygonCache> {
+        self.cache.as_ref()
+    }
+
+    /// The targets of an image of `height × width` pixels with these polygons.
+    ///
+    /// # Errors
+    /// [`Error::BadSize`], or the reference's own failures: [`Error::EmptyDilation`],
+    /// [`Error::PatchOutsideImage`].
+    pub fn generate(
+        &self,
+        height: usize,
+        width: usize,
+        polygons: &[TextPolygon],
+    ) -> Result<Targets, Error> {
+        let mut targets = Targets::default();
+        self.generate_into(height, width, polygons, &mut targets)?;
+        Ok(targets)
+    }
+
+    /// Like [`TargetGenerator::generate`], reusing the buffers of `targets`.
+    ///
+    /// # Errors
+    /// As [`TargetGenerator::generate`].
+    pub fn generate_into(
+        &self,
+        height: usize,
+        width: usize,
+        polygons: &[TextPolygon],
+        targets: &mut Targets,
+    ) -> Result<(), Error> {
+        if !(1..=MAX_IMAGE_SIDE).contains(&height) || !(1..=MAX_IMAGE_SIDE).contains(&width) {
+            return Err(Error::BadSize {
+                width,
+                height,
+                max: MAX_IMAGE_SIDE,
+            });
+        }
+        let config = &self.config;
+        let mut ignore: Vec<bool> = polygons.iter().map(TextPolygon::ignore).collect();
+        let validated: Vec<Vec<Point>> = polygons
+            .iter()
+            .zip(&mut ignore)
+            .map(|(polygon, ignore)| {
+                let mut points = polygon.points().to_vec();
+                if config.is_training {
+                    validate(&mut points, ignore, height, width);
+                }
+                points
+            })
+            .collect();
+        targets.reset(height, width);
+
+        let mut works: Vec<Option<Arc<PolygonWork>>> = Vec::with_capacity(validated.len());
+        for (points, ignore) in validated.iter().zip(&mut ignore) {
+            let (h, w) = geom::extent(points);
+            let work = if *ignore || h.min(w) < config.min_text_size {
+                None
+            } else {
+                Some(self.polygon_work(points))
+            };
+            match work.as_deref() {
+                Some(PolygonWork::Text { shrunk, .. }) => {
+                    fill(&mut targets.gt, width, height, shrunk, 1.0)
+                }
+                _ => {
+                    fill(
+                        &mut targets.mask,
+                        width,
+                        height,
+                        &geom::truncate_to_i32(points),
+                        0.0,
+                    );
+                    *ignore = true;
+                }
+            }
+            works.push(work);
+        }
+
+        for (index, work) in works.iter().enumerate() {
+            let Some(work) = work.as_deref().filter(|_| !ignore[index]) else {
+                continue;
+            };
+            work.require_dilated(index)?;
+            let PolygonWork::Text {
+                dilated: Some(dilated),
+                patch: Some(patch),
+                ..
+            } = work
+            else {
+                continue;
+            };
+            fill(&mut targets.thresh_mask, width, height, dilated, 1.0);
+            compose_patch(&mut targets.thresh, width, height, patch, index)?;
+        }
+
+        // `canvas * (thresh_max - thresh_min) + thresh_min` with Python floats on a float32
+        // array: the scalars become float32 and each operation rounds to float32.
+        let scale = (config.thresh_max - config.thresh_min) as f32;
+        let offset = config.thresh_min as f32;
+        for value in &mut targets.thresh {
+            *value = *value * scale + offset;
+        }
+        Ok(())
+    }
+
+    fn polygon_work(&self, points: &[Point]) -> Arc<PolygonWork> {
+        let compute =
+            || PolygonWork::compute(points, self.config.shrink_ratio, self.config.edge_distance);
+        match &self.cache {
+            Some(cache) => cache.get_or_compute(
+                PolygonKey::new(points, self.config.shrink_ratio, self.config.edge_distance),
+                compute,
+            ),
+            None => Arc::new(compute()),
+        }
+    }
+}
+
+/// DB's `validate_polygons` for one polygon: clip to the image, ignore tiny ones, and reverse
+/// those with a positive DB area.
+fn validate(points: &mut Vec<Point>, ignore: &mut bool, height: usize, width: usize) {
+    let (x_max, y_max) = ((width - 1) as f64, (height - 1) as f64);
+    for point in points.iter_mut() {
+        point[0] = point[0].clamp(0.0, x_max);
+        point[1] = point[1].clamp(0.0, y_max);
+    }
+    let area = geom::db_area(points);
+    if area.abs() < 1.0 {
+        *ignore = true;
+    }
+    if area > 0.0 {
+        points.reverse();
+    }
+}
+
+fn fill(map: &mut [f32], width: usize, height: usize, points: &[[i32; 2]], value: f32) {
+    fill_poly(
+        &mut Canvas {
+            data: map,
+            width,
+            height,
+        },
+        points,
+        value,
+    );
+}
+
+/// `canvas[valid box] = np.fmax(1 - patch[matching slice], canvas[valid box])`, with the
+/// reference's clamping of the box to the image and NumPy's slicing rules.
+fn compose_patch(
+    canvas: &mut [f32],
+    width: usize,
+    height: usize,
+    patch: &crate::border::DistancePatch,
+    polygon: usize,
+) -> Result<(), Error> {
+    let (xmin, ymin) = (patch.x0, patch.y0);
+    let (xmax, ymax) = (
+        xmin + patch.width as i64 - 1,
+        ymin + patch.height as i64 - 1,
+    );
+    let (w, h) = (width as i64, height as i64);
+    let x0v = xmin.max(0).min(w - 1);
+    let x1v = xmax.max(0).min(w - 1);
+    let y0v = ymin.max(0).min(h - 1);
+    let y1v = ymax.max(0).min(h - 1);
+    let canvas_cols = python_slice(x0v, x1v + 1, w);
+    let canvas_rows = python_slice(y0v, y1v + 1, h);
+    let patch_cols = python_slice(
+        x0v - xmin,
+        x1v - xmax + patch.width as i64,
+        patch.width as i64,
+    );
+    let patch_rows = python_slice(
+        y0v - ymin,
+        y1v - ymax + patch.height as i64,
+        patch.height as i64,
+    );
+    if canvas_cols.len() != patch_cols.len() || canvas_rows.len() != patch_rows.len() {
+        return Err(Error::PatchOutsideImage { polygon });
+    }
+    for (canvas_row, patch_row) in canvas_rows.zip(patch_rows) {
+        let target = &mut canvas[canvas_row * width..][canvas_cols.clone()];
+        let source = &patch.values[patch_row * patch.width..][patch_cols.clone()];
+        for (out, &distance) in target.iter_mut().zip(source) {
+            let candidate = 1.0 - distance;
+            // numpy.fmax: NaN loses to a number.
+            *out = if candidate.is_nan() {
+                *out
+            } else if out.is_nan() {
+                candidate
+            } else {
+                candidate.max(*out)
+            };
+        }
+    }
+    Ok(())
+}
+
+/// The indices `a[start:stop]` selects from an axis of length `len` (negative indices count
+/// from the end, everything clamps; step 1).
+fn python_slice(start: i64, stop: i64, len: i64) -> std::ops::Range<usize> {
+    let resolve = |i: i64| if i < 0 { (i + len).max(0) } else { i.min(len) };
+    let (start, stop) = (resolve(start), resolve(stop));
+    start as usize..stop.max(start) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_slicing() {
+        assert_eq!(python_slice(2, 5, 10), 2..5);
+        assert_eq!(python_slice(-3, 10, 10), 7..10);
+        assert_eq!(python_slice(5, 2, 10), 5..5);
+        assert_eq!(python_slice(-20, 3, 10), 0..3);
+        assert_eq!(python_slice(0, 20, 10), 0..10);
+    }
+
+    #[test]
+    fn a_single_box() {
+        let polygon = TextPolygon::new(
+            vec![[10.0, 10.0], [60.0, 10.0], [60.0, 30.0], [10.0, 30.0]],
+            false,
+        )
+        .unwrap();
+        let targets = TargetGenerator::default()
+            .generate(40, 70, &[polygon])
+            .unwrap();
+        let at = |map: &[f32], x: usize, y: usize| map[y * 70 + x];
+        assert_eq!(at(&targets.gt, 35, 20), 1.0);
+        assert_eq!(
+            at(&targets.gt, 11, 11),
+            0.0,
+            "the shrunk box stays off the border"
+        );
+        assert_eq!(at(&targets.mask, 0, 0), 1.0);
+        assert_eq!(
+            at(&targets.thresh_mask, 8, 20),
+            1.0,
+            "the dilated box covers the border"
+        );
+        assert!(
+            (at(&targets.thresh, 10, 20) - 0.7).abs() < 1e-6,
+            "on the edge the threshold is thresh_max"
+        );
+        assert!(
+            (at(&targets.thresh, 35, 20) - 0.3).abs() < 1e-6,
+            "far inside it is thresh_min"
+        );
+    }
+
+    #[test]
+    fn ignored_and_tiny_polygons_mask_out() {
+        let dont_care = TextPolygon::new(
+            vec![[5.0, 5.0], [30.0, 5.0], [30.0, 20.0], [5.0, 20.0]],
+            true,
+        )
+        .unwrap();
+        let tiny = TextPolygon::new(
+            vec![[40.0, 5.0], [45.0, 5.0], [45.0, 9.0], [40.0, 9.0]],
+            false,
+        )
+        .unwrap();
+        let targets = TargetGenerator::default()
+            .generate(30, 50, &[dont_care, tiny])
+            .unwrap();
+        assert_eq!(targets.mask[10 * 50 + 10], 0.0);
+        assert_eq!(targets.mask[7 * 50 + 42], 0.0);
+        assert!(targets.gt.iter().all(|&v| v == 0.0));
+        assert!(targets.thresh.iter().all(|&v| v == 0.3f32));
+    }
+
+    #[test]
+    fn bad_sizes_are_refused() {
+        let err = TargetGenerator::default().generate(0, 10, &[]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "image size 10x0 is not usable (each side 1..=32768)"
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! The polygon work: everything about one validated polygon that does not depend on the rest
+//! of the image, so it can be computed once and cached.
+
+use crate::{
+    Error,
+    border::{DistancePatch, EdgeDistance},
+    geom::{self, Point},
+    offset,
+};
+
+/// The result of the polygon work for a polygon that passed the size check.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PolygonWork {
+    /// The shrink came back empty: the reference then masks the polygon out as ignored.
+    ShrunkAway,
+    /// A text region with its targets' ingredients.
+    Text {
+        /// The first path of the shrunk polygon, as `fillPoly` gets it (`int32`).
+        shrunk: Vec<[i32; 2]>,
+        /// The first path of the dilated polygon (`int32`), or `None` when the dilation is
+        /// empty, which the reference fails on.
+        dilated: Option<Vec<[i32; 2]>>,
+        /// The offset distance D.
+        distance: f64,
+        /// The border distance patch over the dilated polygon's box.
+        patch: Option<DistancePatch>,
+    },
+}
+
+impl PolygonWork {
+    /// Does the polygon work for `polygon` (already validated: clipped and oriented).
+    pub(crate) fn compute(polygon: &[Point], shrink_ratio: f64, mode: EdgeDistance) -> PolygonWork {
+        let distance = geom::offset_distance(polygon, shrink_ratio);
+        let integer = geom::truncate_to_clipper(polygon);
+        let Some(shrunk) = offset::offset_polygon(&integer, -distance)
+            .into_iter()
+            .next()
+        else {
+            return PolygonWork::ShrunkAway;
+        };
+        let dilated = offset::offset_polygon(&integer, distance)
+            .into_iter()
+            .next();
+        let patch = dilated
+            .as_ref()
+            .map(|dilated| DistancePatch::compute(polygon, dilated, distance, mode));
+        PolygonWork::Text {
+            shrunk: to_i32(&shrunk),
+            dilated: dilated.as_deref().map(to_i32),
+            distance,
+            patch,
+        }
+    }
+
+    /// Approximate heap bytes, for the cache's weigher.
+    pub(crate) fn bytes(&self) -> usize {
+        let base = size_of::<PolygonWork>();
+        match self {
+            PolygonWork::ShrunkAway => base,
+            PolygonWork::Text {
+                shrunk,
+                dilated,
+                patch,
+                ..
+            } => {
+                base + shrunk.len() * 8
+                    + dilated.as_ref().map_or(0, |d| d.len() * 8)
+                    + patch
+                        .as_ref()
+                        .map_or(0, |p| p.bytes() + size_of::<DistancePatch>())
+            }
+        }
+    }
+
+    /// The dilated path, or the reference's failure.
+    pub(crate) fn require_dilated(&self, polygon: usize) -> Result<(), Error> {
+        match self {
+            PolygonWork::Text {
+                dilated: None,
+                distance,
+                ..
+            } => Err(Error::EmptyDilation {
+                polygon,
+                distance: *distance,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// `.astype(np.int32)` of Clipper's `int64` output (wrapping, as NumPy does).
+fn to_i32(path: &[[i64; 2]]) -> Vec<[i32; 2]> {
+    path.iter().map(|&[x, y]| [x as i32, y as i32]).collect()
+}

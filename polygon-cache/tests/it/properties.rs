@@ -1,0 +1,1 @@
+//! Property tests: cached equals uncached, and `Reference` equals `Euclidean` on rectangles.
