@@ -12,8 +12,7 @@ fn main() {
             .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
             .filter(|text| !text.is_empty())
     };
-    let commit =
-        git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown commit".to_owned());
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown commit".to_owned());
     let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some();
     let suffix = if dirty { "-dirty" } else { "" };
     println!("cargo:rustc-env=OCRPERF_GIT_COMMIT={commit}{suffix}");

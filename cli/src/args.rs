@@ -4,22 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::info::InfoArgs;
+use crate::commands::{info::InfoArgs, targets::TargetsArgs};
 
 /// The `--version` text: the crate version and the commit it was built from.
-const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (",
-    env!("OCRPERF_GIT_COMMIT"),
-    ")"
-);
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCRPERF_GIT_COMMIT"), ")");
 
 /// Performance tools for OCR (DBNet-style text detection) training pipelines.
 #[derive(Debug, Parser)]
 #[command(name = "ocrperf", version = VERSION, propagate_version = true, arg_required_else_help = true)]
-#[command(
-    after_help = "Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 130 interrupted."
-)]
+#[command(after_help = "Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 130 interrupted.")]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -59,4 +52,6 @@ pub(crate) enum Format {
 pub(crate) enum Command {
     /// Describe this machine: OS, CPU, memory, GPUs (the `host` of every report)
     Info(InfoArgs),
+    /// DBNet training targets: digests and parity, .npy maps, and the cache benchmark
+    Targets(TargetsArgs),
 }

@@ -30,10 +30,7 @@ pub(crate) fn requested() -> bool {
 }
 
 /// Declares that the running command polls [`requested`] and stops cleanly by itself.
-#[allow(
-    dead_code,
-    reason = "first used by the long-running subcommands of later capabilities"
-)]
+#[allow(dead_code, reason = "first used by the long-running subcommands of later capabilities")]
 pub(crate) fn set_cancellable() {
     CANCELLABLE.store(true, Ordering::SeqCst);
 }

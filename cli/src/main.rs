@@ -31,10 +31,7 @@ pub(crate) enum Outcome {
     Success,
     /// The command worked, and what it checked did not pass (a regression, a fired alert, a
     /// parity mismatch).
-    #[allow(
-        dead_code,
-        reason = "returned by the first checking subcommand, `targets digest --check`"
-    )]
+    #[allow(dead_code, reason = "returned by the first checking subcommand, `targets digest --check`")]
     CheckFailed,
 }
 

@@ -20,10 +20,7 @@ pub(crate) struct Ui {
     output: Option<PathBuf>,
     quiet: bool,
     color: bool,
-    #[allow(
-        dead_code,
-        reason = "read by the first long-running subcommand, `targets bench`"
-    )]
+    #[allow(dead_code, reason = "read by the first long-running subcommand, `targets bench`")]
     progress: bool,
 }
 
@@ -52,16 +49,25 @@ impl Ui {
         }
     }
 
+    /// A progress bar on stderr for `len` steps; hidden unless stderr is a terminal and neither
+    /// `--quiet` nor `--no-progress` was given.
+    pub(crate) fn progress(&self, len: u64, message: &str) -> indicatif::ProgressBar {
+        if !self.progress {
+            return indicatif::ProgressBar::hidden();
+        }
+        let bar = indicatif::ProgressBar::new(len);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} [{elapsed} < {eta}]") {
+            bar.set_style(style);
+        }
+        bar.set_message(message.to_owned());
+        bar
+    }
+
     /// Writes the report in the chosen format to stdout or, atomically, to `-o FILE`.
-    pub(crate) fn emit<T: Report>(
-        &self,
-        envelope: &Envelope<T>,
-        document: &Document,
-    ) -> anyhow::Result<()> {
+    pub(crate) fn emit<T: Report>(&self, envelope: &Envelope<T>, document: &Document) -> anyhow::Result<()> {
         let text = match self.format {
             Format::Json => {
-                let mut json =
-                    serde_json::to_string_pretty(envelope).context("serialising the report")?;
+                let mut json = serde_json::to_string_pretty(envelope).context("serialising the report")?;
                 json.push('\n');
                 json
             }
@@ -75,10 +81,7 @@ impl Ui {
             }
             None => {
                 let mut stdout = io::stdout().lock();
-                stdout
-                    .write_all(text.as_bytes())
-                    .and_then(|()| stdout.flush())
-                    .context("writing to stdout")?;
+                stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing to stdout")?;
             }
         }
         Ok(())
@@ -86,12 +89,7 @@ impl Ui {
 }
 
 fn format_from_extension(path: &Path) -> Format {
-    match path
-        .extension()
-        .and_then(|ext| ext.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
+    match path.extension().and_then(|ext| ext.to_str()).map(str::to_ascii_lowercase).as_deref() {
         Some("md" | "markdown") => Format::Md,
         Some("txt") => Format::Table,
         _ => Format::Json,
@@ -127,37 +125,22 @@ struct Section {
 
 impl Document {
     pub(crate) fn new(title: impl Into<String>) -> Document {
-        Document {
-            title: title.into(),
-            sections: Vec::new(),
-        }
+        Document { title: title.into(), sections: Vec::new() }
     }
 
     /// A list of `name  value` lines.
-    pub(crate) fn fields(
-        &mut self,
-        heading: Option<&str>,
-        fields: Vec<(String, String)>,
-    ) -> &mut Self {
+    pub(crate) fn fields(&mut self, heading: Option<&str>, fields: Vec<(String, String)>) -> &mut Self {
         self.sections.push(Section {
             heading: heading.map(str::to_owned),
             columns: vec!["field".into(), "value".into()],
-            rows: fields
-                .into_iter()
-                .map(|(name, value)| vec![name, value])
-                .collect(),
+            rows: fields.into_iter().map(|(name, value)| vec![name, value]).collect(),
             is_fields: true,
         });
         self
     }
 
     /// A table with a header row.
-    pub(crate) fn table(
-        &mut self,
-        heading: Option<&str>,
-        columns: &[&str],
-        rows: Vec<Vec<String>>,
-    ) -> &mut Self {
+    pub(crate) fn table(&mut self, heading: Option<&str>, columns: &[&str], rows: Vec<Vec<String>>) -> &mut Self {
         self.sections.push(Section {
             heading: heading.map(str::to_owned),
             columns: columns.iter().map(|&c| c.to_owned()).collect(),
@@ -169,11 +152,7 @@ impl Document {
 
     pub(crate) fn to_text(&self, color: bool) -> String {
         let paint = |style: Style, text: &str| {
-            if color {
-                format!("{}{text}{}", style.render(), style.render_reset())
-            } else {
-                text.to_owned()
-            }
+            if color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_owned() }
         };
         let bold = Style::new().bold();
         let header = Style::new().bold().fg_color(Some(AnsiColor::Cyan.into()));
@@ -203,12 +182,7 @@ impl Document {
             if let Some(heading) = &section.heading {
                 let _ = writeln!(out, "## {}\n", escape_markdown(heading));
             }
-            let cells = |row: &[String]| {
-                row.iter()
-                    .map(|cell| escape_markdown(cell))
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            };
+            let cells = |row: &[String]| row.iter().map(|cell| escape_markdown(cell)).collect::<Vec<_>>().join(" | ");
             let _ = writeln!(out, "| {} |", cells(&section.columns));
             let _ = writeln!(out, "|{}", "---|".repeat(section.columns.len()));
             for row in &section.rows {
@@ -255,11 +229,7 @@ pub(crate) fn format_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 #[cfg(test)]
@@ -268,18 +238,8 @@ mod tests {
 
     fn sample() -> Document {
         let mut doc = Document::new("Report");
-        doc.fields(
-            None,
-            vec![
-                ("name".into(), "a|b".into()),
-                ("longer name".into(), "2".into()),
-            ],
-        );
-        doc.table(
-            Some("Steps"),
-            &["step", "status"],
-            vec![vec!["parity".into(), "passed".into()]],
-        );
+        doc.fields(None, vec![("name".into(), "a|b".into()), ("longer name".into(), "2".into())]);
+        doc.table(Some("Steps"), &["step", "status"], vec![vec!["parity".into(), "passed".into()]]);
         doc
     }
 
@@ -303,22 +263,14 @@ mod tests {
     #[test]
     fn color_follows_no_color_and_force() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |name: &str| {
-                pairs
-                    .iter()
-                    .find(|(k, _)| *k == name)
-                    .map(|(_, v)| (*v).into())
-            }
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).into())
         };
         assert!(color_wanted(true, env(&[])));
         assert!(!color_wanted(false, env(&[])));
         assert!(!color_wanted(true, env(&[("NO_COLOR", "1")])));
         assert!(color_wanted(true, env(&[("NO_COLOR", "")])));
         assert!(color_wanted(false, env(&[("CLICOLOR_FORCE", "1")])));
-        assert!(!color_wanted(
-            false,
-            env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "yes")])
-        ));
+        assert!(!color_wanted(false, env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "yes")])));
     }
 
     #[test]

@@ -18,21 +18,13 @@ use crate::Error;
 ///
 /// # Errors
 /// [`Error::Io`] naming `path`, with the cause (for example "No space left on device").
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-) -> Result<(), Error> {
-    let fail = |cause: io::Error| Error::Io {
-        path: path.to_owned(),
-        cause,
-    };
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
+    let fail = |cause: io::Error| Error::Io { path: path.to_owned(), cause };
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| fail(io::Error::other("not a file name")))?;
+    let file_name = path.file_name().ok_or_else(|| fail(io::Error::other("not a file name")))?;
     let (file, temp) = create_temp_beside(dir, file_name).map_err(fail)?;
     {
         let mut out = BufWriter::new(&file);
@@ -66,11 +58,7 @@ fn create_temp_beside(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(Fi
     loop {
         let mut name = OsString::from(".");
         name.push(file_name);
-        name.push(format!(
-            ".{}.{}.tmp",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
+        name.push(format!(".{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
         let temp = dir.join(name);
         match OpenOptions::new().write(true).create_new(true).open(&temp) {
             Ok(file) => return Ok((file, RemoveOnDrop(temp))),
@@ -85,10 +73,8 @@ mod tests {
     use super::*;
 
     fn entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let mut names: Vec<_> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
     }
@@ -110,16 +96,10 @@ mod tests {
         std::fs::write(&path, "old").unwrap();
         let err = write_atomic(&path, |w| {
             w.write_all(b"partial")?;
-            Err(io::Error::new(
-                io::ErrorKind::StorageFull,
-                "No space left on device",
-            ))
+            Err(io::Error::new(io::ErrorKind::StorageFull, "No space left on device"))
         })
         .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("{}: No space left on device", path.display())
-        );
+        assert_eq!(err.to_string(), format!("{}: No space left on device", path.display()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(entries(dir.path()), ["out.json"]);
     }
@@ -129,10 +109,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no/such/dir/out.json");
         let err = write_atomic(&path, |w| w.write_all(b"x")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("{}: No such file or directory (os error 2)", path.display())
-        );
+        assert_eq!(err.to_string(), format!("{}: No such file or directory (os error 2)", path.display()));
     }
 
     #[test]
@@ -140,11 +117,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("taken")).unwrap();
         let err = write_atomic(&dir.path().join("taken"), |w| w.write_all(b"x")).unwrap_err();
-        assert!(
-            err.to_string()
-                .starts_with(&dir.path().join("taken").display().to_string()),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with(&dir.path().join("taken").display().to_string()), "{err}");
         assert_eq!(entries(dir.path()), ["taken"]);
     }
 }

@@ -32,19 +32,14 @@ impl FromStr for HumanDuration {
 
     fn from_str(text: &str) -> Result<Self, Error> {
         let trimmed = text.trim();
-        let refuse = |reason: &str| Error::Duration {
-            input: text.to_owned(),
-            reason: reason.to_owned(),
-        };
+        let refuse = |reason: &str| Error::Duration { input: text.to_owned(), reason: reason.to_owned() };
         if trimmed.is_empty() {
             return Err(refuse("empty"));
         }
         if trimmed.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             return Err(refuse("a unit is needed"));
         }
-        humantime::parse_duration(trimmed)
-            .map(HumanDuration)
-            .map_err(|err| refuse(&err.to_string()))
+        humantime::parse_duration(trimmed).map(HumanDuration).map_err(|err| refuse(&err.to_string()))
     }
 }
 
@@ -53,13 +48,7 @@ impl fmt::Display for HumanDuration {
         if self.0.is_zero() {
             return f.write_str("0s");
         }
-        write!(
-            f,
-            "{}",
-            humantime::format_duration(self.0)
-                .to_string()
-                .replace(' ', "")
-        )
+        write!(f, "{}", humantime::format_duration(self.0).to_string().replace(' ', ""))
     }
 }
 
@@ -99,10 +88,7 @@ mod tests {
     fn refuses_bare_numbers_and_junk() {
         for bad in ["", "5", "1.5", "fast", "-1s", "10 parsecs"] {
             let err = bad.parse::<HumanDuration>().unwrap_err().to_string();
-            assert!(
-                err.starts_with(&format!("invalid duration `{bad}`")),
-                "{err}"
-            );
+            assert!(err.starts_with(&format!("invalid duration `{bad}`")), "{err}");
         }
         assert_eq!(
             "5".parse::<HumanDuration>().unwrap_err().to_string(),
@@ -115,10 +101,7 @@ mod tests {
         for text in ["200ms", "1s", "2m", "1h30m", "0s"] {
             let duration: HumanDuration = text.parse().unwrap();
             assert_eq!(duration.to_string(), text);
-            assert_eq!(
-                serde_json::to_string(&duration).unwrap(),
-                format!("\"{text}\"")
-            );
+            assert_eq!(serde_json::to_string(&duration).unwrap(), format!("\"{text}\""));
         }
     }
 }

@@ -16,10 +16,7 @@ pub trait Report: Serialize + DeserializeOwned + ToMetrics {
 
     /// The schema id this version writes.
     fn schema_id() -> SchemaId {
-        SchemaId {
-            kind: Self::KIND,
-            major: Self::MAJOR,
-        }
+        SchemaId { kind: Self::KIND, major: Self::MAJOR }
     }
 }
 
@@ -58,9 +55,7 @@ impl<T: Report> Envelope<T> {
 
     /// Wraps `report` with facts about this machine and the current directory's git commit.
     pub fn for_this_machine(report: T) -> Self {
-        let git = std::env::current_dir()
-            .ok()
-            .and_then(|dir| GitInfo::detect(&dir));
+        let git = std::env::current_dir().ok().and_then(|dir| GitInfo::detect(&dir));
         Envelope::new(report, HostInfo::detect(), git)
     }
 
@@ -73,16 +68,10 @@ impl<T: Report> Envelope<T> {
     pub fn from_json(text: &str) -> Result<Self, Error> {
         let found = peek_schema(text)?;
         if found.kind != T::KIND {
-            return Err(Error::WrongKind {
-                expected: T::KIND.as_str(),
-                found: found.kind.as_str(),
-            });
+            return Err(Error::WrongKind { expected: T::KIND.as_str(), found: found.kind.as_str() });
         }
         if found.major > T::MAJOR {
-            return Err(Error::NewerMajor {
-                found: found.to_string(),
-                supported: T::MAJOR,
-            });
+            return Err(Error::NewerMajor { found: found.to_string(), supported: T::MAJOR });
         }
         serde_json::from_str(text).map_err(|err| Error::json(&err))
     }
@@ -93,14 +82,8 @@ impl<T: Report> Envelope<T> {
     /// [`Error::Io`] when the file can't be read, [`Error::InFile`] around any error of
     /// [`Envelope::from_json`].
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io {
-            path: path.to_owned(),
-            cause,
-        })?;
-        Self::from_json(&text).map_err(|cause| Error::InFile {
-            path: path.to_owned(),
-            cause: Box::new(cause),
-        })
+        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+        Self::from_json(&text).map_err(|cause| Error::InFile { path: path.to_owned(), cause: Box::new(cause) })
     }
 }
 
@@ -161,14 +144,8 @@ mod tests {
                 seconds: 0.0,
             }],
         };
-        let mut envelope = Envelope::new(
-            report,
-            sample_host(),
-            Some(GitInfo {
-                commit: "0123abcd".repeat(5),
-                dirty: true,
-            }),
-        );
+        let mut envelope =
+            Envelope::new(report, sample_host(), Some(GitInfo { commit: "0123abcd".repeat(5), dirty: true }));
         envelope.created_at = "2026-11-23T15:33:26.123Z".parse().unwrap();
         envelope
     }
@@ -205,52 +182,25 @@ mod tests {
         let with_schema = |schema: serde_json::Value| {
             let mut value = serde_json::to_value(sample_envelope()).unwrap();
             value["schema"] = schema;
-            Envelope::<PhaseReport>::from_json(&value.to_string())
-                .unwrap_err()
-                .to_string()
+            Envelope::<PhaseReport>::from_json(&value.to_string()).unwrap_err().to_string()
         };
         assert_eq!(
             with_schema("ocrperf.phase.v2".into()),
             "schema `ocrperf.phase.v2` is newer than this ocrperf understands (up to v1); upgrade ocrperf"
         );
-        assert_eq!(
-            with_schema("ocrperf.host-info.v1".into()),
-            "this is a `host-info` report, expected `phase`"
-        );
+        assert_eq!(with_schema("ocrperf.host-info.v1".into()), "this is a `host-info` report, expected `phase`");
         assert!(with_schema("ocrperf.nope.v1".into()).starts_with("unknown report kind `nope`"));
-        assert_eq!(
-            with_schema(7.into()),
-            "`7` is not an ocrperf schema id (expected ocrperf.<kind>.v<major>)"
-        );
+        assert_eq!(with_schema(7.into()), "`7` is not an ocrperf schema id (expected ocrperf.<kind>.v<major>)");
         let missing = Envelope::<HostInfoReport>::from_json(r#"{"tool_version":"1"}"#).unwrap_err();
-        assert_eq!(
-            missing.to_string(),
-            "no \"schema\" field: this is not an ocrperf report"
-        );
+        assert_eq!(missing.to_string(), "no \"schema\" field: this is not an ocrperf report");
     }
 
     #[test]
     fn json_errors_give_the_position() {
-        let err =
-            Envelope::<PhaseReport>::from_json("{\n  \"schema\": \"ocrperf.phase.v1\",\n  oops")
-                .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::Json {
-                    line: 3,
-                    column: 3,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
-        let err =
-            Envelope::<PhaseReport>::from_json(r#"{"schema":"ocrperf.phase.v1"}"#).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid report JSON at line 1, column 29: missing field `tool_version`"
-        );
+        let err = Envelope::<PhaseReport>::from_json("{\n  \"schema\": \"ocrperf.phase.v1\",\n  oops").unwrap_err();
+        assert!(matches!(err, Error::Json { line: 3, column: 3, .. }), "{err:?}");
+        let err = Envelope::<PhaseReport>::from_json(r#"{"schema":"ocrperf.phase.v1"}"#).unwrap_err();
+        assert_eq!(err.to_string(), "invalid report JSON at line 1, column 29: missing field `tool_version`");
     }
 
     #[test]
@@ -258,16 +208,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("report.json");
         std::fs::write(&path, "[1, 2").unwrap();
-        let err = Envelope::<PhaseReport>::read(&path)
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with(&format!(
-                "{}: invalid report JSON at line 1",
-                path.display()
-            )),
-            "{err}"
-        );
+        let err = Envelope::<PhaseReport>::read(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("{}: invalid report JSON at line 1", path.display())), "{err}");
         let missing = Envelope::<PhaseReport>::read(&dir.path().join("absent.json")).unwrap_err();
         assert!(matches!(missing, Error::Io { .. }));
     }

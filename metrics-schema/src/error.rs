@@ -41,9 +41,7 @@ pub enum Error {
         found: &'static str,
     },
     /// The report was written by a newer ocrperf with an incompatible layout.
-    #[error(
-        "schema `{found}` is newer than this ocrperf understands (up to v{supported}); upgrade ocrperf"
-    )]
+    #[error("schema `{found}` is newer than this ocrperf understands (up to v{supported}); upgrade ocrperf")]
     NewerMajor {
         /// The schema id found in the file.
         found: String,
@@ -59,9 +57,7 @@ pub enum Error {
         reason: String,
     },
     /// A timestamp is not RFC 3339.
-    #[error(
-        "invalid timestamp `{input}`: {reason} (expected RFC 3339 in UTC, like 2026-11-23T15:33:26Z)"
-    )]
+    #[error("invalid timestamp `{input}`: {reason} (expected RFC 3339 in UTC, like 2026-11-23T15:33:26Z)")]
     InvalidTimestamp {
         /// What was given.
         input: String,
@@ -95,10 +91,6 @@ impl Error {
             Some(at) => full[..at].to_owned(),
             None => full,
         };
-        Error::Json {
-            line: err.line(),
-            column: err.column(),
-            message,
-        }
+        Error::Json { line: err.line(), column: err.column(), message }
     }
 }

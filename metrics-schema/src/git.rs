@@ -18,23 +18,14 @@ impl GitInfo {
     /// has no commit yet, or when git is not installed: a report without `git` is still valid.
     pub fn detect(dir: &Path) -> Option<GitInfo> {
         let run = |args: &[&str]| {
-            let output = Command::new("git")
-                .arg("-C")
-                .arg(dir)
-                .args(args)
-                .output()
-                .ok()?;
-            output
-                .status
-                .success()
-                .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+            let output = Command::new("git").arg("-C").arg(dir).args(args).output().ok()?;
+            output.status.success().then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
         };
         let commit = run(&["rev-parse", "--verify", "--quiet", "HEAD"])?;
         if commit.is_empty() {
             return None;
         }
-        let dirty = run(&["status", "--porcelain", "--untracked-files=no"])
-            .is_some_and(|status| !status.is_empty());
+        let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|status| !status.is_empty());
         Some(GitInfo { commit, dirty })
     }
 }
@@ -56,14 +47,7 @@ mod tests {
             let status = Command::new("git")
                 .arg("-C")
                 .arg(dir.path())
-                .args([
-                    "-c",
-                    "user.name=t",
-                    "-c",
-                    "user.email=t@example.invalid",
-                    "-c",
-                    "commit.gpgsign=false",
-                ])
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"])
                 .args(args)
                 .output();
             status.is_ok_and(|out| out.status.success())

@@ -64,12 +64,8 @@ impl HostInfo {
         )
         .ok();
         let cpus = system.as_ref().map_or(&[][..], System::cpus);
-        let cpu_model = cpus
-            .iter()
-            .map(|cpu| cpu.brand().trim())
-            .find(|brand| !brand.is_empty())
-            .unwrap_or("unknown")
-            .to_owned();
+        let cpu_model =
+            cpus.iter().map(|cpu| cpu.brand().trim()).find(|brand| !brand.is_empty()).unwrap_or("unknown").to_owned();
         let logical_cores = match cpus.len() {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -83,9 +79,7 @@ impl HostInfo {
             arch: std::env::consts::ARCH.to_owned(),
             cpu_model,
             logical_cores: u32::try_from(logical_cores).unwrap_or(u32::MAX),
-            physical_cores: System::physical_core_count()
-                .ok()
-                .and_then(|n| u32::try_from(n).ok()),
+            physical_cores: System::physical_core_count().ok().and_then(|n| u32::try_from(n).ok()),
             total_memory_bytes: system.as_ref().map_or(0, System::total_memory),
             gpus: detect_nvidia_gpus(Path::new("/proc/driver/nvidia")),
         }
@@ -98,9 +92,8 @@ fn detect_nvidia_gpus(proc_root: &Path) -> Vec<GpuInfo> {
     let Ok(entries) = std::fs::read_dir(proc_root.join("gpus")) else {
         return Vec::new();
     };
-    let driver_version = std::fs::read_to_string(proc_root.join("version"))
-        .ok()
-        .and_then(|text| parse_nvidia_driver_version(&text));
+    let driver_version =
+        std::fs::read_to_string(proc_root.join("version")).ok().and_then(|text| parse_nvidia_driver_version(&text));
     let mut found: Vec<(String, String)> = entries
         .flatten()
         .filter_map(|entry| {
@@ -127,9 +120,7 @@ fn parse_nvidia_information(text: &str, index: u32) -> Option<GpuInfo> {
     let field = |key: &str| {
         text.lines().find_map(|line| {
             let (name, value) = line.split_once(':')?;
-            (name.trim() == key)
-                .then(|| value.trim().to_owned())
-                .filter(|v| !v.is_empty())
+            (name.trim() == key).then(|| value.trim().to_owned()).filter(|v| !v.is_empty())
         })
     };
     Some(GpuInfo {
@@ -146,10 +137,7 @@ fn parse_nvidia_information(text: &str, index: u32) -> Option<GpuInfo> {
 fn parse_nvidia_driver_version(text: &str) -> Option<String> {
     let first = text.lines().next()?;
     let after = first.split("Kernel Module").nth(1)?;
-    after
-        .split_whitespace()
-        .find(|word| word.chars().next().is_some_and(|c| c.is_ascii_digit()))
-        .map(str::to_owned)
+    after.split_whitespace().find(|word| word.chars().next().is_some_and(|c| c.is_ascii_digit())).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -164,25 +152,16 @@ mod tests {
     fn parses_the_driver_files() {
         let gpu = parse_nvidia_information(INFORMATION, 0).unwrap();
         assert_eq!(gpu.name, "NVIDIA H100 80GB HBM3");
-        assert_eq!(
-            gpu.uuid.as_deref(),
-            Some("GPU-5f0c1a2b-3c4d-5e6f-7a8b-9c0d1e2f3a4b")
-        );
+        assert_eq!(gpu.uuid.as_deref(), Some("GPU-5f0c1a2b-3c4d-5e6f-7a8b-9c0d1e2f3a4b"));
         assert_eq!(gpu.pci_bus_id.as_deref(), Some("0000:65:00.0"));
-        assert_eq!(
-            parse_nvidia_driver_version(VERSION).as_deref(),
-            Some("570.86.15")
-        );
+        assert_eq!(parse_nvidia_driver_version(VERSION).as_deref(), Some("570.86.15"));
         assert_eq!(parse_nvidia_information("IRQ: 0\n", 0), None);
     }
 
     #[test]
     fn reads_a_driver_tree() {
         let root = tempfile::tempdir().unwrap();
-        for (bus, model) in [
-            ("0000:b3:00.0", "NVIDIA A100-SXM4-40GB"),
-            ("0000:65:00.0", "NVIDIA H100 80GB HBM3"),
-        ] {
+        for (bus, model) in [("0000:b3:00.0", "NVIDIA A100-SXM4-40GB"), ("0000:65:00.0", "NVIDIA H100 80GB HBM3")] {
             let dir = root.path().join("gpus").join(bus);
             std::fs::create_dir_all(&dir).unwrap();
             std::fs::write(dir.join("information"), format!("Model: {model}\n")).unwrap();
@@ -190,10 +169,7 @@ mod tests {
         std::fs::write(root.path().join("version"), VERSION).unwrap();
         let gpus = detect_nvidia_gpus(root.path());
         assert_eq!(gpus.len(), 2);
-        assert_eq!(
-            (gpus[0].index, gpus[0].name.as_str()),
-            (0, "NVIDIA H100 80GB HBM3")
-        );
+        assert_eq!((gpus[0].index, gpus[0].name.as_str()), (0, "NVIDIA H100 80GB HBM3"));
         assert_eq!(gpus[0].pci_bus_id.as_deref(), Some("0000:65:00.0"));
         assert_eq!(gpus[1].driver_version.as_deref(), Some("570.86.15"));
         assert!(detect_nvidia_gpus(&root.path().join("absent")).is_empty());

@@ -52,7 +52,10 @@ pub use error::Error;
 pub use git::GitInfo;
 pub use host::{GpuInfo, HostInfo};
 pub use metric::{Better, Distribution, Metric, MetricsBuilder, ToMetrics, Unit};
-pub use reports::{HostInfoReport, PhaseReport, PhaseStep, StepStatus};
+pub use reports::{
+    CacheReport, EpochReport, FileDigest, HostInfoReport, ParitySummary, PhaseReport, PhaseStep, StepStatus,
+    TargetsBenchReport, TargetsDigestReport,
+};
 pub use schema_id::{ReportKind, SchemaId};
 pub use timestamp::Timestamp;
 

@@ -96,11 +96,7 @@ impl Distribution {
             mean += delta / (i + 1) as f64;
             m2 += delta * (x - mean);
         }
-        let stddev = if sorted.len() > 1 {
-            (m2 / (n - 1.0)).sqrt()
-        } else {
-            0.0
-        };
+        let stddev = if sorted.len() > 1 { (m2 / (n - 1.0)).sqrt() } else { 0.0 };
         Some(Distribution {
             count: sorted.len() as u64,
             mean,
@@ -165,25 +161,14 @@ impl MetricsBuilder {
     pub fn add(&mut self, name: &str, value: f64, unit: Unit, better: Better) -> &mut Self {
         if value.is_finite() {
             let name = self.full_name(name);
-            self.metrics.push(Metric {
-                name,
-                value,
-                unit,
-                better,
-            });
+            self.metrics.push(Metric { name, value, unit, better });
         }
         self
     }
 
     /// Adds `prefix.name.mean`, `.p50`, … `.max` (not the count or stddev, which are not
     /// performance figures).
-    pub fn distribution(
-        &mut self,
-        name: &str,
-        distribution: &Distribution,
-        unit: Unit,
-        better: Better,
-    ) -> &mut Self {
+    pub fn distribution(&mut self, name: &str, distribution: &Distribution, unit: Unit, better: Better) -> &mut Self {
         for (stat, value) in distribution.named_values() {
             if stat != "stddev" {
                 self.add(&format!("{name}.{stat}"), value, unit, better);
@@ -207,11 +192,7 @@ impl MetricsBuilder {
     }
 
     fn full_name(&self, name: &str) -> String {
-        if self.prefix.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}.{name}", self.prefix)
-        }
+        if self.prefix.is_empty() { name.to_owned() } else { format!("{}.{name}", self.prefix) }
     }
 }
 
@@ -307,9 +288,6 @@ mod tests {
             Unit::Watts,
         ];
         insta::assert_json_snapshot!("units", units);
-        insta::assert_json_snapshot!(
-            "distribution",
-            Distribution::from_samples(&[3.0, 1.0, 2.0, 10.0]).unwrap()
-        );
+        insta::assert_json_snapshot!("distribution", Distribution::from_samples(&[3.0, 1.0, 2.0, 10.0]).unwrap());
     }
 }

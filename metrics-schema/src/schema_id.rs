@@ -15,17 +15,24 @@ pub enum ReportKind {
     HostInfo,
     /// `cargo xtask phaseN`: the steps of one phase and how they went.
     Phase,
+    /// `ocrperf targets digest|gen`: SHA-256 of each DBNet map, and parity with a reference.
+    TargetsDigest,
+    /// `ocrperf targets bench`: DBNet target generation speed and cache behaviour.
+    TargetsBench,
 }
 
 impl ReportKind {
     /// Every kind, in a stable order.
-    pub const ALL: &'static [ReportKind] = &[ReportKind::HostInfo, ReportKind::Phase];
+    pub const ALL: &'static [ReportKind] =
+        &[ReportKind::HostInfo, ReportKind::Phase, ReportKind::TargetsDigest, ReportKind::TargetsBench];
 
     /// The kind as written inside a schema id.
     pub fn as_str(self) -> &'static str {
         match self {
             ReportKind::HostInfo => "host-info",
             ReportKind::Phase => "phase",
+            ReportKind::TargetsDigest => "targets-digest",
+            ReportKind::TargetsBench => "targets-bench",
         }
     }
 
@@ -77,10 +84,7 @@ impl FromStr for SchemaId {
             .iter()
             .copied()
             .find(|known| known.as_str() == kind)
-            .ok_or_else(|| Error::UnknownKind {
-                kind: kind.to_owned(),
-                known: ReportKind::known_list(),
-            })?;
+            .ok_or_else(|| Error::UnknownKind { kind: kind.to_owned(), known: ReportKind::known_list() })?;
         Ok(SchemaId { kind, major })
     }
 }
@@ -125,10 +129,7 @@ mod tests {
             "ocrperf.phase.v-1",
         ] {
             let err = bad.parse::<SchemaId>().unwrap_err();
-            assert!(
-                matches!(err, Error::InvalidSchemaId(ref s) if s == bad),
-                "{bad}: {err}"
-            );
+            assert!(matches!(err, Error::InvalidSchemaId(ref s) if s == bad), "{bad}: {err}");
         }
     }
 
@@ -137,7 +138,7 @@ mod tests {
         let err = "ocrperf.teleport.v1".parse::<SchemaId>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown report kind `teleport` (known: host-info, phase); is it from a newer ocrperf?"
+            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench); is it from a newer ocrperf?"
         );
     }
 }

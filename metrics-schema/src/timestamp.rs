@@ -30,9 +30,7 @@ impl Timestamp {
 
     /// Milliseconds since the Unix epoch.
     pub fn unix_millis(self) -> u64 {
-        self.0
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
+        self.0.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
     }
 
     /// The underlying system time.
@@ -53,10 +51,7 @@ impl FromStr for Timestamp {
     fn from_str(text: &str) -> Result<Self, Error> {
         humantime::parse_rfc3339_weak(text.trim_end_matches('Z'))
             .map(Self::from_system_time)
-            .map_err(|err| Error::InvalidTimestamp {
-                input: text.to_owned(),
-                reason: err.to_string(),
-            })
+            .map_err(|err| Error::InvalidTimestamp { input: text.to_owned(), reason: err.to_string() })
     }
 }
 
@@ -91,9 +86,6 @@ mod tests {
         let stamp: Timestamp = "2026-11-23T15:33:26Z".parse().unwrap();
         assert_eq!(stamp.unix_millis() % 1000, 0);
         let err = "yesterday".parse::<Timestamp>().unwrap_err();
-        assert!(
-            err.to_string().starts_with("invalid timestamp `yesterday`"),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("invalid timestamp `yesterday`"), "{err}");
     }
 }

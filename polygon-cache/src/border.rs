@@ -35,12 +35,7 @@ pub(crate) struct DistancePatch {
 impl DistancePatch {
     /// Computes the patch of `polygon` (float vertices, image coordinates) over the bounding box
     /// of `dilated` (the integer dilated polygon), with offset distance `d`.
-    pub(crate) fn compute(
-        polygon: &[Point],
-        dilated: &[[i64; 2]],
-        d: f64,
-        mode: EdgeDistance,
-    ) -> DistancePatch {
+    pub(crate) fn compute(polygon: &[Point], dilated: &[[i64; 2]], d: f64, mode: EdgeDistance) -> DistancePatch {
         let (mut xmin, mut xmax, mut ymin, mut ymax) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
         for &[x, y] in dilated {
             xmin = xmin.min(x);
@@ -51,47 +46,32 @@ impl DistancePatch {
         let width = (xmax - xmin + 1) as usize;
         let height = (ymax - ymin + 1) as usize;
         // The reference shifts the float polygon by the integer box corner (float64 minus int).
-        let shifted: Vec<Point> = polygon
-            .iter()
-            .map(|&[x, y]| [x - xmin as f64, y - ymin as f64])
-            .collect();
+        let shifted: Vec<Point> = polygon.iter().map(|&[x, y]| [x - xmin as f64, y - ymin as f64]).collect();
         let mut values = vec![1.0f32; width * height];
         let prune = d.is_finite() && d > 0.0;
         let reach = d * (1.0 + 1e-4) + 1e-3;
         let n = shifted.len();
         for i in 0..n {
             let (p1, p2) = (shifted[i], shifted[(i + 1) % n]);
-            let rows = if prune {
-                band_rows(p1, p2, reach, height)
-            } else {
-                0..height
-            };
+            let rows = if prune { band_rows(p1, p2, reach, height) } else { 0..height };
             for row in rows {
                 let y = row as f64;
-                let columns = if prune {
-                    band_columns(p1, p2, y, reach, width)
-                } else {
-                    0..width
-                };
+                let columns = if prune { band_columns(p1, p2, y, reach, width) } else { 0..width };
                 let line = &mut values[row * width..(row + 1) * width];
-                for column in columns {
-                    let distance = match mode {
-                        EdgeDistance::Reference => reference_distance(column as f64, y, p1, p2),
-                        EdgeDistance::Euclidean => euclidean_distance(column as f64, y, p1, p2),
-                    };
-                    let value = (distance / d).clamp(0.0, 1.0) as f32;
-                    let slot = &mut line[column];
-                    *slot = nan_min(*slot, value);
+                match mode {
+                    EdgeDistance::Reference => {
+                        reference_row(&mut line[columns.clone()], columns.start, y, p1, p2, d);
+                    }
+                    EdgeDistance::Euclidean => {
+                        for column in columns {
+                            let value = (euclidean_distance(column as f64, y, p1, p2) / d).clamp(0.0, 1.0) as f32;
+                            line[column] = nan_min(line[column], value);
+                        }
+                    }
                 }
             }
         }
-        DistancePatch {
-            x0: xmin,
-            y0: ymin,
-            width,
-            height,
-            values,
-        }
+        DistancePatch { x0: xmin, y0: ymin, width, height, values }
     }
 
     /// Bytes held, for the cache's weigher.
@@ -103,10 +83,28 @@ impl DistancePatch {
 /// `numpy.minimum`: NaN if either is NaN. (`f64::clamp` keeps NaN, as `numpy.clip` does.)
 #[inline]
 fn nan_min(a: f32, b: f32) -> f32 {
-    if a.is_nan() || b.is_nan() {
-        f32::NAN
-    } else {
-        a.min(b)
+    if a.is_nan() || b.is_nan() { f32::NAN } else { a.min(b) }
+}
+
+/// Folds `clip(reference_distance / d, 0, 1) as f32` of the pixels `first_column..` of row `y`
+/// into `out` (NaN-propagating minimum). The reference's exact IEEE operations per pixel, in a
+/// loop without branches so that it compiles to SIMD (the endpoint/line choice is a select
+/// before the square root, which takes the square root of the same value either way).
+#[inline]
+fn reference_row(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Point, d: f64) {
+    let square = |v: f64| v * v;
+    let (dy1, dy2) = (square(y - p1[1]), square(y - p2[1]));
+    let c2 = square(p1[0] - p2[0]) + square(p1[1] - p2[1]);
+    let first = first_column as i32;
+    for (k, slot) in (0i32..).zip(out.iter_mut()) {
+        let x = f64::from(first + k);
+        let a2 = square(x - p1[0]) + dy1;
+        let b2 = square(x - p2[0]) + dy2;
+        let cosin = (c2 - a2 - b2) / (2.0 * (a2 * b2).sqrt());
+        let square_sin = nan_to_num(1.0 - square(cosin));
+        let squared = if cosin < 0.0 { a2.min(b2) } else { a2 * b2 * square_sin / c2 };
+        let value = (squared.sqrt() / d).clamp(0.0, 1.0) as f32;
+        *slot = nan_min(*slot, value);
     }
 }
 
@@ -119,11 +117,7 @@ fn reference_distance(x: f64, y: f64, p1: Point, p2: Point) -> f64 {
     let c2 = square(p1[0] - p2[0]) + square(p1[1] - p2[1]);
     let cosin = (c2 - a2 - b2) / (2.0 * (a2 * b2).sqrt());
     let square_sin = nan_to_num(1.0 - square(cosin));
-    if cosin < 0.0 {
-        a2.min(b2).sqrt()
-    } else {
-        (a2 * b2 * square_sin / c2).sqrt()
-    }
+    if cosin < 0.0 { a2.min(b2).sqrt() } else { (a2 * b2 * square_sin / c2).sqrt() }
 }
 
 /// `numpy.nan_to_num` for a scalar.
@@ -145,11 +139,7 @@ fn nan_to_num(v: f64) -> f64 {
 fn euclidean_distance(x: f64, y: f64, p1: Point, p2: Point) -> f64 {
     let (ex, ey) = (p2[0] - p1[0], p2[1] - p1[1]);
     let length2 = ex * ex + ey * ey;
-    let t = if length2 > 0.0 {
-        (((x - p1[0]) * ex + (y - p1[1]) * ey) / length2).clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
+    let t = if length2 > 0.0 { (((x - p1[0]) * ex + (y - p1[1]) * ey) / length2).clamp(0.0, 1.0) } else { 0.0 };
     let (dx, dy) = (x - (p1[0] + t * ex), y - (p1[1] + t * ey));
     (dx * dx + dy * dy).sqrt()
 }
@@ -158,33 +148,56 @@ fn euclidean_distance(x: f64, y: f64, p1: Point, p2: Point) -> f64 {
 fn band_rows(p1: Point, p2: Point, reach: f64, height: usize) -> std::ops::Range<usize> {
     let lo = (p1[1].min(p2[1]) - reach).ceil().max(0.0);
     let hi = (p1[1].max(p2[1]) + reach).floor().min(height as f64 - 1.0);
-    if hi < lo {
-        0..0
-    } else {
-        lo as usize..hi as usize + 1
-    }
+    if hi < lo { 0..0 } else { lo as usize..hi as usize + 1 }
 }
 
-/// Columns of row `y` that can hold a pixel within `reach` of the segment: the x-extent of the
-/// part of the segment with `|y' − y| ≤ reach`, widened by `reach`.
+/// Columns of row `y` that can hold a pixel within `reach` of the segment: the row's chord
+/// through the capsule (the disks at both ends and the strip between them), which is one
+/// interval because the capsule is convex.
 fn band_columns(p1: Point, p2: Point, y: f64, reach: f64, width: usize) -> std::ops::Range<usize> {
-    let (x_lo, x_hi) = if p1[1] == p2[1] {
-        (p1[0].min(p2[0]), p1[0].max(p2[0]))
-    } else {
-        let dy = p2[1] - p1[1];
-        let ta = ((y - reach - p1[1]) / dy).clamp(0.0, 1.0);
-        let tb = ((y + reach - p1[1]) / dy).clamp(0.0, 1.0);
-        let xa = p1[0] + ta * (p2[0] - p1[0]);
-        let xb = p1[0] + tb * (p2[0] - p1[0]);
-        (xa.min(xb), xa.max(xb))
-    };
-    let lo = (x_lo - reach - 1e-6).ceil().max(0.0);
-    let hi = (x_hi + reach + 1e-6).floor().min(width as f64 - 1.0);
-    if hi < lo {
-        0..0
-    } else {
-        lo as usize..hi as usize + 1
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for p in [p1, p2] {
+        let dy = y - p[1];
+        if dy.abs() <= reach {
+            let half = (reach * reach - dy * dy).sqrt();
+            lo = lo.min(p[0] - half);
+            hi = hi.max(p[0] + half);
+        }
     }
+    let (ex, ey) = (p2[0] - p1[0], p2[1] - p1[1]);
+    let length2 = ex * ex + ey * ey;
+    if length2 > 0.0 {
+        let dy = y - p1[1];
+        // |ex·dy − ey·(x − x1)| ≤ reach·L: within `reach` of the edge's line.
+        let across = if ey != 0.0 {
+            let (a, b) = (p1[0] + (ex * dy - reach * length2.sqrt()) / ey, p1[0] + (ex * dy + reach * length2.sqrt()) / ey);
+            Some((a.min(b), a.max(b)))
+        } else if (ex * dy).abs() <= reach * length2.sqrt() {
+            Some((f64::NEG_INFINITY, f64::INFINITY))
+        } else {
+            None
+        };
+        // 0 ≤ ex·(x − x1) + ey·dy ≤ L²: projecting inside the segment.
+        let along = if ex != 0.0 {
+            let (a, b) = (p1[0] - ey * dy / ex, p1[0] + (length2 - ey * dy) / ex);
+            Some((a.min(b), a.max(b)))
+        } else if (0.0..=length2).contains(&(ey * dy)) {
+            Some((f64::NEG_INFINITY, f64::INFINITY))
+        } else {
+            None
+        };
+        if let (Some((a1, b1)), Some((a2, b2))) = (across, along) {
+            let (a, b) = (a1.max(a2), b1.min(b2));
+            if a <= b {
+                lo = lo.min(a);
+                hi = hi.max(b);
+            }
+        }
+    }
+    let slack = 1e-6 + reach * 1e-9;
+    let lo = (lo - slack).ceil().max(0.0);
+    let hi = (hi + slack).floor().min(width as f64 - 1.0);
+    if !(lo <= hi) { 0..0 } else { lo as usize..hi as usize + 1 }
 }
 
 #[cfg(test)]
@@ -192,17 +205,9 @@ mod tests {
     use super::*;
 
     /// The same patch with every edge evaluated at every pixel, as the reference does.
-    fn brute_force(
-        polygon: &[Point],
-        dilated: &[[i64; 2]],
-        d: f64,
-        mode: EdgeDistance,
-    ) -> Vec<f32> {
+    fn brute_force(polygon: &[Point], dilated: &[[i64; 2]], d: f64, mode: EdgeDistance) -> Vec<f32> {
         let patch = DistancePatch::compute(polygon, dilated, f64::NAN, mode);
-        let shifted: Vec<Point> = polygon
-            .iter()
-            .map(|&[x, y]| [x - patch.x0 as f64, y - patch.y0 as f64])
-            .collect();
+        let shifted: Vec<Point> = polygon.iter().map(|&[x, y]| [x - patch.x0 as f64, y - patch.y0 as f64]).collect();
         let mut values = vec![f32::INFINITY; patch.width * patch.height];
         for (index, slot) in values.iter_mut().enumerate() {
             let (x, y) = ((index % patch.width) as f64, (index / patch.width) as f64);
@@ -213,11 +218,7 @@ mod tests {
                     EdgeDistance::Euclidean => euclidean_distance(x, y, p1, p2),
                 };
                 let value = (distance / d).clamp(0.0, 1.0) as f32;
-                *slot = if slot.is_infinite() {
-                    value
-                } else {
-                    nan_min(*slot, value)
-                };
+                *slot = if slot.is_infinite() { value } else { nan_min(*slot, value) };
             }
         }
         values
@@ -227,20 +228,8 @@ mod tests {
     fn pruning_changes_no_pixel() {
         let polygons: [&[Point]; 3] = [
             &[[10.3, 12.7], [80.9, 20.1], [75.2, 41.8], [8.6, 33.3]],
-            &[
-                [5.0, 5.0],
-                [40.0, 5.0],
-                [40.0, 5.0],
-                [40.0, 30.0],
-                [5.0, 30.0],
-            ],
-            &[
-                [20.0, 10.0],
-                [60.0, 14.0],
-                [61.0, 50.0],
-                [40.0, 30.0],
-                [18.0, 48.0],
-            ],
+            &[[5.0, 5.0], [40.0, 5.0], [40.0, 5.0], [40.0, 30.0], [5.0, 30.0]],
+            &[[20.0, 10.0], [60.0, 14.0], [61.0, 50.0], [40.0, 30.0], [18.0, 48.0]],
         ];
         for polygon in polygons {
             let d = crate::geom::offset_distance(polygon, 0.4);
@@ -249,11 +238,7 @@ mod tests {
             for mode in [EdgeDistance::Reference, EdgeDistance::Euclidean] {
                 let fast = DistancePatch::compute(polygon, &dilated, d, mode);
                 let slow = brute_force(polygon, &dilated, d, mode);
-                let same = fast
-                    .values
-                    .iter()
-                    .zip(&slow)
-                    .all(|(a, b)| a.to_bits() == b.to_bits());
+                let same = fast.values.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{polygon:?} {mode:?}");
             }
         }

@@ -73,9 +73,7 @@ pub struct PolygonCache {
 
 impl std::fmt::Debug for PolygonCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PolygonCache")
-            .field("stats", &self.stats())
-            .finish()
+        f.debug_struct("PolygonCache").field("stats", &self.stats()).finish()
     }
 }
 
@@ -88,18 +86,10 @@ impl PolygonCache {
                 u32::try_from(key.bytes() + work.bytes()).unwrap_or(u32::MAX)
             })
             .build();
-        PolygonCache {
-            inner,
-            hits: Arc::default(),
-            misses: Arc::default(),
-        }
+        PolygonCache { inner, hits: Arc::default(), misses: Arc::default() }
     }
 
-    pub(crate) fn get_or_compute(
-        &self,
-        key: PolygonKey,
-        compute: impl FnOnce() -> PolygonWork,
-    ) -> Arc<PolygonWork> {
+    pub(crate) fn get_or_compute(&self, key: PolygonKey, compute: impl FnOnce() -> PolygonWork) -> Arc<PolygonWork> {
         if let Some(work) = self.inner.get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return work;
@@ -113,19 +103,12 @@ impl PolygonCache {
     /// Hits, misses, hit rate, entries and bytes, as of now.
     pub fn stats(&self) -> CacheStats {
         self.inner.run_pending_tasks();
-        let (hits, misses) = (
-            self.hits.load(Ordering::Relaxed),
-            self.misses.load(Ordering::Relaxed),
-        );
+        let (hits, misses) = (self.hits.load(Ordering::Relaxed), self.misses.load(Ordering::Relaxed));
         let lookups = hits + misses;
         CacheStats {
             hits,
             misses,
-            hit_rate: if lookups == 0 {
-                0.0
-            } else {
-                hits as f64 / lookups as f64
-            },
+            hit_rate: if lookups == 0 { 0.0 } else { hits as f64 / lookups as f64 },
             entries: self.inner.entry_count(),
             bytes: self.inner.weighted_size(),
         }

@@ -31,11 +31,7 @@ pub fn digest_map(map: &[f32]) -> String {
         }
         hasher.update(&buffer[..chunk.len() * 4]);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// The digests of all four maps.
@@ -54,8 +50,7 @@ pub fn digest_targets(targets: &Targets) -> MapDigests {
 /// # Errors
 /// Whatever `out` returns.
 pub fn write_npy(out: &mut dyn Write, map: &[f32], height: usize, width: usize) -> io::Result<()> {
-    let mut header =
-        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({height}, {width}), }}");
+    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({height}, {width}), }}");
     // Magic (6) + version (2) + length (2) + header + '\n' is padded to a multiple of 64.
     let unpadded = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
@@ -82,14 +77,8 @@ mod tests {
     #[test]
     fn digests_are_sha256_of_le_bytes() {
         // hashlib.sha256(np.zeros(3, '<f4').tobytes()).hexdigest()
-        assert_eq!(
-            digest_map(&[0.0; 3]),
-            "15ec7bf0b50732b49f8228e07d24365338f9e3ab994b00af08e5a3bffe55fd8b"
-        );
-        assert_eq!(
-            digest_map(&[]),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(digest_map(&[0.0; 3]), "15ec7bf0b50732b49f8228e07d24365338f9e3ab994b00af08e5a3bffe55fd8b");
+        assert_eq!(digest_map(&[]), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
         let long: Vec<f32> = (0..5000).map(|i| i as f32).collect();
         assert_eq!(digest_map(&long).len(), 64);
     }
@@ -102,13 +91,7 @@ mod tests {
         let header_len = usize::from(u16::from_le_bytes([bytes[8], bytes[9]]));
         assert_eq!((10 + header_len) % 64, 0);
         let header = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-        assert_eq!(
-            header.trim_end(),
-            "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }"
-        );
-        assert_eq!(
-            &bytes[10 + header_len..],
-            [1.0f32.to_le_bytes(), 2.0f32.to_le_bytes()].concat()
-        );
+        assert_eq!(header.trim_end(), "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2), }");
+        assert_eq!(&bytes[10 + header_len..], [1.0f32.to_le_bytes(), 2.0f32.to_le_bytes()].concat());
     }
 }

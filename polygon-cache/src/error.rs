@@ -64,6 +64,12 @@ pub enum Error {
         /// 0-based index of the polygon in the image.
         polygon: usize,
     },
+    /// A ground-truth directory holds no `.txt` file.
+    #[error("{}: no ground-truth files (*.txt) in this directory", dir.display())]
+    EmptyDataset {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// A file could not be read or written.
     #[error("{}: {cause}", path.display())]
     Io {
@@ -84,9 +90,6 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn in_file(self, path: &std::path::Path) -> Error {
-        Error::InFile {
-            path: path.to_owned(),
-            cause: Box::new(self),
-        }
+        Error::InFile { path: path.to_owned(), cause: Box::new(self) }
     }
 }

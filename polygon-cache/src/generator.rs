@@ -62,24 +62,16 @@ pub struct Targets {
 impl Targets {
     /// The maps with their names, in the reference's order.
     pub fn maps(&self) -> [(&'static str, &[f32]); 4] {
-        [
-            ("gt", &self.gt),
-            ("mask", &self.mask),
-            ("thresh", &self.thresh),
-            ("thresh_mask", &self.thresh_mask),
-        ]
+        [("gt", &self.gt), ("mask", &self.mask), ("thresh", &self.thresh), ("thresh_mask", &self.thresh_mask)]
     }
 
     fn reset(&mut self, height: usize, width: usize) {
         let n = height * width;
         self.height = height;
         self.width = width;
-        for (map, value) in [
-            (&mut self.gt, 0.0),
-            (&mut self.mask, 1.0),
-            (&mut self.thresh, 0.0),
-            (&mut self.thresh_mask, 0.0),
-        ] {
+        for (map, value) in
+            [(&mut self.gt, 0.0), (&mut self.mask, 1.0), (&mut self.thresh, 0.0), (&mut self.thresh_mask, 0.0)]
+        {
             map.clear();
             map.resize(n, value);
         }
@@ -97,18 +89,12 @@ pub struct TargetGenerator {
 impl TargetGenerator {
     /// A generator without a cache.
     pub fn new(config: TargetConfig) -> TargetGenerator {
-        TargetGenerator {
-            config,
-            cache: None,
-        }
+        TargetGenerator { config, cache: None }
     }
 
     /// A generator that reuses polygon work through `cache`.
     pub fn with_cache(config: TargetConfig, cache: PolygonCache) -> TargetGenerator {
-        TargetGenerator {
-            config,
-            cache: Some(cache),
-        }
+        TargetGenerator { config, cache: Some(cache) }
     }
 
     /// The settings.
@@ -126,12 +112,7 @@ impl TargetGenerator {
     /// # Errors
     /// [`Error::BadSize`], or the reference's own failures: [`Error::EmptyDilation`],
     /// [`Error::PatchOutsideImage`].
-    pub fn generate(
-        &self,
-        height: usize,
-        width: usize,
-        polygons: &[TextPolygon],
-    ) -> Result<Targets, Error> {
+    pub fn generate(&self, height: usize, width: usize, polygons: &[TextPolygon]) -> Result<Targets, Error> {
         let mut targets = Targets::default();
         self.generate_into(height, width, polygons, &mut targets)?;
         Ok(targets)
@@ -149,11 +130,7 @@ impl TargetGenerator {
         targets: &mut Targets,
     ) -> Result<(), Error> {
         if !(1..=MAX_IMAGE_SIDE).contains(&height) || !(1..=MAX_IMAGE_SIDE).contains(&width) {
-            return Err(Error::BadSize {
-                width,
-                height,
-                max: MAX_IMAGE_SIDE,
-            });
+            return Err(Error::BadSize { width, height, max: MAX_IMAGE_SIDE });
         }
         let config = &self.config;
         let mut ignore: Vec<bool> = polygons.iter().map(TextPolygon::ignore).collect();
@@ -173,23 +150,11 @@ impl TargetGenerator {
         let mut works: Vec<Option<Arc<PolygonWork>>> = Vec::with_capacity(validated.len());
         for (points, ignore) in validated.iter().zip(&mut ignore) {
             let (h, w) = geom::extent(points);
-            let work = if *ignore || h.min(w) < config.min_text_size {
-                None
-            } else {
-                Some(self.polygon_work(points))
-            };
+            let work = if *ignore || h.min(w) < config.min_text_size { None } else { Some(self.polygon_work(points)) };
             match work.as_deref() {
-                Some(PolygonWork::Text { shrunk, .. }) => {
-                    fill(&mut targets.gt, width, height, shrunk, 1.0)
-                }
+                Some(PolygonWork::Text { shrunk, .. }) => fill(&mut targets.gt, width, height, shrunk, 1.0),
                 _ => {
-                    fill(
-                        &mut targets.mask,
-                        width,
-                        height,
-                        &geom::truncate_to_i32(points),
-                        0.0,
-                    );
+                    fill(&mut targets.mask, width, height, &geom::truncate_to_i32(points), 0.0);
                     *ignore = true;
                 }
             }
@@ -201,12 +166,7 @@ impl TargetGenerator {
                 continue;
             };
             work.require_dilated(index)?;
-            let PolygonWork::Text {
-                dilated: Some(dilated),
-                patch: Some(patch),
-                ..
-            } = work
-            else {
+            let PolygonWork::Text { dilated: Some(dilated), patch: Some(patch), .. } = work else {
                 continue;
             };
             fill(&mut targets.thresh_mask, width, height, dilated, 1.0);
@@ -224,13 +184,10 @@ impl TargetGenerator {
     }
 
     fn polygon_work(&self, points: &[Point]) -> Arc<PolygonWork> {
-        let compute =
-            || PolygonWork::compute(points, self.config.shrink_ratio, self.config.edge_distance);
+        let compute = || PolygonWork::compute(points, self.config.shrink_ratio, self.config.edge_distance);
         match &self.cache {
-            Some(cache) => cache.get_or_compute(
-                PolygonKey::new(points, self.config.shrink_ratio, self.config.edge_distance),
-                compute,
-            ),
+            Some(cache) => cache
+                .get_or_compute(PolygonKey::new(points, self.config.shrink_ratio, self.config.edge_distance), compute),
             None => Arc::new(compute()),
         }
     }
@@ -254,15 +211,7 @@ fn validate(points: &mut Vec<Point>, ignore: &mut bool, height: usize, width: us
 }
 
 fn fill(map: &mut [f32], width: usize, height: usize, points: &[[i32; 2]], value: f32) {
-    fill_poly(
-        &mut Canvas {
-            data: map,
-            width,
-            height,
-        },
-        points,
-        value,
-    );
+    fill_poly(&mut Canvas { data: map, width, height }, points, value);
 }
 
 /// `canvas[valid box] = np.fmax(1 - patch[matching slice], canvas[valid box])`, with the
@@ -275,10 +224,7 @@ fn compose_patch(
     polygon: usize,
 ) -> Result<(), Error> {
     let (xmin, ymin) = (patch.x0, patch.y0);
-    let (xmax, ymax) = (
-        xmin + patch.width as i64 - 1,
-        ymin + patch.height as i64 - 1,
-    );
+    let (xmax, ymax) = (xmin + patch.width as i64 - 1, ymin + patch.height as i64 - 1);
     let (w, h) = (width as i64, height as i64);
     let x0v = xmin.max(0).min(w - 1);
     let x1v = xmax.max(0).min(w - 1);
@@ -286,16 +232,8 @@ fn compose_patch(
     let y1v = ymax.max(0).min(h - 1);
     let canvas_cols = python_slice(x0v, x1v + 1, w);
     let canvas_rows = python_slice(y0v, y1v + 1, h);
-    let patch_cols = python_slice(
-        x0v - xmin,
-        x1v - xmax + patch.width as i64,
-        patch.width as i64,
-    );
-    let patch_rows = python_slice(
-        y0v - ymin,
-        y1v - ymax + patch.height as i64,
-        patch.height as i64,
-    );
+    let patch_cols = python_slice(x0v - xmin, x1v - xmax + patch.width as i64, patch.width as i64);
+    let patch_rows = python_slice(y0v - ymin, y1v - ymax + patch.height as i64, patch.height as i64);
     if canvas_cols.len() != patch_cols.len() || canvas_rows.len() != patch_rows.len() {
         return Err(Error::PatchOutsideImage { polygon });
     }
@@ -340,52 +278,22 @@ mod tests {
 
     #[test]
     fn a_single_box() {
-        let polygon = TextPolygon::new(
-            vec![[10.0, 10.0], [60.0, 10.0], [60.0, 30.0], [10.0, 30.0]],
-            false,
-        )
-        .unwrap();
-        let targets = TargetGenerator::default()
-            .generate(40, 70, &[polygon])
-            .unwrap();
+        let polygon = TextPolygon::new(vec![[10.0, 10.0], [60.0, 10.0], [60.0, 30.0], [10.0, 30.0]], false).unwrap();
+        let targets = TargetGenerator::default().generate(40, 70, &[polygon]).unwrap();
         let at = |map: &[f32], x: usize, y: usize| map[y * 70 + x];
         assert_eq!(at(&targets.gt, 35, 20), 1.0);
-        assert_eq!(
-            at(&targets.gt, 11, 11),
-            0.0,
-            "the shrunk box stays off the border"
-        );
+        assert_eq!(at(&targets.gt, 11, 11), 0.0, "the shrunk box stays off the border");
         assert_eq!(at(&targets.mask, 0, 0), 1.0);
-        assert_eq!(
-            at(&targets.thresh_mask, 8, 20),
-            1.0,
-            "the dilated box covers the border"
-        );
-        assert!(
-            (at(&targets.thresh, 10, 20) - 0.7).abs() < 1e-6,
-            "on the edge the threshold is thresh_max"
-        );
-        assert!(
-            (at(&targets.thresh, 35, 20) - 0.3).abs() < 1e-6,
-            "far inside it is thresh_min"
-        );
+        assert_eq!(at(&targets.thresh_mask, 8, 20), 1.0, "the dilated box covers the border");
+        assert!((at(&targets.thresh, 10, 20) - 0.7).abs() < 1e-6, "on the edge the threshold is thresh_max");
+        assert!((at(&targets.thresh, 35, 20) - 0.3).abs() < 1e-6, "far inside it is thresh_min");
     }
 
     #[test]
     fn ignored_and_tiny_polygons_mask_out() {
-        let dont_care = TextPolygon::new(
-            vec![[5.0, 5.0], [30.0, 5.0], [30.0, 20.0], [5.0, 20.0]],
-            true,
-        )
-        .unwrap();
-        let tiny = TextPolygon::new(
-            vec![[40.0, 5.0], [45.0, 5.0], [45.0, 9.0], [40.0, 9.0]],
-            false,
-        )
-        .unwrap();
-        let targets = TargetGenerator::default()
-            .generate(30, 50, &[dont_care, tiny])
-            .unwrap();
+        let dont_care = TextPolygon::new(vec![[5.0, 5.0], [30.0, 5.0], [30.0, 20.0], [5.0, 20.0]], true).unwrap();
+        let tiny = TextPolygon::new(vec![[40.0, 5.0], [45.0, 5.0], [45.0, 9.0], [40.0, 9.0]], false).unwrap();
+        let targets = TargetGenerator::default().generate(30, 50, &[dont_care, tiny]).unwrap();
         assert_eq!(targets.mask[10 * 50 + 10], 0.0);
         assert_eq!(targets.mask[7 * 50 + 42], 0.0);
         assert!(targets.gt.iter().all(|&v| v == 0.0));
@@ -395,9 +303,6 @@ mod tests {
     #[test]
     fn bad_sizes_are_refused() {
         let err = TargetGenerator::default().generate(0, 10, &[]).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "image size 10x0 is not usable (each side 1..=32768)"
-        );
+        assert_eq!(err.to_string(), "image size 10x0 is not usable (each side 1..=32768)");
     }
 }

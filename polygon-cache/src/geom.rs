@@ -53,19 +53,11 @@ fn numpy_sum(values: &[f64]) -> f64 {
 /// The closed ring shapely builds from a vertex list: the first point repeated at the end,
 /// unless it is there already.
 fn ring_len(points: &[Point]) -> usize {
-    if points.first() == points.last() {
-        points.len()
-    } else {
-        points.len() + 1
-    }
+    if points.first() == points.last() { points.len() } else { points.len() + 1 }
 }
 
 fn ring_at(points: &[Point], i: usize) -> Point {
-    if i < points.len() {
-        points[i]
-    } else {
-        points[0]
-    }
+    if i < points.len() { points[i] } else { points[0] }
 }
 
 /// `shapely.Polygon(points).area`: GEOS `Area::ofRingSigned`, absolute value.
@@ -113,10 +105,7 @@ pub(crate) fn offset_distance(points: &[Point], shrink_ratio: f64) -> f64 {
 
 /// pyclipper's conversion of a float vertex to Clipper's `cInt`: truncation toward zero.
 pub(crate) fn truncate_to_clipper(points: &[Point]) -> Vec<[i64; 2]> {
-    points
-        .iter()
-        .map(|&[x, y]| [x.trunc() as i64, y.trunc() as i64])
-        .collect()
+    points.iter().map(|&[x, y]| [x.trunc() as i64, y.trunc() as i64]).collect()
 }
 
 /// NumPy's `.astype(np.int32)` of in-range floats: truncation toward zero.
@@ -127,11 +116,8 @@ pub(crate) fn truncate_to_i32(points: &[Point]) -> Vec<[i32; 2]> {
 /// Axis-aligned extent `(height, width)`, as `max − min` of each coordinate.
 pub(crate) fn extent(points: &[Point]) -> (f64, f64) {
     let fold = |axis: usize| {
-        let (lo, hi) = points
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
-                (lo.min(p[axis]), hi.max(p[axis]))
-            });
+        let (lo, hi) =
+            points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[axis]), hi.max(p[axis])));
         hi - lo
     };
     (fold(1), fold(0))
@@ -159,20 +145,13 @@ mod tests {
         let square = [[5.0, 5.0], [105.0, 5.0], [105.0, 25.0], [5.0, 25.0]];
         assert_eq!(geos_area(&square), 2000.0);
         assert_eq!(geos_length(&square), 240.0);
-        assert_eq!(
-            offset_distance(&square, 0.4),
-            2000.0 * (1.0 - 0.4f64 * 0.4) / 240.0
-        );
+        assert_eq!(offset_distance(&square, 0.4), 2000.0 * (1.0 - 0.4f64 * 0.4) / 240.0);
         // Clockwise on screen (y down) has a positive DB area.
         assert_eq!(db_area(&square), -2000.0);
         let reversed: Vec<Point> = square.iter().rev().copied().collect();
         assert_eq!(db_area(&reversed), 2000.0);
         let closed = [square[0], square[1], square[2], square[3], square[0]];
-        assert_eq!(
-            geos_length(&closed),
-            240.0,
-            "an explicitly closed ring is not closed twice"
-        );
+        assert_eq!(geos_length(&closed), 240.0, "an explicitly closed ring is not closed twice");
         assert_eq!(extent(&square), (20.0, 100.0));
     }
 

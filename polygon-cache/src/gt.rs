@@ -56,37 +56,21 @@ pub fn parse_ground_truth(text: &str) -> Result<GroundTruth, Error> {
 /// [`Error::Io`] when the file can't be read (or is not UTF-8), [`Error::InFile`] around the
 /// errors of [`parse_ground_truth`].
 pub fn read_ground_truth(path: &Path) -> Result<GroundTruth, Error> {
-    let bytes = std::fs::read(path).map_err(|cause| Error::Io {
-        path: path.to_owned(),
-        cause,
-    })?;
+    let bytes = std::fs::read(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
     let text = String::from_utf8(bytes).map_err(|err| {
-        let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        Error::Line {
-            line,
-            message: "not valid UTF-8".to_owned(),
-        }
-        .in_file(path)
+        let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();
+        Error::Line { line, message: "not valid UTF-8".to_owned() }.in_file(path)
     })?;
     parse_ground_truth(&text).map_err(|err| err.in_file(path))
 }
 
 fn parse_size_header(rest: &str) -> Result<(usize, usize), String> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    let parse = |text: &str| {
-        text.parse::<usize>()
-            .ok()
-            .filter(|&n| (1..=MAX_IMAGE_SIDE).contains(&n))
-    };
+    let parse = |text: &str| text.parse::<usize>().ok().filter(|&n| (1..=MAX_IMAGE_SIDE).contains(&n));
     match fields.as_slice() {
         [w, h] => match (parse(w), parse(h)) {
             (Some(w), Some(h)) => Ok((w, h)),
-            _ => Err(format!(
-                "`# size {w} {h}`: width and height must be whole numbers in 1..={MAX_IMAGE_SIDE}"
-            )),
+            _ => Err(format!("`# size {w} {h}`: width and height must be whole numbers in 1..={MAX_IMAGE_SIDE}")),
         },
         _ => Err("expected `# size W H`".to_owned()),
     }
@@ -96,26 +80,16 @@ fn parse_polygon_line(line: &str) -> Result<TextPolygon, String> {
     let fields: Vec<&str> = line.split(',').collect();
     // Coordinates are the numeric fields before the last one; the transcription is the rest,
     // which may contain commas of its own.
-    let numeric = fields[..fields.len() - 1]
-        .iter()
-        .take_while(|field| field.trim().parse::<f64>().is_ok())
-        .count();
+    let numeric = fields[..fields.len() - 1].iter().take_while(|field| field.trim().parse::<f64>().is_ok()).count();
     let transcription = fields[numeric..].join(",");
     if numeric == 0 {
-        return Err(format!(
-            "expected x1,y1,...,xn,yn,transcription; `{}` is not a number",
-            fields[0].trim()
-        ));
+        return Err(format!("expected x1,y1,...,xn,yn,transcription; `{}` is not a number", fields[0].trim()));
     }
     if numeric % 2 == 1 {
-        return Err(format!(
-            "odd number of coordinates ({numeric}): every point needs an x and a y"
-        ));
+        return Err(format!("odd number of coordinates ({numeric}): every point needs an x and a y"));
     }
-    let coordinates: Vec<f64> = fields[..numeric]
-        .iter()
-        .map(|field| field.trim().parse().unwrap_or(f64::NAN))
-        .collect();
+    let coordinates: Vec<f64> =
+        fields[..numeric].iter().map(|field| field.trim().parse().unwrap_or(f64::NAN)).collect();
     let ignore = transcription.trim() == "###";
     TextPolygon::from_flat(&coordinates, ignore).map_err(|err| err.to_string())
 }
@@ -153,22 +127,10 @@ mod tests {
             error("0,0,10,0,10,10,0,10,ok\n0,0,1,1,2,x\n"),
             "line 2: odd number of coordinates (5): every point needs an x and a y"
         );
-        assert_eq!(
-            error("0,0,10,0,text\n"),
-            "line 1: a polygon needs at least 3 points, found 2"
-        );
-        assert_eq!(
-            error("0,nan,10,0,10,10,text\n"),
-            "line 1: coordinate 1 is NaN, not a finite number"
-        );
-        assert_eq!(
-            error("0,0,inf,0,10,10,text\n"),
-            "line 1: coordinate 2 is inf, not a finite number"
-        );
-        assert_eq!(
-            error("hello\n"),
-            "line 1: expected x1,y1,...,xn,yn,transcription; `hello` is not a number"
-        );
+        assert_eq!(error("0,0,10,0,text\n"), "line 1: a polygon needs at least 3 points, found 2");
+        assert_eq!(error("0,nan,10,0,10,10,text\n"), "line 1: coordinate 1 is NaN, not a finite number");
+        assert_eq!(error("0,0,inf,0,10,10,text\n"), "line 1: coordinate 2 is inf, not a finite number");
+        assert_eq!(error("hello\n"), "line 1: expected x1,y1,...,xn,yn,transcription; `hello` is not a number");
         assert_eq!(error("# size 640\n"), "line 1: expected `# size W H`");
         assert_eq!(
             error("\n\n# size 0 10\n"),
@@ -182,13 +144,7 @@ mod tests {
         let path = dir.path().join("gt_1.txt");
         std::fs::write(&path, "0,0,10,0,10,10,ok\n1,2,3\n").unwrap();
         let err = read_ground_truth(&path).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            format!(
-                "{}: line 2: a polygon needs at least 3 points, found 1",
-                path.display()
-            )
-        );
+        assert_eq!(err, format!("{}: line 2: a polygon needs at least 3 points, found 1", path.display()));
         std::fs::write(&path, b"0,0,10,0,10,10,ok\n\xff\n").unwrap();
         assert_eq!(
             read_ground_truth(&path).unwrap_err().to_string(),

@@ -35,6 +35,7 @@
 
 mod border;
 mod cache;
+mod dataset;
 mod digest;
 mod error;
 mod generator;
@@ -48,10 +49,11 @@ mod work;
 
 pub use border::EdgeDistance;
 pub use cache::{CacheStats, PolygonCache};
+pub use dataset::{BenchHooks, BenchOptions, Image, compare_digests, digest_dataset, read_dataset, run_bench};
 pub use digest::{MapDigests, digest_map, digest_targets, write_npy};
 pub use error::Error;
 pub use generator::{TargetConfig, TargetGenerator, Targets};
 pub use geom::Point;
 pub use gt::{GroundTruth, MAX_IMAGE_SIDE, parse_ground_truth, read_ground_truth};
 pub use polygon::{MAX_COORDINATE, TextPolygon};
-pub use synth::{SyntheticImage, synthetic_dataset};
+pub use synth::synthetic_dataset;

@@ -11,10 +11,7 @@
 //! input, which removes collinear and repeated vertices and splits self-intersections: on a few
 //! percent of real polygons that changes the result.
 
-#![allow(
-    unsafe_code,
-    reason = "the Clipper union is C++ behind clipper-sys's C interface"
-)]
+#![allow(unsafe_code, reason = "the Clipper union is C++ behind clipper-sys's C interface")]
 
 use std::f64::consts::PI;
 
@@ -31,11 +28,7 @@ const TOLERANCE: f64 = 1.0e-20;
 /// Clipper's `Round()`: halves away from zero, then a C cast (truncation).
 #[inline]
 fn clipper_round(value: f64) -> i64 {
-    if value < 0.0 {
-        (value - 0.5) as i64
-    } else {
-        (value + 0.5) as i64
-    }
+    if value < 0.0 { (value - 0.5) as i64 } else { (value + 0.5) as i64 }
 }
 
 /// Offsets one closed polygon by `delta` with round joins (`JT_ROUND`, `ET_CLOSEDPOLYGON`,
@@ -47,20 +40,13 @@ pub(crate) fn offset_polygon(path: &[IntPoint], delta: f64) -> Vec<Vec<IntPoint>
         return Vec::new();
     };
     // FixOrientations: with a single path, it is the one holding the lowest point.
-    let contour = if orientation(&contour) {
-        contour
-    } else {
-        contour.into_iter().rev().collect()
-    };
+    let contour = if orientation(&contour) { contour } else { contour.into_iter().rev().collect() };
     let raw = do_offset(&contour, delta);
     let Some(raw) = raw else {
         return Vec::new();
     };
     if delta > 0.0 {
-        union(&[raw], clipper_sys::PolyFillType_pftPositive)
-            .into_iter()
-            .flatten()
-            .collect()
+        union(&[raw], clipper_sys::PolyFillType_pftPositive).into_iter().flatten().collect()
     } else {
         negative_union(raw)
     }
@@ -147,14 +133,7 @@ fn do_offset(src: &[IntPoint], delta: f64) -> Option<Vec<IntPoint>> {
     }
     normals.push(unit_normal(src[len - 1], src[0]));
 
-    let joiner = RoundJoiner {
-        src,
-        normals: &normals,
-        delta,
-        sin,
-        cos,
-        steps_per_rad,
-    };
+    let joiner = RoundJoiner { src, normals: &normals, delta, sin, cos, steps_per_rad };
     let mut dest = Vec::with_capacity(len * 4);
     let mut k = len - 1;
     for j in 0..len {
@@ -234,12 +213,8 @@ fn negative_union(raw: Vec<IntPoint>) -> Vec<Vec<IntPoint>> {
         top = top.min(y);
         bottom = bottom.max(y);
     }
-    let outer = vec![
-        [left - 10, bottom + 10],
-        [right + 10, bottom + 10],
-        [right + 10, top - 10],
-        [left - 10, top - 10],
-    ];
+    let outer =
+        vec![[left - 10, bottom + 10], [right + 10, bottom + 10], [right + 10, top - 10], [left - 10, top - 10]];
     let mut polygons = union(&[raw, outer], clipper_sys::PolyFillType_pftNegative);
     if polygons.is_empty() {
         return Vec::new();
@@ -247,11 +222,7 @@ fn negative_union(raw: Vec<IntPoint>) -> Vec<Vec<IntPoint>> {
     // The rectangle is the first top-level contour; everything else follows it in order.
     let mut first = polygons.remove(0);
     first.remove(0);
-    first
-        .into_iter()
-        .chain(polygons.into_iter().flatten())
-        .map(|piece| as_reversed_solution(&piece))
-        .collect()
+    first.into_iter().chain(polygons.into_iter().flatten()).map(|piece| as_reversed_solution(&piece)).collect()
 }
 
 /// pyclipper's union runs with `ReverseSolution(true)`, which reverses each output ring's
@@ -279,10 +250,7 @@ fn union(paths: &[Vec<IntPoint>], fill: clipper_sys::PolyFillType) -> Vec<Vec<Ve
         paths_count: c_paths.len(),
         type_: clipper_sys::PolyType_ptSubject,
     };
-    let input = clipper_sys::Polygons {
-        polygons: &mut subject,
-        polygons_count: 1,
-    };
+    let input = clipper_sys::Polygons { polygons: &mut subject, polygons_count: 1 };
     // SAFETY: `input` points at `c_paths` and `paths`, which outlive the call; Clipper copies
     // them and returns freshly allocated output, which is copied out and then freed with the
     // library's own `free_polygons`. Coordinates are far inside Clipper's range (the caller's
@@ -318,8 +286,7 @@ unsafe fn copy_polygons(output: &clipper_sys::Polygons) -> Vec<Vec<Vec<IntPoint>
                         return Vec::new();
                     }
                     // SAFETY: as above.
-                    unsafe { std::slice::from_raw_parts(path.vertices, path.vertices_count) }
-                        .to_vec()
+                    unsafe { std::slice::from_raw_parts(path.vertices, path.vertices_count) }.to_vec()
                 })
                 .collect()
         })
@@ -335,11 +302,7 @@ mod tests {
         assert_eq!(clipper_round(2.5), 3);
         assert_eq!(clipper_round(-2.5), -3);
         assert_eq!(clipper_round(-2.4999), -2);
-        assert_eq!(
-            clipper_round(0.49999999999999994),
-            1,
-            "Clipper adds 0.5 first, unlike f64::round"
-        );
+        assert_eq!(clipper_round(0.49999999999999994), 1, "Clipper adds 0.5 first, unlike f64::round");
     }
 
     /// Values printed by pyclipper 1.4.0 (see the crate's research notes).
@@ -358,9 +321,6 @@ mod tests {
     fn degenerate_inputs_give_nothing() {
         assert!(offset_polygon(&[], -1.0).is_empty());
         assert!(offset_polygon(&[[0, 0], [0, 0], [5, 5]], -1.0).is_empty());
-        assert!(
-            offset_polygon(&[[0, 0], [10, 0], [10, 10], [0, 10]], -20.0).is_empty(),
-            "shrunk away"
-        );
+        assert!(offset_polygon(&[[0, 0], [10, 0], [10, 10], [0, 10]], -20.0).is_empty(), "shrunk away");
     }
 }

@@ -29,11 +29,7 @@ impl TextPolygon {
                 return Err(Error::NonFiniteCoordinate { index, value });
             }
             if value.abs() > MAX_COORDINATE {
-                return Err(Error::CoordinateOutOfRange {
-                    index,
-                    value,
-                    limit: MAX_COORDINATE,
-                });
+                return Err(Error::CoordinateOutOfRange { index, value, limit: MAX_COORDINATE });
             }
         }
         Ok(TextPolygon { points, ignore })
@@ -45,10 +41,7 @@ impl TextPolygon {
     /// # Errors
     /// As [`TextPolygon::new`].
     pub fn from_flat(coordinates: &[f64], ignore: bool) -> Result<TextPolygon, Error> {
-        let points = coordinates
-            .chunks_exact(2)
-            .map(|pair| [pair[0], pair[1]])
-            .collect();
+        let points = coordinates.chunks_exact(2).map(|pair| [pair[0], pair[1]]).collect();
         TextPolygon::new(points, ignore)
     }
 
@@ -69,15 +62,10 @@ mod tests {
 
     #[test]
     fn refuses_bad_polygons() {
-        assert!(matches!(
-            TextPolygon::new(vec![[0.0, 0.0], [1.0, 1.0]], false),
-            Err(Error::TooFewPoints(2))
-        ));
-        let nan =
-            TextPolygon::new(vec![[0.0, 0.0], [1.0, f64::NAN], [2.0, 0.0]], false).unwrap_err();
+        assert!(matches!(TextPolygon::new(vec![[0.0, 0.0], [1.0, 1.0]], false), Err(Error::TooFewPoints(2))));
+        let nan = TextPolygon::new(vec![[0.0, 0.0], [1.0, f64::NAN], [2.0, 0.0]], false).unwrap_err();
         assert_eq!(nan.to_string(), "coordinate 3 is NaN, not a finite number");
-        let inf =
-            TextPolygon::from_flat(&[0.0, 0.0, f64::INFINITY, 1.0, 2.0, 0.0], true).unwrap_err();
+        let inf = TextPolygon::from_flat(&[0.0, 0.0, f64::INFINITY, 1.0, 2.0, 0.0], true).unwrap_err();
         assert_eq!(inf.to_string(), "coordinate 2 is inf, not a finite number");
         let big = TextPolygon::from_flat(&[0.0, 0.0, 1e12, 1.0, 2.0, 0.0], true).unwrap_err();
         assert!(matches!(big, Error::CoordinateOutOfRange { index: 2, .. }));

@@ -42,12 +42,7 @@ struct PolyEdge {
     dx: i64,
 }
 
-fn collect_poly_edges(
-    canvas: &mut Canvas<'_>,
-    points: &[[i32; 2]],
-    value: f32,
-    edges: &mut Vec<PolyEdge>,
-) {
+fn collect_poly_edges(canvas: &mut Canvas<'_>, points: &[[i32; 2]], value: f32, edges: &mut Vec<PolyEdge>) {
     let fixed = |p: [i32; 2]| (i64::from(p[0]) << XY_SHIFT, i64::from(p[1]));
     let (mut pt0x, mut pt0y) = fixed(points[points.len() - 1]);
     for &point in points {
@@ -57,9 +52,7 @@ fn collect_poly_edges(
         draw_line(canvas, t0, t1, value);
 
         let (mut pt0cy, mut pt1cy) = (pt0y, pt1y);
-        let outside = |t: [i64; 2]| {
-            t[0] < 0 || t[0] >= canvas.width as i64 || t[1] < 0 || t[1] >= canvas.height as i64
-        };
+        let outside = |t: [i64; 2]| t[0] < 0 || t[0] >= canvas.width as i64 || t[1] < 0 || t[1] >= canvas.height as i64;
         if outside(t0) || outside(t1) {
             clip_line(canvas.width as i64, canvas.height as i64, &mut t0, &mut t1);
             if t0[1] != t1[1] {
@@ -73,19 +66,9 @@ fn collect_poly_edges(
         if pt0y != pt1y {
             let dx = (pt1cx - pt0cx) / (pt1cy - pt0cy);
             let edge = if pt0y < pt1y {
-                PolyEdge {
-                    y0: pt0y,
-                    y1: pt1y,
-                    x: pt0cx + (pt0y - pt0cy) * dx,
-                    dx,
-                }
+                PolyEdge { y0: pt0y, y1: pt1y, x: pt0cx + (pt0y - pt0cy) * dx, dx }
             } else {
-                PolyEdge {
-                    y0: pt1y,
-                    y1: pt0y,
-                    x: pt1cx + (pt1y - pt1cy) * dx,
-                    dx,
-                }
+                PolyEdge { y0: pt1y, y1: pt0y, x: pt1cx + (pt1y - pt1cy) * dx, dx }
             };
             edges.push(edge);
         }
@@ -101,10 +84,7 @@ fn clip_line(width: i64, height: i64, p1: &mut [i64; 2], p2: &mut [i64; 2]) -> b
     }
     let (right, bottom) = (width - 1, height - 1);
     let code = |p: &[i64; 2]| {
-        i32::from(p[0] < 0)
-            + i32::from(p[0] > right) * 2
-            + i32::from(p[1] < 0) * 4
-            + i32::from(p[1] > bottom) * 8
+        i32::from(p[0] < 0) + i32::from(p[0] > right) * 2 + i32::from(p[1] < 0) * 4 + i32::from(p[1] > bottom) * 8
     };
     let (mut c1, mut c2) = (code(p1), code(p2));
     if (c1 & c2) == 0 && (c1 | c2) != 0 {
@@ -123,15 +103,13 @@ fn clip_line(width: i64, height: i64, p1: &mut [i64; 2], p2: &mut [i64; 2]) -> b
         if (c1 & c2) == 0 && (c1 | c2) != 0 {
             if c1 != 0 {
                 let a = if c1 == 1 { 0 } else { right };
-                p1[1] +=
-                    ((a - p1[0]) as f64 * (p2[1] - p1[1]) as f64 / (p2[0] - p1[0]) as f64) as i64;
+                p1[1] += ((a - p1[0]) as f64 * (p2[1] - p1[1]) as f64 / (p2[0] - p1[0]) as f64) as i64;
                 p1[0] = a;
                 c1 = 0;
             }
             if c2 != 0 {
                 let a = if c2 == 1 { 0 } else { right };
-                p2[1] +=
-                    ((a - p2[0]) as f64 * (p2[1] - p1[1]) as f64 / (p2[0] - p1[0]) as f64) as i64;
+                p2[1] += ((a - p2[0]) as f64 * (p2[1] - p1[1]) as f64 / (p2[0] - p1[0]) as f64) as i64;
                 p2[0] = a;
                 c2 = 0;
             }
@@ -143,10 +121,8 @@ fn clip_line(width: i64, height: i64, p1: &mut [i64; 2], p2: &mut [i64; 2]) -> b
 /// `cv::Line` with 8-connectivity: OpenCV's `LineIterator` (left to right), clipped to the image.
 fn draw_line(canvas: &mut Canvas<'_>, pt1: [i64; 2], pt2: [i64; 2], value: f32) {
     // `Line` takes `cv::Point`, so the coordinates pass through `int`.
-    let (mut pt1, mut pt2) = (
-        [pt1[0] as i32 as i64, pt1[1] as i32 as i64],
-        [pt2[0] as i32 as i64, pt2[1] as i32 as i64],
-    );
+    let (mut pt1, mut pt2) =
+        ([pt1[0] as i32 as i64, pt1[1] as i32 as i64], [pt2[0] as i32 as i64, pt2[1] as i32 as i64]);
     let (width, height) = (canvas.width as i64, canvas.height as i64);
     let inside = |p: [i64; 2]| p[0] >= 0 && p[0] < width && p[1] >= 0 && p[1] < height;
     if (!inside(pt1) || !inside(pt2)) && !clip_line(width, height, &mut pt1, &mut pt2) {
@@ -171,11 +147,7 @@ fn draw_line(canvas: &mut Canvas<'_>, pt1: [i64; 2], pt2: [i64; 2], value: f32) 
     let mut err = dx - (dy + dy);
     let (plus_delta, minus_delta) = (dx + dx, -(dy + dy));
     // Each step moves one pixel along the major axis, and along the minor one when err < 0.
-    let (major, minor) = if vertical {
-        ([0, delta_x], [delta_y, 0])
-    } else {
-        ([delta_x, 0], [0, delta_y])
-    };
+    let (major, minor) = if vertical { ([0, delta_x], [delta_y, 0]) } else { ([delta_x, 0], [0, delta_y]) };
     let mut p = pt1;
     for _ in 0..=dx {
         canvas.put(p[0], p[1], value);
@@ -248,11 +220,8 @@ fn fill_edge_collection(canvas: &mut Canvas<'_>, mut edges: Vec<PolyEdge>, value
             }
             if draw {
                 if !clipline {
-                    let (left, right) = if x[keep_prelast] > x[prelast] {
-                        (prelast, keep_prelast)
-                    } else {
-                        (keep_prelast, prelast)
-                    };
+                    let (left, right) =
+                        if x[keep_prelast] > x[prelast] { (prelast, keep_prelast) } else { (keep_prelast, prelast) };
                     let mut x1 = (x[left] + XY_ONE - 1) >> XY_SHIFT;
                     let mut x2 = x[right] >> XY_SHIFT;
                     if x1 < width && x2 >= 0 {
@@ -306,30 +275,13 @@ mod tests {
 
     fn render(width: usize, height: usize, points: &[[i32; 2]]) -> Vec<String> {
         let mut data = vec![0.0; width * height];
-        fill_poly(
-            &mut Canvas {
-                data: &mut data,
-                width,
-                height,
-            },
-            points,
-            1.0,
-        );
-        data.chunks(width)
-            .map(|row| {
-                row.iter()
-                    .map(|&v| if v == 1.0 { '#' } else { '.' })
-                    .collect()
-            })
-            .collect()
+        fill_poly(&mut Canvas { data: &mut data, width, height }, points, 1.0);
+        data.chunks(width).map(|row| row.iter().map(|&v| if v == 1.0 { '#' } else { '.' }).collect()).collect()
     }
 
     #[test]
     fn fills_a_rectangle_including_its_border() {
-        assert_eq!(
-            render(6, 5, &[[1, 1], [4, 1], [4, 3], [1, 3]]),
-            ["......", ".####.", ".####.", ".####.", "......"]
-        );
+        assert_eq!(render(6, 5, &[[1, 1], [4, 1], [4, 3], [1, 3]]), ["......", ".####.", ".####.", ".####.", "......"]);
     }
 
     #[test]
@@ -337,22 +289,14 @@ mod tests {
         // cv2.fillPoly(np.zeros((6, 8), np.float32), [np.array([[0,0],[7,2],[2,5]], np.int32)], 1)
         assert_eq!(
             render(8, 6, &[[0, 0], [7, 2], [2, 5]]),
-            [
-                "##......", "######..", ".#######", ".######.", "..###...", "..#....."
-            ]
+            ["##......", "######..", ".#######", ".######.", "..###...", "..#....."]
         );
     }
 
     #[test]
     fn clips_polygons_that_leave_the_image() {
-        assert_eq!(
-            render(4, 3, &[[-5, -5], [10, -5], [10, 10], [-5, 10]]),
-            ["####", "####", "####"]
-        );
-        assert_eq!(
-            render(4, 3, &[[10, 10], [20, 10], [20, 20]]),
-            ["....", "....", "...."]
-        );
+        assert_eq!(render(4, 3, &[[-5, -5], [10, -5], [10, 10], [-5, 10]]), ["####", "####", "####"]);
+        assert_eq!(render(4, 3, &[[10, 10], [20, 10], [20, 20]]), ["....", "....", "...."]);
     }
 
     #[test]

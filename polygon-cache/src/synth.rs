@@ -4,23 +4,10 @@
 //! style curved bands, some `###`, polygons that cross the image border) with its own small
 //! PRNG, so it needs no Python and is the same on every machine.
 
-use crate::{TextPolygon, geom::Point};
-
-/// One synthetic image.
-#[derive(Debug, Clone)]
-pub struct SyntheticImage {
-    /// A file-like name, `synthetic_0000.txt`.
-    pub name: String,
-    /// Image height.
-    pub height: usize,
-    /// Image width.
-    pub width: usize,
-    /// Its polygons.
-    pub polygons: Vec<TextPolygon>,
-}
+use crate::{Image, TextPolygon, geom::Point};
 
 /// `images` synthetic 640×640 images from `seed`; the same arguments give the same data.
-pub fn synthetic_dataset(images: usize, seed: u64) -> Vec<SyntheticImage> {
+pub fn synthetic_dataset(images: usize, seed: u64) -> Vec<Image> {
     let mut rng = SplitMix64(seed ^ 0x6f63_7270_6572_6621);
     (0..images)
         .map(|index| {
@@ -28,36 +15,23 @@ pub fn synthetic_dataset(images: usize, seed: u64) -> Vec<SyntheticImage> {
             let count = 3 + rng.below(37);
             let polygons = (0..count)
                 .map(|_| {
-                    let points = if rng.uniform(0.0, 1.0) < 0.7 {
-                        quad(&mut rng, size)
-                    } else {
-                        curve(&mut rng, size)
-                    };
+                    let points = if rng.uniform(0.0, 1.0) < 0.7 { quad(&mut rng, size) } else { curve(&mut rng, size) };
                     let ignore = rng.uniform(0.0, 1.0) < 0.08;
                     // Coordinates are written with two decimals in real files; keep that grid.
                     let points = points
                         .into_iter()
                         .map(|[x, y]| [(x * 100.0).round() / 100.0, (y * 100.0).round() / 100.0])
                         .collect();
-                    TextPolygon::new(points, ignore)
-                        .expect("synthetic polygons are finite and have 4+ points")
+                    TextPolygon::new(points, ignore).expect("synthetic polygons are finite and have 4+ points")
                 })
                 .collect();
-            SyntheticImage {
-                name: format!("synthetic_{index:04}.txt"),
-                height: 640,
-                width: 640,
-                polygons,
-            }
+            Image { name: format!("synthetic_{index:04}.txt"), height: 640, width: 640, polygons }
         })
         .collect()
 }
 
 fn quad(rng: &mut SplitMix64, size: f64) -> Vec<Point> {
-    let (cx, cy) = (
-        rng.uniform(-20.0, size + 20.0),
-        rng.uniform(-20.0, size + 20.0),
-    );
+    let (cx, cy) = (rng.uniform(-20.0, size + 20.0), rng.uniform(-20.0, size + 20.0));
     let (w, h) = (rng.uniform(4.0, 220.0), rng.uniform(3.0, 60.0));
     let angle = rng.uniform(-0.8, 0.8);
     let (c, s) = (angle.cos(), angle.sin());
@@ -65,19 +39,13 @@ fn quad(rng: &mut SplitMix64, size: f64) -> Vec<Point> {
         .into_iter()
         .map(|[x, y]| {
             let (x, y) = (x / 2.0, y / 2.0);
-            [
-                x * c - y * s + cx + rng.normal() * 1.2,
-                x * s + y * c + cy + rng.normal() * 1.2,
-            ]
+            [x * c - y * s + cx + rng.normal() * 1.2, x * s + y * c + cy + rng.normal() * 1.2]
         })
         .collect()
 }
 
 fn curve(rng: &mut SplitMix64, size: f64) -> Vec<Point> {
-    let (cx, cy) = (
-        rng.uniform(40.0, size - 40.0),
-        rng.uniform(40.0, size - 40.0),
-    );
+    let (cx, cy) = (rng.uniform(40.0, size - 40.0), rng.uniform(40.0, size - 40.0));
     let (length, thick) = (rng.uniform(60.0, 300.0), rng.uniform(10.0, 50.0));
     let (bend, angle) = (rng.uniform(-0.9, 0.9), rng.uniform(-0.5, 0.5));
     let per_side = 4 + rng.below(5);
@@ -90,13 +58,8 @@ fn curve(rng: &mut SplitMix64, size: f64) -> Vec<Point> {
         let (x, y) = (mx + sign * nx * thick / 2.0, my + sign * ny * thick / 2.0);
         [x * c - y * s + cx, x * s + y * c + cy]
     };
-    let ts: Vec<f64> = (0..per_side)
-        .map(|i| -0.5 + i as f64 / (per_side - 1) as f64)
-        .collect();
-    ts.iter()
-        .map(|&t| side(t, 1.0))
-        .chain(ts.iter().rev().map(|&t| side(t, -1.0)))
-        .collect()
+    let ts: Vec<f64> = (0..per_side).map(|i| -0.5 + i as f64 / (per_side - 1) as f64).collect();
+    ts.iter().map(|&t| side(t, 1.0)).chain(ts.iter().rev().map(|&t| side(t, -1.0))).collect()
 }
 
 /// SplitMix64: tiny, fast and good enough for test data.
@@ -139,14 +102,11 @@ mod tests {
         assert_ne!(a[0].polygons, synthetic_dataset(1, 8)[0].polygons);
         let polygons: Vec<_> = a.iter().flat_map(|image| &image.polygons).collect();
         assert!(polygons.iter().any(|p| p.ignore()) && polygons.iter().any(|p| !p.ignore()));
+        assert!(polygons.iter().any(|p| p.points().len() > 4), "curved polygons too");
         assert!(
-            polygons.iter().any(|p| p.points().len() > 4),
-            "curved polygons too"
-        );
-        assert!(polygons.iter().any(|p| {
-            p.points()
+            polygons
                 .iter()
-                .any(|&[x, y]| !(0.0..640.0).contains(&x) || !(0.0..640.0).contains(&y))
-        }));
+                .any(|p| { p.points().iter().any(|&[x, y]| !(0.0..640.0).contains(&x) || !(0.0..640.0).contains(&y)) })
+        );
     }
 }

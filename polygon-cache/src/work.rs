@@ -32,24 +32,12 @@ impl PolygonWork {
     pub(crate) fn compute(polygon: &[Point], shrink_ratio: f64, mode: EdgeDistance) -> PolygonWork {
         let distance = geom::offset_distance(polygon, shrink_ratio);
         let integer = geom::truncate_to_clipper(polygon);
-        let Some(shrunk) = offset::offset_polygon(&integer, -distance)
-            .into_iter()
-            .next()
-        else {
+        let Some(shrunk) = offset::offset_polygon(&integer, -distance).into_iter().next() else {
             return PolygonWork::ShrunkAway;
         };
-        let dilated = offset::offset_polygon(&integer, distance)
-            .into_iter()
-            .next();
-        let patch = dilated
-            .as_ref()
-            .map(|dilated| DistancePatch::compute(polygon, dilated, distance, mode));
-        PolygonWork::Text {
-            shrunk: to_i32(&shrunk),
-            dilated: dilated.as_deref().map(to_i32),
-            distance,
-            patch,
-        }
+        let dilated = offset::offset_polygon(&integer, distance).into_iter().next();
+        let patch = dilated.as_ref().map(|dilated| DistancePatch::compute(polygon, dilated, distance, mode));
+        PolygonWork::Text { shrunk: to_i32(&shrunk), dilated: dilated.as_deref().map(to_i32), distance, patch }
     }
 
     /// Approximate heap bytes, for the cache's weigher.
@@ -57,17 +45,10 @@ impl PolygonWork {
         let base = size_of::<PolygonWork>();
         match self {
             PolygonWork::ShrunkAway => base,
-            PolygonWork::Text {
-                shrunk,
-                dilated,
-                patch,
-                ..
-            } => {
+            PolygonWork::Text { shrunk, dilated, patch, .. } => {
                 base + shrunk.len() * 8
                     + dilated.as_ref().map_or(0, |d| d.len() * 8)
-                    + patch
-                        .as_ref()
-                        .map_or(0, |p| p.bytes() + size_of::<DistancePatch>())
+                    + patch.as_ref().map_or(0, |p| p.bytes() + size_of::<DistancePatch>())
             }
         }
     }
@@ -75,14 +56,9 @@ impl PolygonWork {
     /// The dilated path, or the reference's failure.
     pub(crate) fn require_dilated(&self, polygon: usize) -> Result<(), Error> {
         match self {
-            PolygonWork::Text {
-                dilated: None,
-                distance,
-                ..
-            } => Err(Error::EmptyDilation {
-                polygon,
-                distance: *distance,
-            }),
+            PolygonWork::Text { dilated: None, distance, .. } => {
+                Err(Error::EmptyDilation { polygon, distance: *distance })
+            }
             _ => Ok(()),
         }
     }

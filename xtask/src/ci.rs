@@ -5,18 +5,7 @@ use crate::process::{cargo, run_visible};
 pub(crate) fn run() -> anyhow::Result<bool> {
     let checks: [(&str, &[&str]); 3] = [
         ("format", &["fmt", "--all", "--", "--check"]),
-        (
-            "clippy",
-            &[
-                "clippy",
-                "--workspace",
-                "--all-targets",
-                "--locked",
-                "--",
-                "-D",
-                "warnings",
-            ],
-        ),
+        ("clippy", &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
         ("tests", &["test", "--workspace", "--locked"]),
     ];
     let mut timings = Vec::new();

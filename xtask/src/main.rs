@@ -8,11 +8,7 @@
 //!
 //! A phase whose crates are not in the workspace yet says so and fails: it never pretends to pass.
 
-#![allow(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "xtask talks to the developer's terminal"
-)]
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "xtask talks to the developer's terminal")]
 
 mod ci;
 mod phases;

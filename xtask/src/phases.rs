@@ -34,69 +34,35 @@ const PHASES: &[Phase] = &[
     Phase {
         name: "phase1",
         title: "regression baselines and the CI gate",
-        steps: &[Step {
-            name: "regression",
-            crate_name: "regression",
-            issue: "not filed yet",
-            demo: None,
-        }],
+        steps: &[Step { name: "regression", crate_name: "regression", issue: "not filed yet", demo: None }],
     },
     Phase {
         name: "phase2",
         title: "DBNet targets with the polygon cache",
-        steps: &[Step {
-            name: "targets",
-            crate_name: "polygon-cache",
-            issue: "issue #3",
-            demo: None,
-        }],
+        steps: &[Step { name: "targets", crate_name: "polygon-cache", issue: "issue #3", demo: None }],
     },
     Phase {
         name: "phase3",
         title: "throughput, profiler traces, resource monitoring",
         steps: &[
-            Step {
-                name: "throughput",
-                crate_name: "throughput",
-                issue: "issue #6",
-                demo: None,
-            },
-            Step {
-                name: "trace",
-                crate_name: "profiler-analyze",
-                issue: "issue #4",
-                demo: None,
-            },
-            Step {
-                name: "monitor",
-                crate_name: "resource-monitor",
-                issue: "issue #5",
-                demo: None,
-            },
+            Step { name: "throughput", crate_name: "throughput", issue: "issue #6", demo: None },
+            Step { name: "trace", crate_name: "profiler-analyze", issue: "issue #4", demo: None },
+            Step { name: "monitor", crate_name: "resource-monitor", issue: "issue #5", demo: None },
         ],
     },
 ];
 
 /// What the demos share: the release `ocrperf` binary, built once, and a scratch directory.
 pub(crate) struct DemoContext {
-    #[allow(
-        dead_code,
-        reason = "used by the demos of the capabilities as they land"
-    )]
+    #[allow(dead_code, reason = "used by the demos of the capabilities as they land")]
     pub(crate) ocrperf: PathBuf,
-    #[allow(
-        dead_code,
-        reason = "used by the demos of the capabilities as they land"
-    )]
+    #[allow(dead_code, reason = "used by the demos of the capabilities as they land")]
     pub(crate) scratch: PathBuf,
 }
 
 pub(crate) fn run_one(name: &str) -> anyhow::Result<bool> {
     let members = workspace_members()?;
-    let phase = PHASES
-        .iter()
-        .find(|phase| phase.name == name)
-        .context("no such phase")?;
+    let phase = PHASES.iter().find(|phase| phase.name == name).context("no such phase")?;
     let mut context = None;
     run_phase(phase, &members, &mut context)
 }
@@ -106,11 +72,8 @@ pub(crate) fn run_all() -> anyhow::Result<bool> {
     println!("Phases and the crates they need:");
     for phase in PHASES {
         let missing = missing_crates(phase, &members);
-        let readiness = if missing.is_empty() {
-            "ready".to_owned()
-        } else {
-            format!("not built yet ({})", missing.join(", "))
-        };
+        let readiness =
+            if missing.is_empty() { "ready".to_owned() } else { format!("not built yet ({})", missing.join(", ")) };
         println!("  {:<7} {:<50} {readiness}", phase.name, phase.title);
     }
     println!();
@@ -119,11 +82,7 @@ pub(crate) fn run_all() -> anyhow::Result<bool> {
         if !run_phase(phase, &members, &mut context)? {
             let skipped: Vec<_> = PHASES[index + 1..].iter().map(|p| p.name).collect();
             if !skipped.is_empty() {
-                println!(
-                    "not run, because {} failed: {}",
-                    phase.name,
-                    skipped.join(", ")
-                );
+                println!("not run, because {} failed: {}", phase.name, skipped.join(", "));
             }
             return Ok(false);
         }
@@ -133,28 +92,17 @@ pub(crate) fn run_all() -> anyhow::Result<bool> {
     Ok(true)
 }
 
-fn run_phase(
-    phase: &Phase,
-    members: &BTreeSet<String>,
-    context: &mut Option<DemoContext>,
-) -> anyhow::Result<bool> {
+fn run_phase(phase: &Phase, members: &BTreeSet<String>, context: &mut Option<DemoContext>) -> anyhow::Result<bool> {
     println!("== {}: {} ==", phase.name, phase.title);
     let mut steps = Vec::new();
     let mut failed = false;
     for step in phase.steps {
         let started = Instant::now();
         let (status, key_figure, detail) = if !members.contains(step.crate_name) {
-            let detail = format!(
-                "crate `{}` is not in the workspace yet ({})",
-                step.crate_name, step.issue
-            );
+            let detail = format!("crate `{}` is not in the workspace yet ({})", step.crate_name, step.issue);
             (StepStatus::Missing, None, Some(detail))
         } else if failed {
-            (
-                StepStatus::Skipped,
-                None,
-                Some("an earlier step failed".to_owned()),
-            )
+            (StepStatus::Skipped, None, Some("an earlier step failed".to_owned()))
         } else {
             let context = match context {
                 Some(context) => context,
@@ -172,43 +120,24 @@ fn run_phase(
             seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let report = PhaseReport {
-        phase: phase.name.to_owned(),
-        passed: !failed,
-        steps,
-    };
+    let report = PhaseReport { phase: phase.name.to_owned(), passed: !failed, steps };
     print_table(&report);
     let path = write_report(report.clone())?;
     println!("wrote {}", path.display());
     let missing = missing_crates(phase, members);
     if !missing.is_empty() {
-        println!(
-            "{} is not built yet: it needs {}",
-            phase.name,
-            missing.join(", ")
-        );
+        println!("{} is not built yet: it needs {}", phase.name, missing.join(", "));
     }
     Ok(report.passed)
 }
 
-fn run_step(
-    step: &Step,
-    context: &DemoContext,
-) -> anyhow::Result<(StepStatus, Option<String>, Option<String>)> {
-    let (tests_ok, _) =
-        run_visible(cargo().args(["test", "--locked", "--package", step.crate_name]))?;
+fn run_step(step: &Step, context: &DemoContext) -> anyhow::Result<(StepStatus, Option<String>, Option<String>)> {
+    let (tests_ok, _) = run_visible(cargo().args(["test", "--locked", "--package", step.crate_name]))?;
     if !tests_ok {
-        return Ok((
-            StepStatus::Failed,
-            None,
-            Some(format!("tests of `{}` failed", step.crate_name)),
-        ));
+        return Ok((StepStatus::Failed, None, Some(format!("tests of `{}` failed", step.crate_name))));
     }
     let Some(demo) = step.demo else {
-        let detail = format!(
-            "crate `{}` exists but its phase step has no demo wired in xtask",
-            step.crate_name
-        );
+        let detail = format!("crate `{}` exists but its phase step has no demo wired in xtask", step.crate_name);
         return Ok((StepStatus::Failed, None, Some(detail)));
     };
     Ok(match demo(context) {
@@ -225,10 +154,7 @@ fn prepare_context() -> anyhow::Result<DemoContext> {
     let target = project_root().join("target");
     let scratch = target.join("ocrperf").join("scratch");
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    Ok(DemoContext {
-        ocrperf: target.join("release").join("ocrperf"),
-        scratch,
-    })
+    Ok(DemoContext { ocrperf: target.join("release").join("ocrperf"), scratch })
 }
 
 fn missing_crates(phase: &Phase, members: &BTreeSet<String>) -> Vec<String> {
@@ -245,17 +171,8 @@ fn print_table(report: &PhaseReport) {
         .steps
         .iter()
         .map(|step| {
-            let figure = step
-                .key_figure
-                .clone()
-                .or_else(|| step.detail.clone())
-                .unwrap_or_default();
-            [
-                step.name.clone(),
-                step.status.as_str().to_owned(),
-                figure,
-                format!("{:.1}s", step.seconds),
-            ]
+            let figure = step.key_figure.clone().or_else(|| step.detail.clone()).unwrap_or_default();
+            [step.name.clone(), step.status.as_str().to_owned(), figure, format!("{:.1}s", step.seconds)]
         })
         .collect();
     let header = ["step", "status", "key figure", "time"].map(str::to_owned);
@@ -278,11 +195,7 @@ fn print_table(report: &PhaseReport) {
             w3 = widths[3]
         );
     }
-    println!(
-        "{}: {}",
-        report.phase,
-        if report.passed { "passed" } else { "FAILED" }
-    );
+    println!("{}: {}", report.phase, if report.passed { "passed" } else { "FAILED" });
 }
 
 fn write_report(report: PhaseReport) -> anyhow::Result<PathBuf> {
@@ -310,18 +223,9 @@ fn workspace_members() -> anyhow::Result<BTreeSet<String>> {
         .args(["metadata", "--no-deps", "--format-version", "1", "--locked"])
         .output()
         .context("running cargo metadata")?;
-    anyhow::ensure!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: Metadata =
-        serde_json::from_slice(&output.stdout).context("reading cargo metadata")?;
-    Ok(metadata
-        .packages
-        .into_iter()
-        .map(|package| package.name)
-        .collect())
+    anyhow::ensure!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: Metadata = serde_json::from_slice(&output.stdout).context("reading cargo metadata")?;
+    Ok(metadata.packages.into_iter().map(|package| package.name).collect())
 }
 
 #[cfg(test)]
@@ -332,16 +236,9 @@ mod tests {
     fn every_planned_crate_is_named_once() {
         let mut seen = BTreeSet::new();
         for step in PHASES.iter().flat_map(|phase| phase.steps) {
-            assert!(
-                seen.insert(step.crate_name),
-                "{} appears twice",
-                step.crate_name
-            );
+            assert!(seen.insert(step.crate_name), "{} appears twice", step.crate_name);
         }
-        assert_eq!(
-            PHASES.iter().map(|p| p.name).collect::<Vec<_>>(),
-            ["phase1", "phase2", "phase3"]
-        );
+        assert_eq!(PHASES.iter().map(|p| p.name).collect::<Vec<_>>(), ["phase1", "phase2", "phase3"]);
     }
 
     #[test]
@@ -349,11 +246,7 @@ mod tests {
         let members = workspace_members().unwrap();
         for step in PHASES.iter().flat_map(|phase| phase.steps) {
             if members.contains(step.crate_name) {
-                assert!(
-                    step.demo.is_some(),
-                    "crate `{}` landed without its phase demo",
-                    step.crate_name
-                );
+                assert!(step.demo.is_some(), "crate `{}` landed without its phase demo", step.crate_name);
             }
         }
     }
@@ -361,9 +254,6 @@ mod tests {
     #[test]
     fn missing_crates_are_named_with_their_issue() {
         let members = BTreeSet::from(["cli".to_owned()]);
-        assert_eq!(
-            missing_crates(&PHASES[1], &members),
-            ["`polygon-cache` (issue #3)"]
-        );
+        assert_eq!(missing_crates(&PHASES[1], &members), ["`polygon-cache` (issue #3)"]);
     }
 }

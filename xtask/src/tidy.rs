@@ -11,19 +11,8 @@ fn read(path: &Path) -> String {
 fn crate_dirs() -> Vec<std::path::PathBuf> {
     let root = project_root();
     let manifest = read(&root.join("Cargo.toml"));
-    let members = manifest
-        .split("members = [")
-        .nth(1)
-        .unwrap()
-        .split(']')
-        .next()
-        .unwrap();
-    members
-        .split(',')
-        .map(|m| m.trim().trim_matches('"'))
-        .filter(|m| !m.is_empty())
-        .map(|m| root.join(m))
-        .collect()
+    let members = manifest.split("members = [").nth(1).unwrap().split(']').next().unwrap();
+    members.split(',').map(|m| m.trim().trim_matches('"')).filter(|m| !m.is_empty()).map(|m| root.join(m)).collect()
 }
 
 #[test]
@@ -32,11 +21,7 @@ fn every_crate_root_starts_with_crate_docs() {
         for entry in ["src/lib.rs", "src/main.rs"] {
             let path = dir.join(entry);
             if path.exists() {
-                assert!(
-                    read(&path).starts_with("//!"),
-                    "{} must start with `//!` crate docs",
-                    path.display()
-                );
+                assert!(read(&path).starts_with("//!"), "{} must start with `//!` crate docs", path.display());
             }
         }
     }
@@ -47,11 +32,7 @@ fn every_dependency_comes_from_the_workspace() {
     for dir in crate_dirs() {
         let path = dir.join("Cargo.toml");
         let manifest = read(&path);
-        assert!(
-            manifest.contains("[lints]\nworkspace = true"),
-            "{}: add `[lints] workspace = true`",
-            path.display()
-        );
+        assert!(manifest.contains("[lints]\nworkspace = true"), "{}: add `[lints] workspace = true`", path.display());
         let mut in_deps = false;
         for line in manifest.lines() {
             if line.starts_with('[') {
@@ -79,8 +60,5 @@ fn ci_runs_the_readme_test_command_word_for_word() {
         .lines()
         .find_map(|line| line.strip_suffix("# run the tests").map(str::trim))
         .expect("README's quick start marks its test command with `# run the tests`");
-    assert!(
-        ci.lines().any(|line| line.trim() == command),
-        ".ci/run must run `{command}` exactly"
-    );
+    assert!(ci.lines().any(|line| line.trim() == command), ".ci/run must run `{command}` exactly");
 }

@@ -27,26 +27,12 @@ fn document(envelope: &Envelope<HostInfoReport>) -> Document {
         ("arch".to_owned(), host.arch.clone()),
         ("cpu".to_owned(), host.cpu_model.clone()),
         ("logical cores".to_owned(), host.logical_cores.to_string()),
-        (
-            "physical cores".to_owned(),
-            optional(host.physical_cores.map(|n| n.to_string())),
-        ),
+        ("physical cores".to_owned(), optional(host.physical_cores.map(|n| n.to_string()))),
         ("memory".to_owned(), format_bytes(host.total_memory_bytes)),
-        (
-            "gpus".to_owned(),
-            if host.gpus.is_empty() {
-                "none found".to_owned()
-            } else {
-                host.gpus.len().to_string()
-            },
-        ),
+        ("gpus".to_owned(), if host.gpus.is_empty() { "none found".to_owned() } else { host.gpus.len().to_string() }),
     ];
     if let Some(git) = &envelope.git {
-        let dirty = if git.dirty {
-            " (uncommitted changes)"
-        } else {
-            ""
-        };
+        let dirty = if git.dirty { " (uncommitted changes)" } else { "" };
         fields.push(("git commit".to_owned(), format!("{}{dirty}", git.commit)));
     }
     fields.push(("ocrperf".to_owned(), envelope.tool_version.clone()));
@@ -60,18 +46,13 @@ fn document(envelope: &Envelope<HostInfoReport>) -> Document {
                 vec![
                     gpu.index.to_string(),
                     gpu.name.clone(),
-                    gpu.memory_total_bytes
-                        .map_or_else(|| "unknown".to_owned(), format_bytes),
+                    gpu.memory_total_bytes.map_or_else(|| "unknown".to_owned(), format_bytes),
                     optional(gpu.pci_bus_id.clone()),
                     optional(gpu.driver_version.clone()),
                 ]
             })
             .collect();
-        doc.table(
-            Some("GPUs"),
-            &["index", "name", "memory", "bus", "driver"],
-            rows,
-        );
+        doc.table(Some("GPUs"), &["index", "name", "memory", "bus", "driver"], rows);
     }
     doc
 }

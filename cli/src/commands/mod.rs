@@ -1,11 +1,13 @@
 //! One module per subcommand; this file only dispatches.
 
 pub(crate) mod info;
+pub(crate) mod targets;
 
 use crate::{Outcome, args::Command, output::Ui};
 
 pub(crate) fn run(command: Command, ui: &Ui) -> anyhow::Result<Outcome> {
     match command {
         Command::Info(args) => info::run(&args, ui),
+        Command::Targets(args) => targets::run(&args, ui),
     }
 }

@@ -6,10 +6,7 @@ use crate::{ocrperf, run, stderr, stdout};
 fn version_names_the_commit() {
     let text = stdout(&run(ocrperf().arg("--version"), 0));
     let expected = format!("ocrperf {} (", env!("CARGO_PKG_VERSION"));
-    assert!(
-        text.starts_with(&expected) && text.trim_end().ends_with(')'),
-        "{text}"
-    );
+    assert!(text.starts_with(&expected) && text.trim_end().ends_with(')'), "{text}");
 }
 
 #[test]
@@ -23,31 +20,20 @@ fn global_options_go_before_or_after_the_subcommand() {
 #[test]
 fn no_subcommand_prints_usage_and_exits_2() {
     let output = run(&mut ocrperf(), 2);
-    assert!(
-        stderr(&output).contains("Usage: ocrperf [OPTIONS] <COMMAND>"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).contains("Usage: ocrperf [OPTIONS] <COMMAND>"), "{}", stderr(&output));
 }
 
 #[test]
 fn unknown_subcommand_exits_2() {
     let output = run(ocrperf().arg("frobnicate"), 2);
-    assert!(
-        stderr(&output).starts_with("error: unrecognized subcommand 'frobnicate'"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(stderr(&output).starts_with("error: unrecognized subcommand 'frobnicate'"), "{}", stderr(&output));
 }
 
 #[test]
 fn bad_format_exits_2_and_lists_the_choices() {
     let output = run(ocrperf().args(["info", "--format", "xml"]), 2);
     let err = stderr(&output);
-    assert!(
-        err.starts_with("error: invalid value 'xml' for '--format <FORMAT>'"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: invalid value 'xml' for '--format <FORMAT>'"), "{err}");
     assert!(err.contains("[possible values: table, json, md]"), "{err}");
 }
 
@@ -58,10 +44,7 @@ fn unwritable_output_exits_2_with_one_line_naming_the_file() {
     let output = run(ocrperf().args(["info", "-o"]).arg(&path), 2);
     assert_eq!(
         stderr(&output),
-        format!(
-            "ocrperf: error: {}: No such file or directory (os error 2)\n",
-            path.display()
-        )
+        format!("ocrperf: error: {}: No such file or directory (os error 2)\n", path.display())
     );
     assert_eq!(stdout(&output), "");
 }
@@ -71,20 +54,13 @@ fn output_onto_a_directory_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(ocrperf().args(["info", "-o"]).arg(dir.path()), 2);
     let err = stderr(&output);
-    assert!(
-        err.starts_with(&format!("ocrperf: error: {}", dir.path().display()))
-            && err.lines().count() == 1,
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("ocrperf: error: {}", dir.path().display())) && err.lines().count() == 1, "{err}");
 }
 
 #[test]
 fn help_exits_0() {
     let text = stdout(&run(ocrperf().arg("--help"), 0));
-    assert!(
-        text.contains("info") && text.contains("Exit codes: 0 success, 1 a check failed"),
-        "{text}"
-    );
+    assert!(text.contains("info") && text.contains("Exit codes: 0 success, 1 a check failed"), "{text}");
 }
 
 #[cfg(unix)]
@@ -100,11 +76,6 @@ fn a_closed_stdout_is_not_an_error() {
         .unwrap();
     drop(child.stdout.take());
     let output = child.wait_with_output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(output.stderr, b"");
 }

@@ -26,11 +26,6 @@ pub(crate) fn stderr(output: &Output) -> String {
 /// Runs and checks the exit code, showing stderr when it differs.
 pub(crate) fn run(cmd: &mut Command, code: i32) -> Output {
     let output = cmd.output().unwrap();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stderr: {}",
-        stderr(&output)
-    );
+    assert_eq!(output.status.code(), Some(code), "stderr: {}", stderr(&output));
     output
 }

@@ -3,8 +3,7 @@
 use std::collections::BTreeMap;
 
 use polygon_cache::{
-    MapDigests, PolygonCache, TargetConfig, TargetGenerator, Targets, digest_targets,
-    read_ground_truth,
+    MapDigests, PolygonCache, TargetConfig, TargetGenerator, Targets, digest_targets, read_ground_truth,
 };
 use serde::Deserialize;
 
@@ -38,23 +37,14 @@ fn every_fixture_matches_the_reference_digests() {
         for ((map, a), b) in ["gt", "mask", "thresh", "thresh_mask"]
             .iter()
             .zip([&ours.gt, &ours.mask, &ours.thresh, &ours.thresh_mask])
-            .zip([
-                &digests.gt,
-                &digests.mask,
-                &digests.thresh,
-                &digests.thresh_mask,
-            ])
+            .zip([&digests.gt, &digests.mask, &digests.thresh, &digests.thresh_mask])
         {
             if a != b {
                 mismatches.push(format!("{name}:{map}"));
             }
         }
     }
-    assert!(
-        mismatches.is_empty(),
-        "{} maps differ: {mismatches:?}",
-        mismatches.len()
-    );
+    assert!(mismatches.is_empty(), "{} maps differ: {mismatches:?}", mismatches.len());
 }
 
 #[test]
@@ -65,11 +55,7 @@ fn cached_targets_are_bit_identical_and_hit() {
     let names: Vec<&String> = expected.files.keys().take(12).collect();
     for _epoch in 0..2 {
         for name in &names {
-            assert_eq!(
-                digest_targets(&generate(&cached, name)),
-                expected.files[*name],
-                "{name}"
-            );
+            assert_eq!(digest_targets(&generate(&cached, name)), expected.files[*name], "{name}");
         }
     }
     let stats = cache.stats();

@@ -1,5 +1,9 @@
 //! The report payloads of the tools that exist so far. Each capability adds its own here.
 
+mod targets;
+
+pub use targets::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport, TargetsDigestReport};
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Better, MetricsBuilder, Report, ReportKind, ToMetrics, Unit};
@@ -84,12 +88,7 @@ impl ToMetrics for PhaseReport {
     fn collect_metrics(&self, out: &mut MetricsBuilder) {
         out.scope(&self.phase, |phase| {
             for step in &self.steps {
-                phase.add(
-                    &format!("{}.seconds", step.name),
-                    step.seconds,
-                    Unit::Seconds,
-                    Better::Lower,
-                );
+                phase.add(&format!("{}.seconds", step.name), step.seconds, Unit::Seconds, Better::Lower);
             }
         });
     }

@@ -1,0 +1,249 @@
+//! Data sets: directories of ground-truth files, and what to do with all their images at once
+//! (digests, parity with a reference, the benchmark).
+
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    sync::atomic::{AtomicBool, AtomicUsize, Ordering},
+    time::Instant,
+};
+
+use metrics_schema::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport};
+
+use crate::{
+    Error, PolygonCache, TargetConfig, TargetGenerator, Targets, TextPolygon, digest_targets, read_ground_truth,
+};
+
+/// One image's ground truth, ready for target generation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// The ground-truth file's name (`gt_0001.txt`), the key of digests.
+    pub name: String,
+    /// Image height.
+    pub height: usize,
+    /// Image width.
+    pub width: usize,
+    /// Its polygons.
+    pub polygons: Vec<TextPolygon>,
+}
+
+/// Reads every `*.txt` file of `dir`, sorted by name. `default_size` (`(width, height)`) is used
+/// for files without a `# size W H` line.
+///
+/// # Errors
+/// [`Error::Io`] for an unreadable directory or file, [`Error::EmptyDataset`] when there is no
+/// `.txt` file, and [`Error::InFile`] naming the file (and line) for bad content or a missing
+/// size.
+pub fn read_dataset(dir: &Path, default_size: Option<(usize, usize)>) -> Result<Vec<Image>, Error> {
+    let entries = std::fs::read_dir(dir).map_err(|cause| Error::Io { path: dir.to_owned(), cause })?;
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|cause| Error::Io { path: dir.to_owned(), cause })?.path();
+        if path.extension().is_some_and(|ext| ext == "txt") && path.is_file() {
+            paths.push(path);
+        }
+    }
+    if paths.is_empty() {
+        return Err(Error::EmptyDataset { dir: dir.to_owned() });
+    }
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let gt = read_ground_truth(path)?;
+            let (width, height) = gt.size.or(default_size).ok_or_else(|| Error::MissingSize.in_file(path))?;
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            Ok(Image { name, height, width, polygons: gt.polygons })
+        })
+        .collect()
+}
+
+/// The digests of every image, keyed by name; an image whose targets fail gets its error, as
+/// the reference records its exception.
+pub fn digest_dataset(
+    images: &[Image],
+    generator: &TargetGenerator,
+    on_image: &(dyn Fn() + Sync),
+) -> BTreeMap<String, FileDigest> {
+    let mut targets = Targets::default();
+    images
+        .iter()
+        .map(|image| {
+            let digest = match generator.generate_into(image.height, image.width, &image.polygons, &mut targets) {
+                Ok(()) => {
+                    let maps = digest_targets(&targets);
+                    FileDigest::Maps {
+                        gt: maps.gt,
+                        mask: maps.mask,
+                        thresh: maps.thresh,
+                        thresh_mask: maps.thresh_mask,
+                    }
+                }
+                Err(err) => FileDigest::Error { error: err.to_string() },
+            };
+            on_image();
+            (image.name.clone(), digest)
+        })
+        .collect()
+}
+
+/// Compares digests with a reference's. Files that fail in both count as identical (the
+/// reference's message is Python's, so only the failure itself is compared).
+pub fn compare_digests(
+    ours: &BTreeMap<String, FileDigest>,
+    reference: &BTreeMap<String, FileDigest>,
+    label: &str,
+) -> ParitySummary {
+    let mut summary = ParitySummary {
+        reference: label.to_owned(),
+        compared: 0,
+        identical: 0,
+        mismatched: Vec::new(),
+        missing: Vec::new(),
+    };
+    for (name, expected) in reference {
+        let Some(actual) = ours.get(name) else {
+            summary.missing.push(name.clone());
+            continue;
+        };
+        summary.compared += 1;
+        let differing: Vec<&str> = match (actual, expected) {
+            (FileDigest::Error { .. }, FileDigest::Error { .. }) => Vec::new(),
+            (
+                FileDigest::Maps { gt, mask, thresh, thresh_mask },
+                FileDigest::Maps { gt: g2, mask: m2, thresh: t2, thresh_mask: tm2 },
+            ) => {
+                [("gt", gt == g2), ("mask", mask == m2), ("thresh", thresh == t2), ("thresh_mask", thresh_mask == tm2)]
+                    .into_iter()
+                    .filter(|(_, same)| !same)
+                    .map(|(map, _)| map)
+                    .collect()
+            }
+            _ => vec!["error"],
+        };
+        if differing.is_empty() {
+            summary.identical += 1;
+        }
+        summary.mismatched.extend(differing.into_iter().map(|map| format!("{name}:{map}")));
+    }
+    summary
+}
+
+/// How to run [`run_bench`].
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// Passes over the data set.
+    pub epochs: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// The cache budget in bytes; `None` runs without a cache.
+    pub cache_bytes: Option<u64>,
+    /// What to call the data set in the report.
+    pub dataset: String,
+}
+
+/// Callbacks for progress and cancellation.
+pub struct BenchHooks<'a> {
+    /// Called after each image.
+    pub on_image: &'a (dyn Fn() + Sync),
+    /// Polled between images; when it returns true the run stops after the current epoch's
+    /// images in flight, and the report lists the complete epochs.
+    pub should_stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl std::fmt::Debug for BenchHooks<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BenchHooks")
+    }
+}
+
+/// Times target generation over `images` for `options.epochs` epochs on `options.threads`
+/// threads, with a cache if asked for.
+pub fn run_bench(
+    images: &[Image],
+    config: TargetConfig,
+    options: &BenchOptions,
+    hooks: &BenchHooks<'_>,
+) -> TargetsBenchReport {
+    let cache = options.cache_bytes.map(PolygonCache::with_max_bytes);
+    let generator = match &cache {
+        Some(cache) => TargetGenerator::with_cache(config, cache.clone()),
+        None => TargetGenerator::new(config),
+    };
+    let threads = options.threads.max(1);
+    let failed = AtomicUsize::new(0);
+    let stopped = AtomicBool::new(false);
+    let mut epochs = Vec::new();
+    for epoch in 1..=options.epochs {
+        let before = cache.as_ref().map(PolygonCache::stats);
+        let next = AtomicUsize::new(0);
+        let epoch_started = Instant::now();
+        let worker = || {
+            let mut targets = Targets::default();
+            loop {
+                if (hooks.should_stop)() {
+                    stopped.store(true, Ordering::Relaxed);
+                    return;
+                }
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(image) = images.get(index) else { return };
+                if generator.generate_into(image.height, image.width, &image.polygons, &mut targets).is_err() {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+                (hooks.on_image)();
+            }
+        };
+        if threads == 1 {
+            worker();
+        } else {
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(worker);
+                }
+            });
+        }
+        let seconds = epoch_started.elapsed().as_secs_f64();
+        if stopped.load(Ordering::Relaxed) {
+            break;
+        }
+        let count = images.len() as u64;
+        epochs.push(EpochReport {
+            epoch,
+            images: count,
+            seconds,
+            images_per_s: count as f64 / seconds,
+            cache_hit_rate: cache.as_ref().zip(before).map(|(cache, before)| {
+                let after = cache.stats();
+                let (hits, misses) = (after.hits - before.hits, after.misses - before.misses);
+                if hits + misses == 0 { 0.0 } else { hits as f64 / (hits + misses) as f64 }
+            }),
+        });
+    }
+    let images_done: u64 = epochs.iter().map(|e| e.images).sum();
+    let seconds: f64 = epochs.iter().map(|e| e.seconds).sum();
+    let cache = cache.map(|cache| cache_report(&cache, options.cache_bytes.unwrap_or_default()));
+    TargetsBenchReport {
+        dataset: options.dataset.clone(),
+        threads,
+        images: images_done,
+        seconds,
+        images_per_s: if seconds > 0.0 { images_done as f64 / seconds } else { 0.0 },
+        failed_images: failed.load(Ordering::Relaxed) as u64,
+        epochs,
+        cache,
+        interrupted: stopped.load(Ordering::Relaxed),
+    }
+}
+
+fn cache_report(cache: &PolygonCache, budget_bytes: u64) -> CacheReport {
+    let stats = cache.stats();
+    CacheReport {
+        hits: stats.hits,
+        misses: stats.misses,
+        hit_rate: stats.hit_rate,
+        entries: stats.entries,
+        bytes: stats.bytes,
+        bytes_per_entry: if stats.entries == 0 { 0.0 } else { stats.bytes as f64 / stats.entries as f64 },
+        budget_bytes,
+    }
+}
