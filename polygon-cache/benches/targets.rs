@@ -2,6 +2,8 @@
 //! (no cache), miss-only (an empty cache every pass) and warm (a full cache), single-threaded.
 //! Prints the median of several passes and the ratios between them.
 
+#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+
 use std::{path::Path, time::Instant};
 
 use polygon_cache::{PolygonCache, TargetConfig, TargetGenerator, Targets, read_dataset};
@@ -37,6 +39,9 @@ fn main() {
     let (cold, miss_only, warm) = (median(cold), median(miss_only), median(warm));
     println!("images per pass      {}", images.len());
     println!("cold (no cache)      {cold:>8.1} images/s");
-    println!("miss-only (cache)    {miss_only:>8.1} images/s  ({:+.1}% time vs no cache)", (cold / miss_only - 1.0) * 100.0);
+    println!(
+        "miss-only (cache)    {miss_only:>8.1} images/s  ({:+.1}% time vs no cache)",
+        (cold / miss_only - 1.0) * 100.0
+    );
     println!("warm (cache)         {warm:>8.1} images/s  ({:.2}x cold)", warm / cold);
 }

@@ -108,8 +108,9 @@ fn reference_row(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Po
     }
 }
 
-/// DB's `_distance`, with NumPy's operation order and `nan_to_num`.
-#[inline]
+/// DB's `_distance`, with NumPy's operation order and `nan_to_num`, one pixel at a time (the
+/// form the tests check `reference_row` against).
+#[cfg(test)]
 fn reference_distance(x: f64, y: f64, p1: Point, p2: Point) -> f64 {
     let square = |v: f64| v * v;
     let a2 = square(x - p1[0]) + square(y - p1[1]);
@@ -170,7 +171,8 @@ fn band_columns(p1: Point, p2: Point, y: f64, reach: f64, width: usize) -> std::
         let dy = y - p1[1];
         // |ex·dy − ey·(x − x1)| ≤ reach·L: within `reach` of the edge's line.
         let across = if ey != 0.0 {
-            let (a, b) = (p1[0] + (ex * dy - reach * length2.sqrt()) / ey, p1[0] + (ex * dy + reach * length2.sqrt()) / ey);
+            let (a, b) =
+                (p1[0] + (ex * dy - reach * length2.sqrt()) / ey, p1[0] + (ex * dy + reach * length2.sqrt()) / ey);
             Some((a.min(b), a.max(b)))
         } else if (ex * dy).abs() <= reach * length2.sqrt() {
             Some((f64::NEG_INFINITY, f64::INFINITY))
@@ -197,7 +199,8 @@ fn band_columns(p1: Point, p2: Point, y: f64, reach: f64, width: usize) -> std::
     let slack = 1e-6 + reach * 1e-9;
     let lo = (lo - slack).ceil().max(0.0);
     let hi = (hi + slack).floor().min(width as f64 - 1.0);
-    if !(lo <= hi) { 0..0 } else { lo as usize..hi as usize + 1 }
+    // NaN bounds (no part of the capsule on this row) fail the comparison too.
+    if lo <= hi { lo as usize..hi as usize + 1 } else { 0..0 }
 }
 
 #[cfg(test)]

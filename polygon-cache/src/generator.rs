@@ -195,7 +195,7 @@ impl TargetGenerator {
 
 /// DB's `validate_polygons` for one polygon: clip to the image, ignore tiny ones, and reverse
 /// those with a positive DB area.
-fn validate(points: &mut Vec<Point>, ignore: &mut bool, height: usize, width: usize) {
+fn validate(points: &mut [Point], ignore: &mut bool, height: usize, width: usize) {
     let (x_max, y_max) = ((width - 1) as f64, (height - 1) as f64);
     for point in points.iter_mut() {
         point[0] = point[0].clamp(0.0, x_max);

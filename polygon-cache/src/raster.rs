@@ -180,7 +180,7 @@ fn fill_edge_collection(canvas: &mut Canvas<'_>, mut edges: Vec<PolyEdge>, value
     if y_max < 0 || y_min >= height || x_max < 0 || x_min >= (width << XY_SHIFT) {
         return;
     }
-    edges.sort_unstable_by(|a, b| (a.y0, a.x, a.dx).cmp(&(b.y0, b.x, b.dx)));
+    edges.sort_unstable_by_key(|e| (e.y0, e.x, e.dx));
     // Index `total` is the sentinel (y0 = INT_MAX) and `head` the list head `tmp`.
     let head = total + 1;
     let mut y0: Vec<i64> = edges.iter().map(|e| e.y0).collect();
