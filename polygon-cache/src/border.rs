@@ -21,21 +21,83 @@ pub enum EdgeDistance {
     Euclidean,
 }
 
-/// The minimum over edges of `clip(distance / D, 0, 1)`, for the box `[x0, x0 + width) ×
-/// [y0, y0 + height)` in image coordinates.
+/// The minimum over edges of `clip(distance / D, 0, 1)` over the dilated polygon's box, kept
+/// only where it can change the canvas: per canvas row, the span of pixels within reach of an
+/// edge (elsewhere the value is exactly 1, and `fmax(1 - 1, canvas)` leaves the canvas as it
+/// is), and only the part of the box the reference writes onto the canvas.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DistancePatch {
-    pub(crate) x0: i64,
-    pub(crate) y0: i64,
-    pub(crate) width: usize,
-    pub(crate) height: usize,
-    pub(crate) values: Vec<f32>,
+    /// The canvas row of `spans[0]`.
+    first_row: usize,
+    spans: Vec<Span>,
+    values: Vec<f32>,
+}
+
+/// The computed pixels of one canvas row: columns `start..start + len`, stored at
+/// `values[offset..offset + len]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    len: u32,
+    offset: u32,
+}
+
+/// The reference writes the patch with `canvas[ymin_valid:ymax_valid+1, xmin_valid:xmax_valid+1]
+/// = fmax(1 - patch[...], ...)`: the box clamped to the canvas, with NumPy's slicing rules on
+/// the patch side.
+struct Placement {
+    canvas_rows: std::ops::Range<usize>,
+    canvas_cols: std::ops::Range<usize>,
+    patch_rows: std::ops::Range<usize>,
+    patch_cols: std::ops::Range<usize>,
+}
+
+impl Placement {
+    /// `None` where the two slices differ in shape (NumPy raises there).
+    fn new(
+        x0: i64,
+        y0: i64,
+        width: usize,
+        height: usize,
+        canvas_width: usize,
+        canvas_height: usize,
+    ) -> Option<Placement> {
+        let (x1, y1) = (x0 + width as i64 - 1, y0 + height as i64 - 1);
+        let (w, h) = (canvas_width as i64, canvas_height as i64);
+        let clamp = |v: i64, side: i64| v.max(0).min(side - 1);
+        let (x0v, x1v, y0v, y1v) = (clamp(x0, w), clamp(x1, w), clamp(y0, h), clamp(y1, h));
+        let placement = Placement {
+            canvas_rows: python_slice(y0v, y1v + 1, h),
+            canvas_cols: python_slice(x0v, x1v + 1, w),
+            patch_rows: python_slice(y0v - y0, y1v - y1 + height as i64, height as i64),
+            patch_cols: python_slice(x0v - x0, x1v - x1 + width as i64, width as i64),
+        };
+        let fits = placement.canvas_rows.len() == placement.patch_rows.len()
+            && placement.canvas_cols.len() == placement.patch_cols.len();
+        fits.then_some(placement)
+    }
+}
+
+/// The indices `a[start:stop]` selects from an axis of length `len` (negative indices count
+/// from the end, everything clamps; step 1).
+fn python_slice(start: i64, stop: i64, len: i64) -> std::ops::Range<usize> {
+    let resolve = |i: i64| if i < 0 { (i + len).max(0) } else { i.min(len) };
+    let (start, stop) = (resolve(start), resolve(stop));
+    start as usize..stop.max(start) as usize
 }
 
 impl DistancePatch {
     /// Computes the patch of `polygon` (float vertices, image coordinates) over the bounding box
-    /// of `dilated` (the integer dilated polygon), with offset distance `d`.
-    pub(crate) fn compute(polygon: &[Point], dilated: &[[i64; 2]], d: f64, mode: EdgeDistance) -> DistancePatch {
+    /// of `dilated` (the integer dilated polygon), with offset distance `d`, for a canvas of
+    /// `canvas_width × canvas_height`. `None` where the reference fails to place the patch.
+    pub(crate) fn compute(
+        polygon: &[Point],
+        dilated: &[[i64; 2]],
+        d: f64,
+        mode: EdgeDistance,
+        canvas_width: usize,
+        canvas_height: usize,
+    ) -> Option<DistancePatch> {
         let (mut xmin, mut xmax, mut ymin, mut ymax) = (i64::MAX, i64::MIN, i64::MAX, i64::MIN);
         for &[x, y] in dilated {
             xmin = xmin.min(x);
@@ -43,24 +105,36 @@ impl DistancePatch {
             ymin = ymin.min(y);
             ymax = ymax.max(y);
         }
-        let width = (xmax - xmin + 1) as usize;
-        let height = (ymax - ymin + 1) as usize;
+        let (width, height) = ((xmax - xmin + 1) as usize, (ymax - ymin + 1) as usize);
+        let placement = Placement::new(xmin, ymin, width, height, canvas_width, canvas_height)?;
         // The reference shifts the float polygon by the integer box corner (float64 minus int).
         let shifted: Vec<Point> = polygon.iter().map(|&[x, y]| [x - xmin as f64, y - ymin as f64]).collect();
-        let mut values = vec![1.0f32; width * height];
+        let edges: Vec<(Point, Point)> =
+            (0..shifted.len()).map(|i| (shifted[i], shifted[(i + 1) % shifted.len()])).collect();
         let prune = d.is_finite() && d > 0.0;
         let reach = d * (1.0 + 1e-4) + 1e-3;
-        let n = shifted.len();
-        for i in 0..n {
-            let (p1, p2) = (shifted[i], shifted[(i + 1) % n]);
-            let rows = if prune { band_rows(p1, p2, reach, height) } else { 0..height };
-            for row in rows {
-                let y = row as f64;
+        let visible = placement.patch_cols.clone();
+        let edge_rows: Vec<std::ops::Range<usize>> =
+            edges.iter().map(|&(p1, p2)| if prune { band_rows(p1, p2, reach, height) } else { 0..height }).collect();
+
+        let mut line = vec![1.0f32; width];
+        let mut patch = DistancePatch { first_row: placement.canvas_rows.start, spans: Vec::new(), values: Vec::new() };
+        for row in placement.patch_rows.clone() {
+            let y = row as f64;
+            let (mut lo, mut hi) = (usize::MAX, 0);
+            for (&(p1, p2), rows) in edges.iter().zip(&edge_rows) {
+                if !rows.contains(&row) {
+                    continue;
+                }
                 let columns = if prune { band_columns(p1, p2, y, reach, width) } else { 0..width };
-                let line = &mut values[row * width..(row + 1) * width];
+                let columns = columns.start.max(visible.start)..columns.end.min(visible.end);
+                if columns.is_empty() {
+                    continue;
+                }
+                (lo, hi) = (lo.min(columns.start), hi.max(columns.end));
                 match mode {
                     EdgeDistance::Reference => {
-                        reference_row(&mut line[columns.clone()], columns.start, y, p1, p2, d);
+                        reference_row_dispatch(&mut line[columns.clone()], columns.start, y, p1, p2, d);
                     }
                     EdgeDistance::Euclidean => {
                         for column in columns {
@@ -70,14 +144,51 @@ impl DistancePatch {
                     }
                 }
             }
+            let offset = patch.values.len() as u32;
+            if lo < hi {
+                patch.values.extend_from_slice(&line[lo..hi]);
+                line[lo..hi].fill(1.0);
+                let start = (placement.canvas_cols.start + (lo - visible.start)) as u32;
+                patch.spans.push(Span { start, len: (hi - lo) as u32, offset });
+            } else {
+                patch.spans.push(Span { start: 0, len: 0, offset });
+            }
         }
-        DistancePatch { x0: xmin, y0: ymin, width, height, values }
+        Some(patch)
     }
 
     /// Bytes held, for the cache's weigher.
     pub(crate) fn bytes(&self) -> usize {
-        self.values.len() * size_of::<f32>()
+        size_of::<DistancePatch>() + self.values.len() * size_of::<f32>() + self.spans.len() * size_of::<Span>()
     }
+
+    /// The computed rows as `(canvas row, first column, values)`.
+    pub(crate) fn rows(&self) -> impl Iterator<Item = (usize, usize, &[f32])> {
+        self.spans.iter().enumerate().filter(|(_, span)| span.len > 0).map(|(i, span)| {
+            let values = &self.values[span.offset as usize..(span.offset + span.len) as usize];
+            (self.first_row + i, span.start as usize, values)
+        })
+    }
+}
+
+/// Runs [`reference_row`] with AVX2 where the CPU has it. Only wider vectors, no FMA: every
+/// lane rounds exactly as the scalar formula does.
+#[inline]
+fn reference_row_dispatch(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Point, d: f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn with_avx2(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Point, d: f64) {
+            reference_row(out, first_column, y, p1, p2, d);
+        }
+        // SAFETY: the CPU supports AVX2, checked just above.
+        #[allow(unsafe_code, reason = "calling a target_feature function after detecting the feature")]
+        unsafe {
+            with_avx2(out, first_column, y, p1, p2, d);
+        }
+        return;
+    }
+    reference_row(out, first_column, y, p1, p2, d);
 }
 
 /// `numpy.minimum`: NaN if either is NaN. (`f64::clamp` keeps NaN, as `numpy.clip` does.)
@@ -90,7 +201,7 @@ fn nan_min(a: f32, b: f32) -> f32 {
 /// into `out` (NaN-propagating minimum). The reference's exact IEEE operations per pixel, in a
 /// loop without branches so that it compiles to SIMD (the endpoint/line choice is a select
 /// before the square root, which takes the square root of the same value either way).
-#[inline]
+#[inline(always)]
 fn reference_row(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Point, d: f64) {
     let square = |v: f64| v * v;
     let (dy1, dy2) = (square(y - p1[1]), square(y - p2[1]));
@@ -207,44 +318,71 @@ fn band_columns(p1: Point, p2: Point, y: f64, reach: f64, width: usize) -> std::
 mod tests {
     use super::*;
 
-    /// The same patch with every edge evaluated at every pixel, as the reference does.
+    const CANVAS: usize = 128;
+
+    /// The canvas-sized map of the patch: its values in the spans, 1 elsewhere.
+    fn dense(patch: &DistancePatch) -> Vec<f32> {
+        let mut map = vec![1.0f32; CANVAS * CANVAS];
+        for (row, start, values) in patch.rows() {
+            map[row * CANVAS + start..][..values.len()].copy_from_slice(values);
+        }
+        map
+    }
+
+    /// Every edge evaluated at every pixel of the box, as the reference does, placed on the
+    /// canvas.
     fn brute_force(polygon: &[Point], dilated: &[[i64; 2]], d: f64, mode: EdgeDistance) -> Vec<f32> {
-        let patch = DistancePatch::compute(polygon, dilated, f64::NAN, mode);
-        let shifted: Vec<Point> = polygon.iter().map(|&[x, y]| [x - patch.x0 as f64, y - patch.y0 as f64]).collect();
-        let mut values = vec![f32::INFINITY; patch.width * patch.height];
-        for (index, slot) in values.iter_mut().enumerate() {
-            let (x, y) = ((index % patch.width) as f64, (index / patch.width) as f64);
-            for i in 0..shifted.len() {
-                let (p1, p2) = (shifted[i], shifted[(i + 1) % shifted.len()]);
-                let distance = match mode {
-                    EdgeDistance::Reference => reference_distance(x, y, p1, p2),
-                    EdgeDistance::Euclidean => euclidean_distance(x, y, p1, p2),
-                };
-                let value = (distance / d).clamp(0.0, 1.0) as f32;
-                *slot = if slot.is_infinite() { value } else { nan_min(*slot, value) };
+        let (x0, y0) = (dilated.iter().map(|p| p[0]).min().unwrap(), dilated.iter().map(|p| p[1]).min().unwrap());
+        let (x1, y1) = (dilated.iter().map(|p| p[0]).max().unwrap(), dilated.iter().map(|p| p[1]).max().unwrap());
+        let shifted: Vec<Point> = polygon.iter().map(|&[x, y]| [x - x0 as f64, y - y0 as f64]).collect();
+        let mut map = vec![1.0f32; CANVAS * CANVAS];
+        for cy in y0.max(0)..=y1.min(CANVAS as i64 - 1) {
+            for cx in x0.max(0)..=x1.min(CANVAS as i64 - 1) {
+                let (x, y) = ((cx - x0) as f64, (cy - y0) as f64);
+                let mut value = f32::INFINITY;
+                for i in 0..shifted.len() {
+                    let (p1, p2) = (shifted[i], shifted[(i + 1) % shifted.len()]);
+                    let distance = match mode {
+                        EdgeDistance::Reference => reference_distance(x, y, p1, p2),
+                        EdgeDistance::Euclidean => euclidean_distance(x, y, p1, p2),
+                    };
+                    let v = (distance / d).clamp(0.0, 1.0) as f32;
+                    value = if value.is_infinite() { v } else { nan_min(value, v) };
+                }
+                map[cy as usize * CANVAS + cx as usize] = value;
             }
         }
-        values
+        map
     }
 
     #[test]
-    fn pruning_changes_no_pixel() {
-        let polygons: [&[Point]; 3] = [
+    fn pruning_and_spans_change_no_pixel() {
+        let polygons: [&[Point]; 4] = [
             &[[10.3, 12.7], [80.9, 20.1], [75.2, 41.8], [8.6, 33.3]],
             &[[5.0, 5.0], [40.0, 5.0], [40.0, 5.0], [40.0, 30.0], [5.0, 30.0]],
             &[[20.0, 10.0], [60.0, 14.0], [61.0, 50.0], [40.0, 30.0], [18.0, 48.0]],
+            &[[0.0, 90.0], [127.0, 95.5], [127.0, 127.0], [0.0, 127.0]],
         ];
         for polygon in polygons {
             let d = crate::geom::offset_distance(polygon, 0.4);
             let ints = crate::geom::truncate_to_clipper(polygon);
             let dilated = crate::offset::offset_polygon(&ints, d).remove(0);
             for mode in [EdgeDistance::Reference, EdgeDistance::Euclidean] {
-                let fast = DistancePatch::compute(polygon, &dilated, d, mode);
+                let fast = dense(&DistancePatch::compute(polygon, &dilated, d, mode, CANVAS, CANVAS).unwrap());
                 let slow = brute_force(polygon, &dilated, d, mode);
-                let same = fast.values.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits());
+                let same = fast.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{polygon:?} {mode:?}");
             }
         }
+    }
+
+    #[test]
+    fn python_slicing() {
+        assert_eq!(python_slice(2, 5, 10), 2..5);
+        assert_eq!(python_slice(-3, 10, 10), 7..10);
+        assert_eq!(python_slice(5, 2, 10), 5..5);
+        assert_eq!(python_slice(-20, 3, 10), 0..3);
+        assert_eq!(python_slice(0, 20, 10), 0..10);
     }
 
     #[test]

@@ -13,13 +13,15 @@ use serde::Serialize;
 
 use crate::{border::EdgeDistance, geom::Point, work::PolygonWork};
 
-/// What identifies a polygon's work: the exact bits of its validated coordinates and of the
-/// settings that change the work. Two polygons share an entry only if they are bit-identical.
+/// What identifies a polygon's work: the exact bits of its validated coordinates, the settings
+/// that change the work, and the canvas size. Two polygons share an entry only if they are bit-identical.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PolygonKey {
     bits: Box<[u64]>,
     shrink_ratio: u64,
     mode: EdgeDistance,
+    /// The canvas size: the patch keeps only what lands on the canvas.
+    canvas: (usize, usize),
 }
 
 impl Hash for PolygonKey {
@@ -27,15 +29,17 @@ impl Hash for PolygonKey {
         self.bits.hash(state);
         self.shrink_ratio.hash(state);
         self.mode.hash(state);
+        self.canvas.hash(state);
     }
 }
 
 impl PolygonKey {
-    pub(crate) fn new(points: &[Point], shrink_ratio: f64, mode: EdgeDistance) -> PolygonKey {
+    pub(crate) fn new(points: &[Point], shrink_ratio: f64, mode: EdgeDistance, canvas: (usize, usize)) -> PolygonKey {
         PolygonKey {
             bits: points.iter().flatten().map(|v| v.to_bits()).collect(),
             shrink_ratio: shrink_ratio.to_bits(),
             mode,
+            canvas,
         }
     }
 

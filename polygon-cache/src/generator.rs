@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::{
     EdgeDistance, Error, PolygonCache, TextPolygon,
+    border::DistancePatch,
     cache::PolygonKey,
     geom::{self, Point},
     gt::MAX_IMAGE_SIDE,
@@ -43,7 +44,7 @@ impl Default for TargetConfig {
 }
 
 /// The four training targets of one image, `f32`, row-major `height × width`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default)]
 pub struct Targets {
     /// Image height.
     pub height: usize,
@@ -57,6 +58,18 @@ pub struct Targets {
     pub thresh: Vec<f32>,
     /// 1 inside each dilated text polygon.
     pub thresh_mask: Vec<f32>,
+    /// The threshold canvas before scaling: all zeros between calls, so that only the rows a
+    /// polygon touched need work.
+    canvas: Vec<f32>,
+    /// Per canvas row, the columns `start..end` some patch touched.
+    touched: Vec<(usize, usize)>,
+}
+
+impl PartialEq for Targets {
+    /// Equal when the size and all four maps are equal, bit for bit up to IEEE equality.
+    fn eq(&self, other: &Targets) -> bool {
+        (self.height, self.width) == (other.height, other.width) && self.maps() == other.maps()
+    }
 }
 
 impl Targets {
@@ -69,12 +82,18 @@ impl Targets {
         let n = height * width;
         self.height = height;
         self.width = width;
-        for (map, value) in
-            [(&mut self.gt, 0.0), (&mut self.mask, 1.0), (&mut self.thresh, 0.0), (&mut self.thresh_mask, 0.0)]
-        {
+        for (map, value) in [(&mut self.gt, 0.0), (&mut self.mask, 1.0), (&mut self.thresh_mask, 0.0)] {
             map.clear();
             map.resize(n, value);
         }
+        // Every pixel of `thresh` is written at the end; the canvas stays zero between calls.
+        self.thresh.resize(n, 0.0);
+        if self.canvas.len() != n {
+            self.canvas.clear();
+            self.canvas.resize(n, 0.0);
+        }
+        self.touched.clear();
+        self.touched.resize(height, (usize::MAX, 0));
     }
 }
 
@@ -150,7 +169,11 @@ impl TargetGenerator {
         let mut works: Vec<Option<Arc<PolygonWork>>> = Vec::with_capacity(validated.len());
         for (points, ignore) in validated.iter().zip(&mut ignore) {
             let (h, w) = geom::extent(points);
-            let work = if *ignore || h.min(w) < config.min_text_size { None } else { Some(self.polygon_work(points)) };
+            let work = if *ignore || h.min(w) < config.min_text_size {
+                None
+            } else {
+                Some(self.polygon_work(points, width, height))
+            };
             match work.as_deref() {
                 Some(PolygonWork::Text { shrunk, .. }) => fill(&mut targets.gt, width, height, shrunk, 1.0),
                 _ => {
@@ -161,33 +184,28 @@ impl TargetGenerator {
             works.push(work);
         }
 
-        for (index, work) in works.iter().enumerate() {
-            let Some(work) = work.as_deref().filter(|_| !ignore[index]) else {
-                continue;
-            };
-            work.require_dilated(index)?;
-            let PolygonWork::Text { dilated: Some(dilated), patch: Some(patch), .. } = work else {
-                continue;
-            };
-            fill(&mut targets.thresh_mask, width, height, dilated, 1.0);
-            compose_patch(&mut targets.thresh, width, height, patch, index)?;
-        }
-
-        // `canvas * (thresh_max - thresh_min) + thresh_min` with Python floats on a float32
-        // array: the scalars become float32 and each operation rounds to float32.
-        let scale = (config.thresh_max - config.thresh_min) as f32;
-        let offset = config.thresh_min as f32;
-        for value in &mut targets.thresh {
-            *value = *value * scale + offset;
-        }
-        Ok(())
+        let composed = (|| {
+            for (index, work) in works.iter().enumerate() {
+                let Some(work) = work.as_deref().filter(|_| !ignore[index]) else { continue };
+                if let Some(border) = work.border(index)? {
+                    fill(&mut targets.thresh_mask, width, height, border.dilated, 1.0);
+                    compose_patch(&mut targets.canvas, width, border.patch, &mut targets.touched);
+                }
+            }
+            Ok(())
+        })();
+        finish_thresh(targets, config);
+        composed
     }
 
-    fn polygon_work(&self, points: &[Point]) -> Arc<PolygonWork> {
-        let compute = || PolygonWork::compute(points, self.config.shrink_ratio, self.config.edge_distance);
+    fn polygon_work(&self, points: &[Point], width: usize, height: usize) -> Arc<PolygonWork> {
+        let compute =
+            || PolygonWork::compute(points, self.config.shrink_ratio, self.config.edge_distance, width, height);
         match &self.cache {
-            Some(cache) => cache
-                .get_or_compute(PolygonKey::new(points, self.config.shrink_ratio, self.config.edge_distance), compute),
+            Some(cache) => {
+                let key = PolygonKey::new(points, self.config.shrink_ratio, self.config.edge_distance, (width, height));
+                cache.get_or_compute(key, compute)
+            }
             None => Arc::new(compute()),
         }
     }
@@ -214,33 +232,12 @@ fn fill(map: &mut [f32], width: usize, height: usize, points: &[[i32; 2]], value
     fill_poly(&mut Canvas { data: map, width, height }, points, value);
 }
 
-/// `canvas[valid box] = np.fmax(1 - patch[matching slice], canvas[valid box])`, with the
-/// reference's clamping of the box to the image and NumPy's slicing rules.
-fn compose_patch(
-    canvas: &mut [f32],
-    width: usize,
-    height: usize,
-    patch: &crate::border::DistancePatch,
-    polygon: usize,
-) -> Result<(), Error> {
-    let (xmin, ymin) = (patch.x0, patch.y0);
-    let (xmax, ymax) = (xmin + patch.width as i64 - 1, ymin + patch.height as i64 - 1);
-    let (w, h) = (width as i64, height as i64);
-    let x0v = xmin.max(0).min(w - 1);
-    let x1v = xmax.max(0).min(w - 1);
-    let y0v = ymin.max(0).min(h - 1);
-    let y1v = ymax.max(0).min(h - 1);
-    let canvas_cols = python_slice(x0v, x1v + 1, w);
-    let canvas_rows = python_slice(y0v, y1v + 1, h);
-    let patch_cols = python_slice(x0v - xmin, x1v - xmax + patch.width as i64, patch.width as i64);
-    let patch_rows = python_slice(y0v - ymin, y1v - ymax + patch.height as i64, patch.height as i64);
-    if canvas_cols.len() != patch_cols.len() || canvas_rows.len() != patch_rows.len() {
-        return Err(Error::PatchOutsideImage { polygon });
-    }
-    for (canvas_row, patch_row) in canvas_rows.zip(patch_rows) {
-        let target = &mut canvas[canvas_row * width..][canvas_cols.clone()];
-        let source = &patch.values[patch_row * patch.width..][patch_cols.clone()];
-        for (out, &distance) in target.iter_mut().zip(source) {
+/// `canvas[box] = np.fmax(1 - patch, canvas[box])` over the rows and spans the patch kept
+/// (elsewhere `1 - patch` is 0 and the canvas, never negative, stays as it is).
+fn compose_patch(canvas: &mut [f32], width: usize, patch: &DistancePatch, touched: &mut [(usize, usize)]) {
+    for (row, start, values) in patch.rows() {
+        let target = &mut canvas[row * width + start..][..values.len()];
+        for (out, &distance) in target.iter_mut().zip(values) {
             let candidate = 1.0 - distance;
             // numpy.fmax: NaN loses to a number.
             *out = if candidate.is_nan() {
@@ -251,30 +248,37 @@ fn compose_patch(
                 candidate.max(*out)
             };
         }
+        let span = &mut touched[row];
+        *span = (span.0.min(start), span.1.max(start + values.len()));
     }
-    Ok(())
 }
 
-/// The indices `a[start:stop]` selects from an axis of length `len` (negative indices count
-/// from the end, everything clamps; step 1).
-fn python_slice(start: i64, stop: i64, len: i64) -> std::ops::Range<usize> {
-    let resolve = |i: i64| if i < 0 { (i + len).max(0) } else { i.min(len) };
-    let (start, stop) = (resolve(start), resolve(stop));
-    start as usize..stop.max(start) as usize
+/// `thresh = canvas * (thresh_max - thresh_min) + thresh_min`, with Python floats on a float32
+/// array: the scalars become float32 and each operation rounds to float32. Untouched pixels
+/// are 0 on the canvas, so they become `thresh_min`. Leaves the canvas zeroed.
+fn finish_thresh(targets: &mut Targets, config: &TargetConfig) {
+    let scale = (config.thresh_max - config.thresh_min) as f32;
+    let offset = config.thresh_min as f32;
+    let width = targets.width;
+    for (row, &(start, end)) in targets.touched.iter().enumerate() {
+        let out = &mut targets.thresh[row * width..(row + 1) * width];
+        if start >= end {
+            out.fill(offset);
+            continue;
+        }
+        out[..start].fill(offset);
+        out[end..].fill(offset);
+        let canvas = &mut targets.canvas[row * width + start..row * width + end];
+        for (value, source) in out[start..end].iter_mut().zip(canvas.iter_mut()) {
+            *value = *source * scale + offset;
+            *source = 0.0;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn python_slicing() {
-        assert_eq!(python_slice(2, 5, 10), 2..5);
-        assert_eq!(python_slice(-3, 10, 10), 7..10);
-        assert_eq!(python_slice(5, 2, 10), 5..5);
-        assert_eq!(python_slice(-20, 3, 10), 0..3);
-        assert_eq!(python_slice(0, 20, 10), 0..10);
-    }
 
     #[test]
     fn a_single_box() {

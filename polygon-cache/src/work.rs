@@ -22,21 +22,31 @@ pub(crate) enum PolygonWork {
         dilated: Option<Vec<[i32; 2]>>,
         /// The offset distance D.
         distance: f64,
-        /// The border distance patch over the dilated polygon's box.
+        /// The border distance patch, for this canvas size; `None` when the dilation is empty or
+        /// the reference cannot place the patch on the canvas.
         patch: Option<DistancePatch>,
     },
 }
 
 impl PolygonWork {
-    /// Does the polygon work for `polygon` (already validated: clipped and oriented).
-    pub(crate) fn compute(polygon: &[Point], shrink_ratio: f64, mode: EdgeDistance) -> PolygonWork {
+    /// Does the polygon work for `polygon` (already validated: clipped and oriented) on a canvas
+    /// of `width × height`.
+    pub(crate) fn compute(
+        polygon: &[Point],
+        shrink_ratio: f64,
+        mode: EdgeDistance,
+        width: usize,
+        height: usize,
+    ) -> PolygonWork {
         let distance = geom::offset_distance(polygon, shrink_ratio);
         let integer = geom::truncate_to_clipper(polygon);
         let Some(shrunk) = offset::offset_polygon(&integer, -distance).into_iter().next() else {
             return PolygonWork::ShrunkAway;
         };
         let dilated = offset::offset_polygon(&integer, distance).into_iter().next();
-        let patch = dilated.as_ref().map(|dilated| DistancePatch::compute(polygon, dilated, distance, mode));
+        let patch = dilated
+            .as_ref()
+            .and_then(|dilated| DistancePatch::compute(polygon, dilated, distance, mode, width, height));
         PolygonWork::Text { shrunk: to_i32(&shrunk), dilated: dilated.as_deref().map(to_i32), distance, patch }
     }
 
@@ -48,20 +58,30 @@ impl PolygonWork {
             PolygonWork::Text { shrunk, dilated, patch, .. } => {
                 base + shrunk.len() * 8
                     + dilated.as_ref().map_or(0, |d| d.len() * 8)
-                    + patch.as_ref().map_or(0, |p| p.bytes() + size_of::<DistancePatch>())
+                    + patch.as_ref().map_or(0, DistancePatch::bytes)
             }
         }
     }
 
-    /// The dilated path, or the reference's failure.
-    pub(crate) fn require_dilated(&self, polygon: usize) -> Result<(), Error> {
+    /// The dilated path and the patch, or the reference's failure for this polygon.
+    pub(crate) fn border(&self, polygon: usize) -> Result<Option<Border<'_>>, Error> {
         match self {
+            PolygonWork::ShrunkAway => Ok(None),
             PolygonWork::Text { dilated: None, distance, .. } => {
                 Err(Error::EmptyDilation { polygon, distance: *distance })
             }
-            _ => Ok(()),
+            PolygonWork::Text { patch: None, .. } => Err(Error::PatchOutsideImage { polygon }),
+            PolygonWork::Text { dilated: Some(dilated), patch: Some(patch), .. } => Ok(Some(Border { dilated, patch })),
         }
     }
+}
+
+/// What the threshold maps need of a text polygon.
+pub(crate) struct Border<'a> {
+    /// The dilated polygon, for the threshold mask.
+    pub(crate) dilated: &'a [[i32; 2]],
+    /// The distance patch, for the threshold map.
+    pub(crate) patch: &'a DistancePatch,
 }
 
 /// `.astype(np.int32)` of Clipper's `int64` output (wrapping, as NumPy does).

@@ -11,6 +11,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "xtask talks to the developer's terminal")]
 
 mod ci;
+mod phase2;
 mod phases;
 mod process;
 #[cfg(test)]

@@ -39,7 +39,12 @@ const PHASES: &[Phase] = &[
     Phase {
         name: "phase2",
         title: "DBNet targets with the polygon cache",
-        steps: &[Step { name: "targets", crate_name: "polygon-cache", issue: "issue #3", demo: None }],
+        steps: &[Step {
+            name: "targets",
+            crate_name: "polygon-cache",
+            issue: "issue #3",
+            demo: Some(crate::phase2::demo),
+        }],
     },
     Phase {
         name: "phase3",
@@ -54,10 +59,26 @@ const PHASES: &[Phase] = &[
 
 /// What the demos share: the release `ocrperf` binary, built once, and a scratch directory.
 pub(crate) struct DemoContext {
-    #[allow(dead_code, reason = "used by the demos of the capabilities as they land")]
     pub(crate) ocrperf: PathBuf,
     #[allow(dead_code, reason = "used by the demos of the capabilities as they land")]
     pub(crate) scratch: PathBuf,
+}
+
+impl DemoContext {
+    /// Runs the release `ocrperf` with `args` plus `--format json -q` and parses its report.
+    pub(crate) fn ocrperf_json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+        let mut cmd = std::process::Command::new(&self.ocrperf);
+        cmd.current_dir(project_root()).args(args).args(["--format", "json", "-q"]);
+        let output = cmd.output().with_context(|| format!("could not run `{}`", describe(&cmd)))?;
+        // Exit 1 is a failed check whose report is still wanted; 2 and up are errors.
+        anyhow::ensure!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "`{}` failed: {}",
+            describe(&cmd),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        serde_json::from_slice(&output.stdout).with_context(|| format!("`{}` printed no JSON report", describe(&cmd)))
+    }
 }
 
 pub(crate) fn run_one(name: &str) -> anyhow::Result<bool> {

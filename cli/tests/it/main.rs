@@ -3,6 +3,7 @@
 
 mod global;
 mod info;
+mod targets;
 
 use std::process::Output;
 

@@ -1,6 +1,6 @@
 //! Digest parity with the reference (`dbnet_reference.py targets`) on `testdata/dbnet`.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, path::Path};
 
 use polygon_cache::{
     MapDigests, PolygonCache, TargetConfig, TargetGenerator, Targets, digest_targets, read_ground_truth,
@@ -14,25 +14,43 @@ struct Expected {
     files: BTreeMap<String, MapDigests>,
 }
 
-fn expected() -> Expected {
-    let text = std::fs::read_to_string(testdata().join("expected/digests.json")).unwrap();
+fn expected_in(set: &Path) -> Expected {
+    let text = std::fs::read_to_string(set.join("expected/digests.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
+fn expected() -> Expected {
+    expected_in(&testdata())
+}
+
 fn generate(generator: &TargetGenerator, name: &str) -> Targets {
-    let gt = read_ground_truth(&testdata().join("gt").join(name)).unwrap();
+    generate_in(&testdata(), generator, name)
+}
+
+fn generate_in(set: &Path, generator: &TargetGenerator, name: &str) -> Targets {
+    let gt = read_ground_truth(&set.join("gt").join(name)).unwrap();
     let (width, height) = gt.size.unwrap();
     generator.generate(height, width, &gt.polygons).unwrap()
 }
 
 #[test]
 fn every_fixture_matches_the_reference_digests() {
-    let expected = expected();
-    assert_eq!(expected.files.len(), 60);
+    assert_matches_reference(&testdata(), 60);
+}
+
+/// Collinear and repeated vertices, concave notches that split on shrinking, bow-ties.
+#[test]
+fn awkward_polygons_match_the_reference_digests() {
+    assert_matches_reference(&testdata().join("../dbnet-hard"), 30);
+}
+
+fn assert_matches_reference(set: &Path, files: usize) {
+    let expected = expected_in(set);
+    assert_eq!(expected.files.len(), files);
     let generator = TargetGenerator::new(TargetConfig::default());
     let mut mismatches = Vec::new();
     for (name, digests) in &expected.files {
-        let targets = generate(&generator, name);
+        let targets = generate_in(set, &generator, name);
         let ours = digest_targets(&targets);
         for ((map, a), b) in ["gt", "mask", "thresh", "thresh_mask"]
             .iter()
