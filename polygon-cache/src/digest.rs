@@ -37,10 +37,10 @@ pub fn digest_map(map: &[f32]) -> String {
 /// The digests of all four maps.
 pub fn digest_targets(targets: &Targets) -> MapDigests {
     MapDigests {
-        gt: digest_map(&targets.gt),
-        mask: digest_map(&targets.mask),
-        thresh: digest_map(&targets.thresh),
-        thresh_mask: digest_map(&targets.thresh_mask),
+        gt: digest_map(targets.gt()),
+        mask: digest_map(targets.mask()),
+        thresh: digest_map(targets.thresh()),
+        thresh_mask: digest_map(targets.thresh_mask()),
     }
 }
 

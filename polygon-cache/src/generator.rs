@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use crate::{
-    EdgeDistance, Error, PolygonCache, TextPolygon,
-    border::DistancePatch,
+    EdgeDistance, Error, PolygonCache, Targets, TextPolygon,
     cache::PolygonKey,
     geom::{self, Point},
     gt::MAX_IMAGE_SIDE,
-    raster::{Canvas, fill_poly},
+    raster::fill_poly,
     work::PolygonWork,
 };
 
@@ -40,60 +39,6 @@ impl Default for TargetConfig {
             is_training: true,
             edge_distance: EdgeDistance::Reference,
         }
-    }
-}
-
-/// The four training targets of one image, `f32`, row-major `height × width`.
-#[derive(Debug, Clone, Default)]
-pub struct Targets {
-    /// Image height.
-    pub height: usize,
-    /// Image width.
-    pub width: usize,
-    /// Shrink (probability) map: 1 inside each shrunk text polygon.
-    pub gt: Vec<f32>,
-    /// 0 over ignored polygons, 1 elsewhere.
-    pub mask: Vec<f32>,
-    /// Threshold map, `thresh_min` far from text up to `thresh_max` on borders.
-    pub thresh: Vec<f32>,
-    /// 1 inside each dilated text polygon.
-    pub thresh_mask: Vec<f32>,
-    /// The threshold canvas before scaling: all zeros between calls, so that only the rows a
-    /// polygon touched need work.
-    canvas: Vec<f32>,
-    /// Per canvas row, the columns `start..end` some patch touched.
-    touched: Vec<(usize, usize)>,
-}
-
-impl PartialEq for Targets {
-    /// Equal when the size and all four maps are equal, bit for bit up to IEEE equality.
-    fn eq(&self, other: &Targets) -> bool {
-        (self.height, self.width) == (other.height, other.width) && self.maps() == other.maps()
-    }
-}
-
-impl Targets {
-    /// The maps with their names, in the reference's order.
-    pub fn maps(&self) -> [(&'static str, &[f32]); 4] {
-        [("gt", &self.gt), ("mask", &self.mask), ("thresh", &self.thresh), ("thresh_mask", &self.thresh_mask)]
-    }
-
-    fn reset(&mut self, height: usize, width: usize) {
-        let n = height * width;
-        self.height = height;
-        self.width = width;
-        for (map, value) in [(&mut self.gt, 0.0), (&mut self.mask, 1.0), (&mut self.thresh_mask, 0.0)] {
-            map.clear();
-            map.resize(n, value);
-        }
-        // Every pixel of `thresh` is written at the end; the canvas stays zero between calls.
-        self.thresh.resize(n, 0.0);
-        if self.canvas.len() != n {
-            self.canvas.clear();
-            self.canvas.resize(n, 0.0);
-        }
-        self.touched.clear();
-        self.touched.resize(height, (usize::MAX, 0));
     }
 }
 
@@ -164,7 +109,8 @@ impl TargetGenerator {
                 points
             })
             .collect();
-        targets.reset(height, width);
+        let (scale, offset) = thresh_scaling(config);
+        targets.reset(height, width, offset);
 
         let mut works: Vec<Option<Arc<PolygonWork>>> = Vec::with_capacity(validated.len());
         for (points, ignore) in validated.iter().zip(&mut ignore) {
@@ -175,9 +121,9 @@ impl TargetGenerator {
                 Some(self.polygon_work(points, width, height))
             };
             match work.as_deref() {
-                Some(PolygonWork::Text { shrunk, .. }) => fill(&mut targets.gt, width, height, shrunk, 1.0),
+                Some(PolygonWork::Text { shrunk, .. }) => fill_poly(&mut targets.gt_canvas(), shrunk, 1.0),
                 _ => {
-                    fill(&mut targets.mask, width, height, &geom::truncate_to_i32(points), 0.0);
+                    fill_poly(&mut targets.mask_canvas(), &geom::truncate_to_i32(points), 0.0);
                     *ignore = true;
                 }
             }
@@ -188,13 +134,13 @@ impl TargetGenerator {
             for (index, work) in works.iter().enumerate() {
                 let Some(work) = work.as_deref().filter(|_| !ignore[index]) else { continue };
                 if let Some(border) = work.border(index)? {
-                    fill(&mut targets.thresh_mask, width, height, border.dilated, 1.0);
-                    compose_patch(&mut targets.canvas, width, border.patch, &mut targets.touched);
+                    fill_poly(&mut targets.thresh_mask_canvas(), border.dilated, 1.0);
+                    targets.compose(border.patch);
                 }
             }
             Ok(())
         })();
-        finish_thresh(targets, config);
+        targets.finish_thresh(scale, offset);
         composed
     }
 
@@ -228,52 +174,10 @@ fn validate(points: &mut [Point], ignore: &mut bool, height: usize, width: usize
     }
 }
 
-fn fill(map: &mut [f32], width: usize, height: usize, points: &[[i32; 2]], value: f32) {
-    fill_poly(&mut Canvas { data: map, width, height }, points, value);
-}
-
-/// `canvas[box] = np.fmax(1 - patch, canvas[box])` over the rows and spans the patch kept
-/// (elsewhere `1 - patch` is 0 and the canvas, never negative, stays as it is).
-fn compose_patch(canvas: &mut [f32], width: usize, patch: &DistancePatch, touched: &mut [(usize, usize)]) {
-    for (row, start, values) in patch.rows() {
-        let target = &mut canvas[row * width + start..][..values.len()];
-        for (out, &distance) in target.iter_mut().zip(values) {
-            let candidate = 1.0 - distance;
-            // numpy.fmax: NaN loses to a number.
-            *out = if candidate.is_nan() {
-                *out
-            } else if out.is_nan() {
-                candidate
-            } else {
-                candidate.max(*out)
-            };
-        }
-        let span = &mut touched[row];
-        *span = (span.0.min(start), span.1.max(start + values.len()));
-    }
-}
-
-/// `thresh = canvas * (thresh_max - thresh_min) + thresh_min`, with Python floats on a float32
-/// array: the scalars become float32 and each operation rounds to float32. Untouched pixels
-/// are 0 on the canvas, so they become `thresh_min`. Leaves the canvas zeroed.
-fn finish_thresh(targets: &mut Targets, config: &TargetConfig) {
-    let scale = (config.thresh_max - config.thresh_min) as f32;
-    let offset = config.thresh_min as f32;
-    let width = targets.width;
-    for (row, &(start, end)) in targets.touched.iter().enumerate() {
-        let out = &mut targets.thresh[row * width..(row + 1) * width];
-        if start >= end {
-            out.fill(offset);
-            continue;
-        }
-        out[..start].fill(offset);
-        out[end..].fill(offset);
-        let canvas = &mut targets.canvas[row * width + start..row * width + end];
-        for (value, source) in out[start..end].iter_mut().zip(canvas.iter_mut()) {
-            *value = *source * scale + offset;
-            *source = 0.0;
-        }
-    }
+/// `canvas * (thresh_max - thresh_min) + thresh_min` with Python floats on a float32 array:
+/// the scalars become float32 and each operation rounds to float32.
+fn thresh_scaling(config: &TargetConfig) -> (f32, f32) {
+    ((config.thresh_max - config.thresh_min) as f32, config.thresh_min as f32)
 }
 
 #[cfg(test)]
@@ -285,12 +189,12 @@ mod tests {
         let polygon = TextPolygon::new(vec![[10.0, 10.0], [60.0, 10.0], [60.0, 30.0], [10.0, 30.0]], false).unwrap();
         let targets = TargetGenerator::default().generate(40, 70, &[polygon]).unwrap();
         let at = |map: &[f32], x: usize, y: usize| map[y * 70 + x];
-        assert_eq!(at(&targets.gt, 35, 20), 1.0);
-        assert_eq!(at(&targets.gt, 11, 11), 0.0, "the shrunk box stays off the border");
-        assert_eq!(at(&targets.mask, 0, 0), 1.0);
-        assert_eq!(at(&targets.thresh_mask, 8, 20), 1.0, "the dilated box covers the border");
-        assert!((at(&targets.thresh, 10, 20) - 0.7).abs() < 1e-6, "on the edge the threshold is thresh_max");
-        assert!((at(&targets.thresh, 35, 20) - 0.3).abs() < 1e-6, "far inside it is thresh_min");
+        assert_eq!(at(targets.gt(), 35, 20), 1.0);
+        assert_eq!(at(targets.gt(), 11, 11), 0.0, "the shrunk box stays off the border");
+        assert_eq!(at(targets.mask(), 0, 0), 1.0);
+        assert_eq!(at(targets.thresh_mask(), 8, 20), 1.0, "the dilated box covers the border");
+        assert!((at(targets.thresh(), 10, 20) - 0.7).abs() < 1e-6, "on the edge the threshold is thresh_max");
+        assert!((at(targets.thresh(), 35, 20) - 0.3).abs() < 1e-6, "far inside it is thresh_min");
     }
 
     #[test]
@@ -298,10 +202,10 @@ mod tests {
         let dont_care = TextPolygon::new(vec![[5.0, 5.0], [30.0, 5.0], [30.0, 20.0], [5.0, 20.0]], true).unwrap();
         let tiny = TextPolygon::new(vec![[40.0, 5.0], [45.0, 5.0], [45.0, 9.0], [40.0, 9.0]], false).unwrap();
         let targets = TargetGenerator::default().generate(30, 50, &[dont_care, tiny]).unwrap();
-        assert_eq!(targets.mask[10 * 50 + 10], 0.0);
-        assert_eq!(targets.mask[7 * 50 + 42], 0.0);
-        assert!(targets.gt.iter().all(|&v| v == 0.0));
-        assert!(targets.thresh.iter().all(|&v| v == 0.3f32));
+        assert_eq!(targets.mask()[10 * 50 + 10], 0.0);
+        assert_eq!(targets.mask()[7 * 50 + 42], 0.0);
+        assert!(targets.gt().iter().all(|&v| v == 0.0));
+        assert!(targets.thresh().iter().all(|&v| v == 0.3f32));
     }
 
     #[test]

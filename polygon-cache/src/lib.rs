@@ -25,7 +25,7 @@
 //! let cache = PolygonCache::with_max_bytes(64 << 20);
 //! let generator = TargetGenerator::with_cache(TargetConfig::default(), cache.clone());
 //! let targets = generator.generate(48, 64, &gt.polygons)?;
-//! assert_eq!(targets.gt[20 * 64 + 32], 1.0);
+//! assert_eq!(targets.gt()[20 * 64 + 32], 1.0);
 //!
 //! // The second time the polygon comes from the cache, and the maps are identical.
 //! assert_eq!(generator.generate(48, 64, &gt.polygons)?, targets);
@@ -45,6 +45,7 @@ mod offset;
 mod polygon;
 mod raster;
 mod synth;
+mod targets;
 mod work;
 
 pub use border::EdgeDistance;
@@ -52,8 +53,9 @@ pub use cache::{CacheStats, PolygonCache};
 pub use dataset::{BenchHooks, BenchOptions, Image, compare_digests, digest_dataset, read_dataset, run_bench};
 pub use digest::{MapDigests, digest_map, digest_targets, write_npy};
 pub use error::Error;
-pub use generator::{TargetConfig, TargetGenerator, Targets};
+pub use generator::{TargetConfig, TargetGenerator};
 pub use geom::Point;
 pub use gt::{GroundTruth, MAX_IMAGE_SIDE, parse_ground_truth, read_ground_truth};
 pub use polygon::{MAX_COORDINATE, TextPolygon};
 pub use synth::synthetic_dataset;
+pub use targets::Targets;

@@ -5,21 +5,26 @@
 const XY_SHIFT: u32 = 16;
 const XY_ONE: i64 = 1 << XY_SHIFT;
 
-/// A row-major single-channel image.
+/// A row-major single-channel image that records, per row, which columns were written.
 pub(crate) struct Canvas<'a> {
     pub(crate) data: &'a mut [f32],
+    /// Per row, the columns `start..end` written so far (extended, never shrunk).
+    pub(crate) dirty: &'a mut [(usize, usize)],
     pub(crate) width: usize,
     pub(crate) height: usize,
 }
 
 impl Canvas<'_> {
     fn put(&mut self, x: i64, y: i64, value: f32) {
-        self.data[y as usize * self.width + x as usize] = value;
+        self.hline(y, x, x, value);
     }
 
     fn hline(&mut self, y: i64, x1: i64, x2: i64, value: f32) {
-        let row = y as usize * self.width;
-        self.data[row + x1 as usize..=row + x2 as usize].fill(value);
+        let (y, x1, x2) = (y as usize, x1 as usize, x2 as usize);
+        let row = y * self.width;
+        self.data[row + x1..=row + x2].fill(value);
+        let span = &mut self.dirty[y];
+        *span = (span.0.min(x1), span.1.max(x2 + 1));
     }
 }
 
@@ -29,7 +34,7 @@ pub(crate) fn fill_poly(canvas: &mut Canvas<'_>, points: &[[i32; 2]], value: f32
     if points.is_empty() {
         return;
     }
-    let mut edges = Vec::with_capacity(points.len() + 1);
+    let mut edges = Vec::with_capacity(points.len() + 2);
     collect_poly_edges(canvas, points, value, &mut edges);
     fill_edge_collection(canvas, edges, value);
 }
@@ -40,6 +45,8 @@ struct PolyEdge {
     y1: i64,
     x: i64,
     dx: i64,
+    /// The next edge in the active list (`NONE` at its end).
+    next: usize,
 }
 
 fn collect_poly_edges(canvas: &mut Canvas<'_>, points: &[[i32; 2]], value: f32, edges: &mut Vec<PolyEdge>) {
@@ -66,9 +73,9 @@ fn collect_poly_edges(canvas: &mut Canvas<'_>, points: &[[i32; 2]], value: f32, 
         if pt0y != pt1y {
             let dx = (pt1cx - pt0cx) / (pt1cy - pt0cy);
             let edge = if pt0y < pt1y {
-                PolyEdge { y0: pt0y, y1: pt1y, x: pt0cx + (pt0y - pt0cy) * dx, dx }
+                PolyEdge { y0: pt0y, y1: pt1y, x: pt0cx + (pt0y - pt0cy) * dx, dx, next: NONE }
             } else {
-                PolyEdge { y0: pt1y, y1: pt0y, x: pt1cx + (pt1y - pt1cy) * dx, dx }
+                PolyEdge { y0: pt1y, y1: pt0y, x: pt1cx + (pt1y - pt1cy) * dx, dx, next: NONE }
             };
             edges.push(edge);
         }
@@ -183,35 +190,32 @@ fn fill_edge_collection(canvas: &mut Canvas<'_>, mut edges: Vec<PolyEdge>, value
     edges.sort_unstable_by_key(|e| (e.y0, e.x, e.dx));
     // Index `total` is the sentinel (y0 = INT_MAX) and `head` the list head `tmp`.
     let head = total + 1;
-    let mut y0: Vec<i64> = edges.iter().map(|e| e.y0).collect();
-    let y1: Vec<i64> = edges.iter().map(|e| e.y1).chain([0, 0]).collect();
-    let mut x: Vec<i64> = edges.iter().map(|e| e.x).chain([0, 0]).collect();
-    let dx: Vec<i64> = edges.iter().map(|e| e.dx).chain([0, 0]).collect();
-    y0.extend([i64::from(i32::MAX), i64::from(i32::MAX)]);
-    let mut next = vec![NONE; total + 2];
+    let sentinel = PolyEdge { y0: i64::from(i32::MAX), y1: 0, x: 0, dx: 0, next: NONE };
+    edges.extend([sentinel, sentinel]);
+    let n = &mut edges;
 
     let mut i = 0;
     let mut e = 0;
     let y_max = y_max.min(height);
-    let mut y = y0[e];
+    let mut y = n[e].y0;
     while y < y_max {
         let mut draw = false;
         let clipline = y < 0;
         let mut prelast = head;
-        let mut last = next[head];
-        while last != NONE || y0[e] == y {
-            if last != NONE && y1[last] == y {
-                next[prelast] = next[last];
-                last = next[last];
+        let mut last = n[head].next;
+        while last != NONE || n[e].y0 == y {
+            if last != NONE && n[last].y1 == y {
+                n[prelast].next = n[last].next;
+                last = n[last].next;
                 continue;
             }
             let keep_prelast = prelast;
-            if last != NONE && (y0[e] > y || x[last] < x[e]) {
+            if last != NONE && (n[e].y0 > y || n[last].x < n[e].x) {
                 prelast = last;
-                last = next[last];
+                last = n[last].next;
             } else if i < total {
-                next[prelast] = e;
-                next[e] = last;
+                n[prelast].next = e;
+                n[e].next = last;
                 prelast = e;
                 i += 1;
                 e = i;
@@ -220,10 +224,13 @@ fn fill_edge_collection(canvas: &mut Canvas<'_>, mut edges: Vec<PolyEdge>, value
             }
             if draw {
                 if !clipline {
-                    let (left, right) =
-                        if x[keep_prelast] > x[prelast] { (prelast, keep_prelast) } else { (keep_prelast, prelast) };
-                    let mut x1 = (x[left] + XY_ONE - 1) >> XY_SHIFT;
-                    let mut x2 = x[right] >> XY_SHIFT;
+                    let (left, right) = if n[keep_prelast].x > n[prelast].x {
+                        (prelast, keep_prelast)
+                    } else {
+                        (keep_prelast, prelast)
+                    };
+                    let mut x1 = (n[left].x + XY_ONE - 1) >> XY_SHIFT;
+                    let mut x2 = n[right].x >> XY_SHIFT;
                     if x1 < width && x2 >= 0 {
                         x1 = x1.max(0);
                         x2 = x2.min(width - 1);
@@ -232,8 +239,8 @@ fn fill_edge_collection(canvas: &mut Canvas<'_>, mut edges: Vec<PolyEdge>, value
                         }
                     }
                 }
-                x[keep_prelast] += dx[keep_prelast];
-                x[prelast] += dx[prelast];
+                n[keep_prelast].x += n[keep_prelast].dx;
+                n[prelast].x += n[prelast].dx;
             }
             draw = !draw;
         }
@@ -242,14 +249,14 @@ fn fill_edge_collection(canvas: &mut Canvas<'_>, mut edges: Vec<PolyEdge>, value
         let mut keep_prelast = NONE;
         loop {
             let mut prelast = head;
-            let mut last = next[head];
+            let mut last = n[head].next;
             let mut last_exchange = NONE;
-            while last != keep_prelast && last != NONE && next[last] != NONE {
-                let te = next[last];
-                if x[last] > x[te] {
-                    next[prelast] = te;
-                    next[last] = next[te];
-                    next[te] = last;
+            while last != keep_prelast && last != NONE && n[last].next != NONE {
+                let te = n[last].next;
+                if n[last].x > n[te].x {
+                    n[prelast].next = te;
+                    n[last].next = n[te].next;
+                    n[te].next = last;
                     prelast = te;
                     last_exchange = prelast;
                 } else {
@@ -261,7 +268,7 @@ fn fill_edge_collection(canvas: &mut Canvas<'_>, mut edges: Vec<PolyEdge>, value
                 break;
             }
             keep_prelast = last_exchange;
-            if keep_prelast == next[head] || keep_prelast == head {
+            if keep_prelast == n[head].next || keep_prelast == head {
                 break;
             }
         }
@@ -275,7 +282,15 @@ mod tests {
 
     fn render(width: usize, height: usize, points: &[[i32; 2]]) -> Vec<String> {
         let mut data = vec![0.0; width * height];
-        fill_poly(&mut Canvas { data: &mut data, width, height }, points, 1.0);
+        let mut dirty = vec![(usize::MAX, 0); height];
+        fill_poly(&mut Canvas { data: &mut data, dirty: &mut dirty, width, height }, points, 1.0);
+        for (row, &(start, end)) in dirty.iter().enumerate() {
+            let written: Vec<usize> = (0..width).filter(|&x| data[row * width + x] == 1.0).collect();
+            assert_eq!(
+                written.first().zip(written.last()).map(|(&a, &b)| (a, b + 1)).unwrap_or((usize::MAX, 0)),
+                (start, end)
+            );
+        }
         data.chunks(width).map(|row| row.iter().map(|&v| if v == 1.0 { '#' } else { '.' }).collect()).collect()
     }
 

@@ -254,7 +254,7 @@ fn write_maps(dir: &Path, name: &str, targets: &Targets) -> anyhow::Result<()> {
     let stem = Path::new(name).file_stem().map_or_else(|| name.to_owned(), |s| s.to_string_lossy().into_owned());
     for (map, values) in targets.maps() {
         let path = dir.join(format!("{stem}.{map}.npy"));
-        metrics_schema::write_atomic(&path, |out| write_npy(out, values, targets.height, targets.width))?;
+        metrics_schema::write_atomic(&path, |out| write_npy(out, values, targets.height(), targets.width()))?;
     }
     Ok(())
 }

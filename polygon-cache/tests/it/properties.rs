@@ -68,7 +68,7 @@ proptest! {
         let mut compared = 0;
         for y in 0..SIZE {
             for x in 0..SIZE {
-                let (r, e) = (reference.thresh[y * SIZE + x], euclid.thresh[y * SIZE + x]);
+                let (r, e) = (reference.thresh()[y * SIZE + x], euclid.thresh()[y * SIZE + x]);
                 prop_assert!(r <= e + 1e-6, "Reference above Euclidean at ({x}, {y}): {r} > {e}");
                 let (distance, t) = nearest_on_boundary(&corners, [x as f64, y as f64]);
                 if distance >= d * 1.001 || (0.25..=0.75).contains(&t) {
