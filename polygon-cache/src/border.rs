@@ -27,20 +27,22 @@ pub enum EdgeDistance {
 /// is), and only the part of the box the reference writes onto the canvas.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DistancePatch {
-    /// The canvas row of `spans[0]`.
-    first_row: usize,
     spans: Vec<Span>,
     values: Vec<f32>,
 }
 
-/// The computed pixels of one canvas row: columns `start..start + len`, stored at
-/// `values[offset..offset + len]`.
+/// Computed pixels of one canvas row: columns `start..start + len`, stored at
+/// `values[offset..offset + len]`. A row has one span per cluster of nearby edges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
+    row: u32,
     start: u32,
     len: u32,
     offset: u32,
 }
+
+/// Spans closer than this many pixels are merged: a span costs more than a few 1.0 values.
+const SPAN_GAP: usize = 16;
 
 /// The reference writes the patch with `canvas[ymin_valid:ymax_valid+1, xmin_valid:xmax_valid+1]
 /// = fmax(1 - patch[...], ...)`: the box clamped to the canvas, with NumPy's slicing rules on
@@ -118,10 +120,11 @@ impl DistancePatch {
             edges.iter().map(|&(p1, p2)| if prune { band_rows(p1, p2, reach, height) } else { 0..height }).collect();
 
         let mut line = vec![1.0f32; width];
-        let mut patch = DistancePatch { first_row: placement.canvas_rows.start, spans: Vec::new(), values: Vec::new() };
-        for row in placement.patch_rows.clone() {
+        let mut intervals: Vec<(usize, usize)> = Vec::new();
+        let mut patch = DistancePatch { spans: Vec::new(), values: Vec::new() };
+        for (canvas_row, row) in placement.canvas_rows.clone().zip(placement.patch_rows.clone()) {
             let y = row as f64;
-            let (mut lo, mut hi) = (usize::MAX, 0);
+            intervals.clear();
             for (&(p1, p2), rows) in edges.iter().zip(&edge_rows) {
                 if !rows.contains(&row) {
                     continue;
@@ -131,7 +134,7 @@ impl DistancePatch {
                 if columns.is_empty() {
                     continue;
                 }
-                (lo, hi) = (lo.min(columns.start), hi.max(columns.end));
+                intervals.push((columns.start, columns.end));
                 match mode {
                     EdgeDistance::Reference => {
                         reference_row_dispatch(&mut line[columns.clone()], columns.start, y, p1, p2, d);
@@ -144,14 +147,24 @@ impl DistancePatch {
                     }
                 }
             }
-            let offset = patch.values.len() as u32;
-            if lo < hi {
-                patch.values.extend_from_slice(&line[lo..hi]);
-                line[lo..hi].fill(1.0);
-                let start = (placement.canvas_cols.start + (lo - visible.start)) as u32;
-                patch.spans.push(Span { start, len: (hi - lo) as u32, offset });
-            } else {
-                patch.spans.push(Span { start: 0, len: 0, offset });
+            intervals.sort_unstable();
+            let mut merged = intervals.iter().copied();
+            let Some(mut current) = merged.next() else { continue };
+            for (lo, hi) in merged.chain([(usize::MAX, usize::MAX)]) {
+                if lo <= current.1 + SPAN_GAP {
+                    current.1 = current.1.max(hi);
+                    continue;
+                }
+                let (start, end) = current;
+                patch.spans.push(Span {
+                    row: canvas_row as u32,
+                    start: (placement.canvas_cols.start + (start - visible.start)) as u32,
+                    len: (end - start) as u32,
+                    offset: patch.values.len() as u32,
+                });
+                patch.values.extend_from_slice(&line[start..end]);
+                line[start..end].fill(1.0);
+                current = (lo, hi);
             }
         }
         Some(patch)
@@ -162,11 +175,11 @@ impl DistancePatch {
         size_of::<DistancePatch>() + self.values.len() * size_of::<f32>() + self.spans.len() * size_of::<Span>()
     }
 
-    /// The computed rows as `(canvas row, first column, values)`.
+    /// The computed spans as `(canvas row, first column, values)`, rows in order.
     pub(crate) fn rows(&self) -> impl Iterator<Item = (usize, usize, &[f32])> {
-        self.spans.iter().enumerate().filter(|(_, span)| span.len > 0).map(|(i, span)| {
+        self.spans.iter().map(|span| {
             let values = &self.values[span.offset as usize..(span.offset + span.len) as usize];
-            (self.first_row + i, span.start as usize, values)
+            (span.row as usize, span.start as usize, values)
         })
     }
 }

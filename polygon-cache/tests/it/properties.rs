@@ -51,6 +51,23 @@ proptest! {
         }
     }
 
+    /// A reused `Targets` only resets what the previous image changed; the maps must still
+    /// equal freshly allocated ones, also across a change of size.
+    #[test]
+    fn reused_targets_equal_fresh_ones(images in prop::collection::vec(polygons(), 1..5), small in prop::bool::ANY) {
+        let generator = TargetGenerator::new(TargetConfig::default());
+        let mut reused = Targets::default();
+        for (index, image) in images.iter().enumerate() {
+            let size = if small && index % 2 == 1 { SIZE / 2 } else { SIZE };
+            let fresh = generator.generate(size, size, image);
+            let again = generator.generate_into(size, size, image, &mut reused);
+            prop_assert_eq!(fresh.is_ok(), again.is_ok());
+            if let Ok(fresh) = fresh {
+                prop_assert_eq!(bits(&fresh), bits(&reused));
+            }
+        }
+    }
+
     /// DB's formula is the true distance where the pixel sees its edge at an obtuse angle. On a
     /// rectangle that holds for every pixel within D whose nearest boundary point lies in the
     /// middle half of an edge (D ≤ 0.42 × the short side), and far away both are 1. Near the
