@@ -10,8 +10,10 @@
 //!
 //! "Pixel-exact" means the SHA-256 of every map's `f32` bytes equals the reference's. That takes
 //! the reference's exact arithmetic: NumPy's pairwise sums, GEOS's area and length, pyclipper's
-//! truncation, Clipper 6.4.2's offsetting (ported, plus its real union through `clipper-sys`),
-//! OpenCV's `fillPoly` (ported) and the border map's float64-then-float32 distances.
+//! truncation, Clipper 6.4.2's own `ClipperOffset` (the library pyclipper wraps, as built by
+//! `clipper-sys`, called through a small C++ entry point), OpenCV's `fillPoly` (ported) and the
+//! border map's float64-then-float32 distances. Ground truth is read from ICDAR 2015 style
+//! files ([`parse_ground_truth`], [`read_dataset`]).
 //!
 //! What this crate does not do: read images, augment, or batch. It turns polygons into maps;
 //! the data loader around it is the user's (or `ocrperf throughput run`'s).
