@@ -43,6 +43,7 @@ mod host;
 mod metric;
 mod reports;
 mod schema_id;
+mod text_serde;
 mod timestamp;
 
 pub use atomic::write_atomic;
