@@ -271,9 +271,26 @@ fn euclidean_distance(x: f64, y: f64, p1: Point, p2: Point) -> f64 {
 
 /// Rows that can hold a pixel within `reach` of the segment.
 fn band_rows(p1: Point, p2: Point, reach: f64, height: usize) -> std::ops::Range<usize> {
-    let lo = (p1[1].min(p2[1]) - reach).ceil().max(0.0);
-    let hi = (p1[1].max(p2[1]) + reach).floor().min(height as f64 - 1.0);
-    if hi < lo { 0..0 } else { lo as usize..hi as usize + 1 }
+    pixels_between(p1[1].min(p2[1]) - reach, p1[1].max(p2[1]) + reach, height)
+}
+
+/// The integer coordinates `i` in `0..len` with `lo ≤ i ≤ hi` (empty for NaN bounds).
+///
+/// Without SSE4.1, `f64::ceil`/`floor` are library calls; this runs per edge and row, so it
+/// rounds with casts instead.
+#[inline]
+fn pixels_between(lo: f64, hi: f64, len: usize) -> std::ops::Range<usize> {
+    if len == 0 || !(lo <= hi) || hi < 0.0 || lo > (len as f64 - 1.0) {
+        return 0..0;
+    }
+    let first = if lo <= 0.0 {
+        0
+    } else {
+        let truncated = lo as usize;
+        truncated + usize::from((truncated as f64) < lo)
+    };
+    let last = (hi as usize).min(len - 1);
+    if first > last { 0..0 } else { first..last + 1 }
 }
 
 /// Columns of row `y` that can hold a pixel within `reach` of the segment: the row's chord
@@ -321,10 +338,7 @@ fn band_columns(p1: Point, p2: Point, y: f64, reach: f64, width: usize) -> std::
         }
     }
     let slack = 1e-6 + reach * 1e-9;
-    let lo = (lo - slack).ceil().max(0.0);
-    let hi = (hi + slack).floor().min(width as f64 - 1.0);
-    // NaN bounds (no part of the capsule on this row) fail the comparison too.
-    if lo <= hi { lo as usize..hi as usize + 1 } else { 0..0 }
+    pixels_between(lo - slack, hi + slack, width)
 }
 
 #[cfg(test)]
@@ -387,6 +401,18 @@ mod tests {
                 assert!(same, "{polygon:?} {mode:?}");
             }
         }
+    }
+
+    #[test]
+    fn pixel_ranges() {
+        assert_eq!(pixels_between(-3.5, 2.5, 10), 0..3);
+        assert_eq!(pixels_between(1.0, 1.0, 10), 1..2);
+        assert_eq!(pixels_between(1.2, 1.8, 10), 0..0);
+        assert_eq!(pixels_between(1.2, 25.0, 10), 2..10);
+        assert_eq!(pixels_between(-2.0, -1.0, 10), 0..0);
+        assert_eq!(pixels_between(f64::NAN, 3.0, 10), 0..0);
+        assert_eq!(pixels_between(f64::INFINITY, f64::INFINITY, 10), 0..0);
+        assert_eq!(pixels_between(f64::NEG_INFINITY, f64::INFINITY, 10), 0..10);
     }
 
     #[test]
