@@ -27,8 +27,22 @@ pub enum EdgeDistance {
 /// is), and only the part of the box the reference writes onto the canvas.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct DistancePatch {
+    spans: Box<[Span]>,
+    values: Box<[f32]>,
+}
+
+/// Buffers reused from one patch to the next on a thread, so that a patch allocates exactly
+/// once, at its final size (cached patches are kept, and growing buffers would leave slack).
+#[derive(Default)]
+struct Scratch {
+    line: Vec<f32>,
+    intervals: Vec<(usize, usize)>,
     spans: Vec<Span>,
     values: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 /// Computed pixels of one canvas row: columns `start..start + len`, stored at
@@ -39,6 +53,17 @@ struct Span {
     start: u32,
     len: u32,
     offset: u32,
+}
+
+/// How the edges' bands are evaluated.
+#[derive(Clone, Copy)]
+struct Band {
+    /// Whether to evaluate only within `reach` of each edge (false when D is not a positive
+    /// number, where every pixel is evaluated as the reference does).
+    prune: bool,
+    reach: f64,
+    d: f64,
+    mode: EdgeDistance,
 }
 
 /// Spans closer than this many pixels are merged: a span costs more than a few 1.0 values.
@@ -115,17 +140,46 @@ impl DistancePatch {
             (0..shifted.len()).map(|i| (shifted[i], shifted[(i + 1) % shifted.len()])).collect();
         let prune = d.is_finite() && d > 0.0;
         let reach = d * (1.0 + 1e-4) + 1e-3;
-        let visible = placement.patch_cols.clone();
         let edge_rows: Vec<std::ops::Range<usize>> =
             edges.iter().map(|&(p1, p2)| if prune { band_rows(p1, p2, reach, height) } else { 0..height }).collect();
 
-        let mut line = vec![1.0f32; width];
-        let mut intervals: Vec<(usize, usize)> = Vec::new();
-        let mut patch = DistancePatch { spans: Vec::new(), values: Vec::new() };
+        SCRATCH.with_borrow_mut(|scratch| {
+            let Scratch { line, intervals, spans, values } = scratch;
+            line.clear();
+            line.resize(width, 1.0);
+            spans.clear();
+            values.clear();
+            Self::fill_spans(
+                &placement,
+                &edges,
+                &edge_rows,
+                Band { prune, reach, d, mode },
+                line,
+                intervals,
+                spans,
+                values,
+            );
+            Some(DistancePatch { spans: spans.as_slice().into(), values: values.as_slice().into() })
+        })
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "the scratch buffers are passed apart to be borrowed apart")]
+    fn fill_spans(
+        placement: &Placement,
+        edges: &[(Point, Point)],
+        edge_rows: &[std::ops::Range<usize>],
+        band: Band,
+        line: &mut [f32],
+        intervals: &mut Vec<(usize, usize)>,
+        spans: &mut Vec<Span>,
+        values: &mut Vec<f32>,
+    ) {
+        let Band { prune, reach, d, mode } = band;
+        let (width, visible) = (line.len(), placement.patch_cols.clone());
         for (canvas_row, row) in placement.canvas_rows.clone().zip(placement.patch_rows.clone()) {
             let y = row as f64;
             intervals.clear();
-            for (&(p1, p2), rows) in edges.iter().zip(&edge_rows) {
+            for (&(p1, p2), rows) in edges.iter().zip(edge_rows) {
                 if !rows.contains(&row) {
                     continue;
                 }
@@ -156,18 +210,17 @@ impl DistancePatch {
                     continue;
                 }
                 let (start, end) = current;
-                patch.spans.push(Span {
+                spans.push(Span {
                     row: canvas_row as u32,
                     start: (placement.canvas_cols.start + (start - visible.start)) as u32,
                     len: (end - start) as u32,
-                    offset: patch.values.len() as u32,
+                    offset: values.len() as u32,
                 });
-                patch.values.extend_from_slice(&line[start..end]);
+                values.extend_from_slice(&line[start..end]);
                 line[start..end].fill(1.0);
                 current = (lo, hi);
             }
         }
-        Some(patch)
     }
 
     /// Bytes held, for the cache's weigher.
@@ -226,8 +279,12 @@ fn reference_row(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Po
         let b2 = square(x - p2[0]) + dy2;
         let cosin = (c2 - a2 - b2) / (2.0 * (a2 * b2).sqrt());
         let square_sin = nan_to_num(1.0 - square(cosin));
-        let squared = if cosin < 0.0 { a2.min(b2) } else { a2 * b2 * square_sin / c2 };
-        let value = (squared.sqrt() / d).clamp(0.0, 1.0) as f32;
+        // a2 and b2 are never NaN, so a plain comparison is `fmin`; a square root over a
+        // positive d is never below zero, so `min(1)` (keeping NaN) is `clip(0, 1)`.
+        let nearer = if a2 < b2 { a2 } else { b2 };
+        let squared = if cosin < 0.0 { nearer } else { a2 * b2 * square_sin / c2 };
+        let q = squared.sqrt() / d;
+        let value = (if q > 1.0 { 1.0 } else { q }) as f32;
         *slot = nan_min(*slot, value);
     }
 }
@@ -280,7 +337,9 @@ fn band_rows(p1: Point, p2: Point, reach: f64, height: usize) -> std::ops::Range
 /// rounds with casts instead.
 #[inline]
 fn pixels_between(lo: f64, hi: f64, len: usize) -> std::ops::Range<usize> {
-    if len == 0 || !(lo <= hi) || hi < 0.0 || lo > (len as f64 - 1.0) {
+    // False for NaN bounds as well as for an empty range.
+    let ordered = lo <= hi;
+    if len == 0 || !ordered || hi < 0.0 || lo > (len as f64 - 1.0) {
         return 0..0;
     }
     let first = if lo <= 0.0 {

@@ -93,7 +93,11 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     for [measure, value, status, target] in &rows {
         println!("  {measure:<30} {value:<14} {status:<7} {target}");
     }
-    Ok(figure)
+    // Speed targets depend on the machine, so missing one does not fail the phase; it is
+    // named in the key figure instead of being hidden.
+    let missed: Vec<String> =
+        rows.iter().filter(|row| row[2] == "MISSED").map(|row| format!("{} {}", row[0], row[3])).collect();
+    Ok(if missed.is_empty() { figure } else { format!("{figure}; missed: {}", missed.join(", ")) })
 }
 
 fn row(measure: &str, value: String, met: bool, target: &str) -> [String; 4] {
