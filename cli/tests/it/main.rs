@@ -1,6 +1,8 @@
 //! Tests of the `ocrperf` binary, run as a user would run it. One test binary for the whole CLI;
 //! each module covers one subcommand or one cross-cutting behaviour.
 
+#![allow(clippy::print_stderr, reason = "a test that cannot run here says so on stderr")]
+
 mod global;
 mod info;
 mod targets;
