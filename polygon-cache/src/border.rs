@@ -55,6 +55,19 @@ struct Span {
     offset: u32,
 }
 
+/// Widens `columns` to a whole number of SIMD blocks, within `0..width`, so the kernel never
+/// runs its scalar remainder loop. The extra pixels lie outside the band, where the value is
+/// exactly 1 and folding it in changes nothing.
+fn lane_aligned(columns: std::ops::Range<usize>, width: usize) -> std::ops::Range<usize> {
+    const BLOCK: usize = 8;
+    let len = columns.len().div_ceil(BLOCK) * BLOCK;
+    if len > width {
+        return 0..width;
+    }
+    let end = (columns.start + len).min(width);
+    end - len..end
+}
+
 /// How the edges' bands are evaluated.
 #[derive(Clone, Copy)]
 struct Band {
@@ -191,7 +204,8 @@ impl DistancePatch {
                 intervals.push((columns.start, columns.end));
                 match mode {
                     EdgeDistance::Reference => {
-                        reference_row_dispatch(&mut line[columns.clone()], columns.start, y, p1, p2, d);
+                        let lanes = lane_aligned(columns.clone(), width);
+                        reference_row_dispatch(&mut line[lanes.clone()], lanes.start, y, p1, p2, d);
                     }
                     EdgeDistance::Euclidean => {
                         for column in columns {

@@ -130,18 +130,14 @@ impl TargetGenerator {
             works.push(work);
         }
 
-        let composed = (|| {
-            for (index, work) in works.iter().enumerate() {
-                let Some(work) = work.as_deref().filter(|_| !ignore[index]) else { continue };
-                if let Some(border) = work.border(index)? {
-                    fill_poly(&mut targets.thresh_mask_canvas(), border.dilated, 1.0);
-                    targets.compose(border.patch);
-                }
+        for (index, work) in works.iter().enumerate() {
+            let Some(work) = work.as_deref().filter(|_| !ignore[index]) else { continue };
+            if let Some(border) = work.border(index)? {
+                fill_poly(&mut targets.thresh_mask_canvas(), border.dilated, 1.0);
+                targets.compose_thresh(border.patch, scale, offset);
             }
-            Ok(())
-        })();
-        targets.finish_thresh(scale, offset);
-        composed
+        }
+        Ok(())
     }
 
     fn polygon_work(&self, points: &[Point], width: usize, height: usize) -> Arc<PolygonWork> {

@@ -53,10 +53,6 @@ pub struct Targets {
     mask: Map,
     thresh: Map,
     thresh_mask: Map,
-    /// The threshold canvas before scaling; all zeros between calls.
-    canvas: Vec<f32>,
-    /// Per row, the columns of `canvas` the current image's patches touched.
-    touched: Vec<(usize, usize)>,
 }
 
 impl PartialEq for Targets {
@@ -110,12 +106,6 @@ impl Targets {
         self.mask.reset(height, width, 1.0);
         self.thresh_mask.reset(height, width, 0.0);
         self.thresh.reset(height, width, thresh_background);
-        if self.canvas.len() != height * width {
-            self.canvas.clear();
-            self.canvas.resize(height * width, 0.0);
-        }
-        self.touched.clear();
-        self.touched.resize(height, EMPTY);
     }
 
     pub(crate) fn gt_canvas(&mut self) -> Canvas<'_> {
@@ -130,43 +120,28 @@ impl Targets {
         self.thresh_mask.canvas(self.width, self.height)
     }
 
-    /// `canvas = np.fmax(1 - patch, canvas)` over the rows and spans the patch kept (elsewhere
-    /// `1 - patch` is 0 and the canvas, never negative, stays as it is).
-    pub(crate) fn compose(&mut self, patch: &crate::border::DistancePatch) {
+    /// Composes a border patch straight into the threshold map.
+    ///
+    /// The reference builds `canvas = fmax(1 - patch, canvas)` over all polygons from a zero
+    /// canvas, then maps it once through `t(c) = c * scale + offset` (float32 roundings). `fmax`
+    /// skips NaN and is otherwise a maximum, so the canvas is the largest non-NaN `1 - patch`
+    /// (or 0), in any order; and `t` is monotonic, so `t(max) = max(t(each))`. Hence keeping
+    /// `thresh = max(thresh, t(1 - patch))` from `thresh = t(0) = offset` gives the same bits
+    /// without a canvas. Only the rows and spans the patch kept are visited: elsewhere
+    /// `1 - patch` is 0 and `t(0)` is already there.
+    pub(crate) fn compose_thresh(&mut self, patch: &crate::border::DistancePatch, scale: f32, offset: f32) {
         let width = self.width;
         for (row, start, values) in patch.rows() {
-            let target = &mut self.canvas[row * width + start..][..values.len()];
+            let target = &mut self.thresh.values[row * width + start..][..values.len()];
             for (out, &distance) in target.iter_mut().zip(values) {
-                let candidate = 1.0 - distance;
-                // numpy.fmax: NaN loses to a number.
-                *out = if candidate.is_nan() {
-                    *out
-                } else if out.is_nan() {
-                    candidate
-                } else {
-                    candidate.max(*out)
-                };
-            }
-            let span = &mut self.touched[row];
-            *span = (span.0.min(start), span.1.max(start + values.len()));
-        }
-    }
-
-    /// `thresh = canvas * scale + offset` where the canvas was touched (elsewhere the canvas is
-    /// 0 and `thresh` already holds `offset`, its background). Leaves the canvas zeroed.
-    pub(crate) fn finish_thresh(&mut self, scale: f32, offset: f32) {
-        let width = self.width;
-        for (row, &(start, end)) in self.touched.iter().enumerate() {
-            if start >= end {
-                continue;
-            }
-            let range = row * width + start..row * width + end;
-            for (value, source) in self.thresh.values[range.clone()].iter_mut().zip(&mut self.canvas[range]) {
-                *value = *source * scale + offset;
-                *source = 0.0;
+                let candidate = (1.0 - distance) * scale + offset;
+                // NaN (a patch pixel on a repeated vertex) leaves the pixel as it is.
+                if candidate > *out {
+                    *out = candidate;
+                }
             }
             let dirty = &mut self.thresh.dirty[row];
-            *dirty = (dirty.0.min(start), dirty.1.max(end));
+            *dirty = (dirty.0.min(start), dirty.1.max(start + values.len()));
         }
     }
 }
