@@ -7,7 +7,6 @@ use crate::{
     cache::PolygonKey,
     geom::{self, Point},
     gt::MAX_IMAGE_SIDE,
-    raster::fill_poly,
     work::PolygonWork,
 };
 
@@ -121,9 +120,9 @@ impl TargetGenerator {
                 Some(self.polygon_work(points, width, height))
             };
             match work.as_deref() {
-                Some(PolygonWork::Text { shrunk, .. }) => fill_poly(&mut targets.gt_canvas(), shrunk, 1.0),
+                Some(PolygonWork::Text { shrunk, .. }) => targets.fill_gt(shrunk, 1.0),
                 _ => {
-                    fill_poly(&mut targets.mask_canvas(), &geom::truncate_to_i32(points), 0.0);
+                    targets.fill_mask(&geom::truncate_to_i32(points), 0.0);
                     *ignore = true;
                 }
             }
@@ -133,7 +132,7 @@ impl TargetGenerator {
         for (index, work) in works.iter().enumerate() {
             let Some(work) = work.as_deref().filter(|_| !ignore[index]) else { continue };
             if let Some(border) = work.border(index)? {
-                fill_poly(&mut targets.thresh_mask_canvas(), border.dilated, 1.0);
+                targets.fill_thresh_mask(border.dilated, 1.0);
                 targets.compose_thresh(border.patch, scale, offset);
             }
         }

@@ -1,17 +1,20 @@
 //! `Targets`: the four output maps, and the bookkeeping that lets a reused `Targets` clear only
 //! what the previous image changed.
 
-use crate::raster::Canvas;
+use crate::raster::{Canvas, fill_poly};
 
 /// A row span that holds nothing.
 const EMPTY: (usize, usize) = (usize::MAX, 0);
 
-/// One map and, per row, the columns changed since it was last set to its background.
+/// One map and the row spans changed since it was last set to its background.
 #[derive(Debug, Clone, Default)]
 struct Map {
     values: Vec<f32>,
     background: f32,
-    dirty: Vec<(usize, usize)>,
+    /// `(row, start, end)` of every span written, one per row per fill (overlaps allowed).
+    changed: Vec<(u32, u32, u32)>,
+    /// Per row, the span the current fill wrote; all `EMPTY` between fills.
+    rows: Vec<(usize, usize)>,
 }
 
 impl Map {
@@ -19,24 +22,41 @@ impl Map {
     /// otherwise only the spans that were changed.
     fn reset(&mut self, height: usize, width: usize, background: f32) {
         let n = height * width;
-        if self.values.len() != n || self.dirty.len() != height || self.background.to_bits() != background.to_bits() {
+        if self.values.len() != n || self.rows.len() != height || self.background.to_bits() != background.to_bits() {
             self.values.clear();
             self.values.resize(n, background);
             self.background = background;
-            self.dirty.clear();
-            self.dirty.resize(height, EMPTY);
+            self.rows.clear();
+            self.rows.resize(height, EMPTY);
+        } else {
+            for &(row, start, end) in &self.changed {
+                let row = row as usize * width;
+                self.values[row + start as usize..row + end as usize].fill(background);
+            }
+        }
+        self.changed.clear();
+    }
+
+    /// `cv2.fillPoly` onto this map, remembering what it wrote.
+    fn fill(&mut self, width: usize, height: usize, points: &[[i32; 2]], value: f32) {
+        fill_poly(&mut Canvas { data: &mut self.values, dirty: &mut self.rows, width, height }, points, value);
+        // fillPoly writes only between the polygon's lowest and highest vertex rows.
+        let (low, high) = points.iter().fold((i32::MAX, i32::MIN), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
+        let (low, high) = (low.max(0) as usize, high.min(height as i32 - 1));
+        if high < 0 {
             return;
         }
-        for (row, span) in self.dirty.iter_mut().enumerate() {
+        for row in low..=high as usize {
+            let span = &mut self.rows[row];
             if span.0 < span.1 {
-                self.values[row * width + span.0..row * width + span.1].fill(background);
+                self.changed.push((row as u32, span.0 as u32, span.1 as u32));
+                *span = EMPTY;
             }
-            *span = EMPTY;
         }
     }
 
-    fn canvas(&mut self, width: usize, height: usize) -> Canvas<'_> {
-        Canvas { data: &mut self.values, dirty: &mut self.dirty, width, height }
+    fn mark(&mut self, row: usize, start: usize, end: usize) {
+        self.changed.push((row as u32, start as u32, end as u32));
     }
 }
 
@@ -108,16 +128,19 @@ impl Targets {
         self.thresh.reset(height, width, thresh_background);
     }
 
-    pub(crate) fn gt_canvas(&mut self) -> Canvas<'_> {
-        self.gt.canvas(self.width, self.height)
+    /// Fills a polygon into the shrink map.
+    pub(crate) fn fill_gt(&mut self, points: &[[i32; 2]], value: f32) {
+        self.gt.fill(self.width, self.height, points, value);
     }
 
-    pub(crate) fn mask_canvas(&mut self) -> Canvas<'_> {
-        self.mask.canvas(self.width, self.height)
+    /// Fills a polygon into the shrink mask.
+    pub(crate) fn fill_mask(&mut self, points: &[[i32; 2]], value: f32) {
+        self.mask.fill(self.width, self.height, points, value);
     }
 
-    pub(crate) fn thresh_mask_canvas(&mut self) -> Canvas<'_> {
-        self.thresh_mask.canvas(self.width, self.height)
+    /// Fills a polygon into the threshold mask.
+    pub(crate) fn fill_thresh_mask(&mut self, points: &[[i32; 2]], value: f32) {
+        self.thresh_mask.fill(self.width, self.height, points, value);
     }
 
     /// Composes a border patch straight into the threshold map.
@@ -140,8 +163,7 @@ impl Targets {
                     *out = candidate;
                 }
             }
-            let dirty = &mut self.thresh.dirty[row];
-            *dirty = (dirty.0.min(start), dirty.1.max(start + values.len()));
+            self.thresh.mark(row, start, start + values.len());
         }
     }
 }
