@@ -71,10 +71,9 @@ fn lane_aligned(columns: std::ops::Range<usize>, width: usize) -> std::ops::Rang
 /// How the edges' bands are evaluated.
 #[derive(Clone, Copy)]
 struct Band {
-    /// Whether to evaluate only within `reach` of each edge (false when D is not a positive
+    /// Whether to evaluate only within reach of each edge (false when D is not a positive
     /// number, where every pixel is evaluated as the reference does).
     prune: bool,
-    reach: f64,
     d: f64,
     mode: EdgeDistance,
 }
@@ -153,8 +152,13 @@ impl DistancePatch {
             (0..shifted.len()).map(|i| (shifted[i], shifted[(i + 1) % shifted.len()])).collect();
         let prune = d.is_finite() && d > 0.0;
         let reach = d * (1.0 + 1e-4) + 1e-3;
-        let edge_rows: Vec<std::ops::Range<usize>> =
-            edges.iter().map(|&(p1, p2)| if prune { band_rows(p1, p2, reach, height) } else { 0..height }).collect();
+        let edge_rows: Vec<(std::ops::Range<usize>, Capsule)> = edges
+            .iter()
+            .map(|&(p1, p2)| {
+                let rows = if prune { band_rows(p1, p2, reach, height) } else { 0..height };
+                (rows, Capsule::new(p1, p2, reach))
+            })
+            .collect();
 
         SCRATCH.with_borrow_mut(|scratch| {
             let Scratch { line, intervals, spans, values } = scratch;
@@ -162,16 +166,7 @@ impl DistancePatch {
             line.resize(width, 1.0);
             spans.clear();
             values.clear();
-            Self::fill_spans(
-                &placement,
-                &edges,
-                &edge_rows,
-                Band { prune, reach, d, mode },
-                line,
-                intervals,
-                spans,
-                values,
-            );
+            Self::fill_spans(&placement, &edges, &edge_rows, Band { prune, d, mode }, line, intervals, spans, values);
             Some(DistancePatch { spans: spans.as_slice().into(), values: values.as_slice().into() })
         })
     }
@@ -180,23 +175,23 @@ impl DistancePatch {
     fn fill_spans(
         placement: &Placement,
         edges: &[(Point, Point)],
-        edge_rows: &[std::ops::Range<usize>],
+        edge_rows: &[(std::ops::Range<usize>, Capsule)],
         band: Band,
         line: &mut [f32],
         intervals: &mut Vec<(usize, usize)>,
         spans: &mut Vec<Span>,
         values: &mut Vec<f32>,
     ) {
-        let Band { prune, reach, d, mode } = band;
+        let Band { prune, d, mode } = band;
         let (width, visible) = (line.len(), placement.patch_cols.clone());
         for (canvas_row, row) in placement.canvas_rows.clone().zip(placement.patch_rows.clone()) {
             let y = row as f64;
             intervals.clear();
-            for (&(p1, p2), rows) in edges.iter().zip(edge_rows) {
+            for (&(p1, p2), (rows, capsule)) in edges.iter().zip(edge_rows) {
                 if !rows.contains(&row) {
                     continue;
                 }
-                let columns = if prune { band_columns(p1, p2, y, reach, width) } else { 0..width };
+                let columns = if prune { capsule.columns(y, width) } else { 0..width };
                 let columns = columns.start.max(visible.start)..columns.end.min(visible.end);
                 if columns.is_empty() {
                     continue;
@@ -366,52 +361,86 @@ fn pixels_between(lo: f64, hi: f64, len: usize) -> std::ops::Range<usize> {
     if first > last { 0..0 } else { first..last + 1 }
 }
 
-/// Columns of row `y` that can hold a pixel within `reach` of the segment: the row's chord
-/// through the capsule (the disks at both ends and the strip between them), which is one
-/// interval because the capsule is convex.
-fn band_columns(p1: Point, p2: Point, y: f64, reach: f64, width: usize) -> std::ops::Range<usize> {
-    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for p in [p1, p2] {
-        let dy = y - p[1];
-        if dy.abs() <= reach {
-            let half = (reach * reach - dy * dy).sqrt();
-            lo = lo.min(p[0] - half);
-            hi = hi.max(p[0] + half);
+/// The pixels within `reach` of one edge: a capsule (the disks at both ends and the strip
+/// between them). The per-edge constants are computed once; the band is then asked for row
+/// after row.
+#[derive(Debug, Clone, Copy)]
+struct Capsule {
+    p1: Point,
+    p2: Point,
+    ex: f64,
+    ey: f64,
+    length2: f64,
+    reach: f64,
+    /// `reach · |p2 − p1|`.
+    reach_length: f64,
+    inverse_ex: f64,
+    inverse_ey: f64,
+}
+
+impl Capsule {
+    fn new(p1: Point, p2: Point, reach: f64) -> Capsule {
+        let (ex, ey) = (p2[0] - p1[0], p2[1] - p1[1]);
+        let length2 = ex * ex + ey * ey;
+        Capsule {
+            p1,
+            p2,
+            ex,
+            ey,
+            length2,
+            reach,
+            reach_length: reach * length2.sqrt(),
+            inverse_ex: 1.0 / ex,
+            inverse_ey: 1.0 / ey,
         }
     }
-    let (ex, ey) = (p2[0] - p1[0], p2[1] - p1[1]);
-    let length2 = ex * ex + ey * ey;
-    if length2 > 0.0 {
-        let dy = y - p1[1];
-        // |ex·dy − ey·(x − x1)| ≤ reach·L: within `reach` of the edge's line.
-        let across = if ey != 0.0 {
-            let (a, b) =
-                (p1[0] + (ex * dy - reach * length2.sqrt()) / ey, p1[0] + (ex * dy + reach * length2.sqrt()) / ey);
-            Some((a.min(b), a.max(b)))
-        } else if (ex * dy).abs() <= reach * length2.sqrt() {
-            Some((f64::NEG_INFINITY, f64::INFINITY))
-        } else {
-            None
-        };
-        // 0 ≤ ex·(x − x1) + ey·dy ≤ L²: projecting inside the segment.
-        let along = if ex != 0.0 {
-            let (a, b) = (p1[0] - ey * dy / ex, p1[0] + (length2 - ey * dy) / ex);
-            Some((a.min(b), a.max(b)))
-        } else if (0.0..=length2).contains(&(ey * dy)) {
-            Some((f64::NEG_INFINITY, f64::INFINITY))
-        } else {
-            None
-        };
-        if let (Some((a1, b1)), Some((a2, b2))) = (across, along) {
-            let (a, b) = (a1.max(a2), b1.min(b2));
-            if a <= b {
-                lo = lo.min(a);
-                hi = hi.max(b);
+
+    /// Columns of row `y` that can hold a pixel within `reach` of the segment: the row's chord
+    /// through the capsule, one interval because the capsule is convex. Reciprocals stand in
+    /// for divisions; the slack covers their last-bit differences many times over.
+    fn columns(&self, y: f64, width: usize) -> std::ops::Range<usize> {
+        let Capsule { p1, p2, ex, ey, length2, reach, reach_length, inverse_ex, inverse_ey } = *self;
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for p in [p1, p2] {
+            let dy = y - p[1];
+            if dy.abs() <= reach {
+                let half = (reach * reach - dy * dy).sqrt();
+                lo = lo.min(p[0] - half);
+                hi = hi.max(p[0] + half);
             }
         }
+        if length2 > 0.0 {
+            let dy = y - p1[1];
+            // |ex·dy − ey·(x − x1)| ≤ reach·L: within `reach` of the edge's line.
+            let across = if ey != 0.0 {
+                let (a, b) =
+                    (p1[0] + (ex * dy - reach_length) * inverse_ey, p1[0] + (ex * dy + reach_length) * inverse_ey);
+                Some((a.min(b), a.max(b)))
+            } else if (ex * dy).abs() <= reach_length {
+                Some((f64::NEG_INFINITY, f64::INFINITY))
+            } else {
+                None
+            };
+            // 0 ≤ ex·(x − x1) + ey·dy ≤ L²: projecting inside the segment.
+            let along = if ex != 0.0 {
+                let (a, b) = (p1[0] - ey * dy * inverse_ex, p1[0] + (length2 - ey * dy) * inverse_ex);
+                Some((a.min(b), a.max(b)))
+            } else if (0.0..=length2).contains(&(ey * dy)) {
+                Some((f64::NEG_INFINITY, f64::INFINITY))
+            } else {
+                None
+            };
+            if let (Some((a1, b1)), Some((a2, b2))) = (across, along) {
+                let (a, b) = (a1.max(a2), b1.min(b2));
+                if a <= b {
+                    lo = lo.min(a);
+                    hi = hi.max(b);
+                }
+            }
+        }
+        let slack = 1e-6 + reach * 1e-9;
+        pixels_between(lo - slack, hi + slack, width)
     }
-    let slack = 1e-6 + reach * 1e-9;
-    pixels_between(lo - slack, hi + slack, width)
 }
 
 #[cfg(test)]

@@ -15,8 +15,12 @@ pub(crate) struct Canvas<'a> {
 }
 
 impl Canvas<'_> {
+    #[inline]
     fn put(&mut self, x: i64, y: i64, value: f32) {
-        self.hline(y, x, x, value);
+        let (x, y) = (x as usize, y as usize);
+        self.data[y * self.width + x] = value;
+        let span = &mut self.dirty[y];
+        *span = (span.0.min(x), span.1.max(x + 1));
     }
 
     fn hline(&mut self, y: i64, x1: i64, x2: i64, value: f32) {
