@@ -68,9 +68,12 @@ fn lane_aligned(columns: std::ops::Range<usize>, width: usize) -> std::ops::Rang
     end - len..end
 }
 
-/// How far past a vertex, as a fraction of the edge's squared length in projection, an edge
-/// still evaluates pixels itself (see `Capsule::columns`).
+/// How far past its end vertex an edge still evaluates pixels itself, as a fraction of its
+/// length and at least `PAST_VERTEX_PIXELS` (see `Capsule::columns`). The distance keeps the
+/// next edge's value below this edge's by a margin rounding cannot bridge: at least
+/// (0.01 px / edge length)² / 2 relative, above 4e-14 for any edge within 32768 px.
 const PAST_VERTEX: f64 = 1e-3;
+const PAST_VERTEX_PIXELS: f64 = 1e-2;
 
 /// How the edges' bands are evaluated.
 #[derive(Clone, Copy)]
@@ -377,6 +380,9 @@ struct Capsule {
     reach: f64,
     /// `reach · |p2 − p1|`.
     reach_length: f64,
+    /// How far past its ends the edge still evaluates pixels, in projection units (`t · L²`):
+    /// at least 0.1% of the edge and 0.01 px.
+    beyond: f64,
     inverse_ex: f64,
     inverse_ey: f64,
 }
@@ -392,6 +398,7 @@ impl Capsule {
             length2,
             reach,
             reach_length: reach * length2.sqrt(),
+            beyond: length2.sqrt() * (length2.sqrt() * PAST_VERTEX).max(PAST_VERTEX_PIXELS),
             inverse_ex: 1.0 / ex,
             inverse_ey: 1.0 / ey,
         }
@@ -407,9 +414,10 @@ impl Capsule {
     /// next edge's distance to it, and the next edge's value is never larger (its other
     /// endpoint can only be nearer, and where it uses its line the pixel sees it at an obtuse
     /// angle, so the line is nearer still, by a margin far above rounding once the pixel is
-    /// 0.1% of the edge past the vertex). Each vertex's disk is thus evaluated once, not twice.
+    /// 0.1% of the edge, and 0.01 px, past the vertex). Each vertex's disk is thus evaluated
+    /// once, not twice.
     fn columns(&self, y: f64, width: usize) -> std::ops::Range<usize> {
-        let Capsule { p1, ex, ey, length2, reach, reach_length, inverse_ex, inverse_ey, .. } = *self;
+        let Capsule { p1, ex, ey, length2, reach, reach_length, beyond, inverse_ex, inverse_ey } = *self;
         let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
         // The disk around the start vertex; the end vertex's belongs to the next edge.
         let dy = y - p1[1];
@@ -429,8 +437,7 @@ impl Capsule {
             } else {
                 None
             };
-            // −δ ≤ ex·(x − x1) + ey·dy ≤ L² + δ: projecting onto the segment, δ = 0.1% of L².
-            let beyond = length2 * PAST_VERTEX;
+            // −δ ≤ ex·(x − x1) + ey·dy ≤ L² + δ: projecting onto the segment or just past it.
             let along = if ex != 0.0 {
                 let (a, b) =
                     (p1[0] + (-beyond - ey * dy) * inverse_ex, p1[0] + (length2 + beyond - ey * dy) * inverse_ex);
