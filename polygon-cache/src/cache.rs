@@ -117,10 +117,4 @@ impl PolygonCache {
             bytes: self.inner.weighted_size(),
         }
     }
-
-    /// Resets the hit and miss counters (not the contents), e.g. between epochs.
-    pub fn reset_counters(&self) {
-        self.hits.store(0, Ordering::Relaxed);
-        self.misses.store(0, Ordering::Relaxed);
-    }
 }

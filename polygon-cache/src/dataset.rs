@@ -70,15 +70,7 @@ pub fn digest_dataset(
         .iter()
         .map(|image| {
             let digest = match generator.generate_into(image.height, image.width, &image.polygons, &mut targets) {
-                Ok(()) => {
-                    let maps = digest_targets(&targets);
-                    FileDigest::Maps {
-                        gt: maps.gt,
-                        mask: maps.mask,
-                        thresh: maps.thresh,
-                        thresh_mask: maps.thresh_mask,
-                    }
-                }
+                Ok(()) => digest_targets(&targets).into(),
                 Err(err) => FileDigest::Error { error: err.to_string() },
             };
             on_image();

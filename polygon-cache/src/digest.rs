@@ -21,6 +21,17 @@ pub struct MapDigests {
     pub thresh_mask: String,
 }
 
+impl From<MapDigests> for metrics_schema::FileDigest {
+    fn from(maps: MapDigests) -> Self {
+        metrics_schema::FileDigest::Maps {
+            gt: maps.gt,
+            mask: maps.mask,
+            thresh: maps.thresh,
+            thresh_mask: maps.thresh_mask,
+        }
+    }
+}
+
 /// The hex SHA-256 of a map's little-endian `f32` bytes.
 pub fn digest_map(map: &[f32]) -> String {
     let mut hasher = Sha256::new();

@@ -57,11 +57,9 @@ const PHASES: &[Phase] = &[
     },
 ];
 
-/// What the demos share: the release `ocrperf` binary, built once, and a scratch directory.
+/// What the demos share: the release `ocrperf` binary, built once.
 pub(crate) struct DemoContext {
     pub(crate) ocrperf: PathBuf,
-    #[allow(dead_code, reason = "used by the demos of the capabilities as they land")]
-    pub(crate) scratch: PathBuf,
 }
 
 impl DemoContext {
@@ -172,10 +170,7 @@ fn prepare_context() -> anyhow::Result<DemoContext> {
     build.args(["build", "--release", "--locked", "--package", "cli"]);
     let (ok, _) = run_visible(&mut build)?;
     anyhow::ensure!(ok, "`{}` failed", describe(&build));
-    let target = project_root().join("target");
-    let scratch = target.join("ocrperf").join("scratch");
-    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    Ok(DemoContext { ocrperf: target.join("release").join("ocrperf"), scratch })
+    Ok(DemoContext { ocrperf: project_root().join("target").join("release").join("ocrperf") })
 }
 
 fn missing_crates(phase: &Phase, members: &BTreeSet<String>) -> Vec<String> {

@@ -235,8 +235,7 @@ fn generate(args: &GenArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         let digest = match generator.generate_into(image.height, image.width, &image.polygons, &mut targets) {
             Ok(()) => {
                 write_maps(&args.out, &image.name, &targets)?;
-                let maps = polygon_cache::digest_targets(&targets);
-                FileDigest::Maps { gt: maps.gt, mask: maps.mask, thresh: maps.thresh, thresh_mask: maps.thresh_mask }
+                polygon_cache::digest_targets(&targets).into()
             }
             Err(err) => FileDigest::Error { error: err.to_string() },
         };

@@ -159,6 +159,16 @@ fn bad_ground_truth_exits_2_naming_file_and_line() {
     );
 }
 
+/// A file cut off in the middle of a line (an interrupted copy) is a malformed last line.
+#[test]
+fn a_truncated_file_exits_2_naming_the_last_line() {
+    let full = fs::read_to_string(testdata().join("gt/gt_0000.txt")).unwrap();
+    let cut = &full[..full.len() - 12];
+    let lines = cut.lines().count();
+    let err = digest_error(cut.as_bytes(), &[]);
+    assert!(err.starts_with(&format!("ocrperf: error: FILE: line {lines}: ")), "{err}");
+}
+
 #[test]
 fn a_size_flag_serves_files_without_a_header() {
     let dir = tempfile::tempdir().unwrap();
