@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{info::InfoArgs, targets::TargetsArgs};
+use crate::commands::{info::InfoArgs, targets::TargetsArgs, trace::TraceArgs};
 
 /// The `--version` text: the crate version and the commit it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCRPERF_GIT_COMMIT"), ")");
@@ -54,4 +54,6 @@ pub(crate) enum Command {
     Info(InfoArgs),
     /// DBNet training targets: digests and parity, .npy maps, and the cache benchmark
     Targets(TargetsArgs),
+    /// PyTorch profiler traces: bottlenecks and fixes, per rank, and diffs between runs
+    Trace(TraceArgs),
 }

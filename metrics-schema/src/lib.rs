@@ -54,8 +54,10 @@ pub use git::GitInfo;
 pub use host::{GpuInfo, HostInfo};
 pub use metric::{Better, Distribution, Metric, MetricsBuilder, ToMetrics, Unit};
 pub use reports::{
-    CacheReport, EpochReport, FileDigest, HostInfoReport, ParitySummary, PhaseReport, PhaseStep, StepStatus,
-    TargetsBenchReport, TargetsDigestReport,
+    BreakdownParts, CacheReport, DamageSummary, DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, EpochReport,
+    FileDigest, GpuStats, HostInfoReport, KernelStat, MemoryHighWater, OpStat, ParitySummary, PhaseReport, PhaseStep,
+    RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler,
+    TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, TraceAnalysisReport, TraceDiffReport, WindowSummary,
 };
 pub use schema_id::{ReportKind, SchemaId};
 pub use timestamp::Timestamp;

@@ -17,12 +17,22 @@ pub enum ReportKind {
     TargetsDigest,
     /// `ocrperf targets bench`: DBNet target generation speed and cache behaviour.
     TargetsBench,
+    /// `ocrperf trace analyze`: steps, data wait, GPU activity and recommendations from traces.
+    TraceAnalysis,
+    /// `ocrperf trace diff`: per-step, per-op and per-kernel changes between two traces.
+    TraceDiff,
 }
 
 impl ReportKind {
     /// Every kind, in a stable order.
-    pub const ALL: &'static [ReportKind] =
-        &[ReportKind::HostInfo, ReportKind::Phase, ReportKind::TargetsDigest, ReportKind::TargetsBench];
+    pub const ALL: &'static [ReportKind] = &[
+        ReportKind::HostInfo,
+        ReportKind::Phase,
+        ReportKind::TargetsDigest,
+        ReportKind::TargetsBench,
+        ReportKind::TraceAnalysis,
+        ReportKind::TraceDiff,
+    ];
 
     /// The kind as written inside a schema id.
     pub fn as_str(self) -> &'static str {
@@ -31,6 +41,8 @@ impl ReportKind {
             ReportKind::Phase => "phase",
             ReportKind::TargetsDigest => "targets-digest",
             ReportKind::TargetsBench => "targets-bench",
+            ReportKind::TraceAnalysis => "trace-analysis",
+            ReportKind::TraceDiff => "trace-diff",
         }
     }
 
@@ -125,7 +137,7 @@ mod tests {
         let err = "ocrperf.teleport.v1".parse::<SchemaId>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench); is it from a newer ocrperf?"
+            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench, trace-analysis, trace-diff); is it from a newer ocrperf?"
         );
     }
 }

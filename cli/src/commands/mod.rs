@@ -2,6 +2,7 @@
 
 pub(crate) mod info;
 pub(crate) mod targets;
+pub(crate) mod trace;
 
 use crate::{Outcome, args::Command, output::Ui};
 
@@ -9,5 +10,6 @@ pub(crate) fn run(command: Command, ui: &Ui) -> anyhow::Result<Outcome> {
     match command {
         Command::Info(args) => info::run(&args, ui),
         Command::Targets(args) => targets::run(&args, ui),
+        Command::Trace(args) => trace::run(&args, ui),
     }
 }

@@ -1,8 +1,14 @@
 //! The report payloads of the tools that exist so far. Each capability adds its own here.
 
 mod targets;
+mod trace;
 
 pub use targets::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport, TargetsDigestReport};
+pub use trace::{
+    BreakdownParts, DamageSummary, DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, GpuStats, KernelStat,
+    MemoryHighWater, OpStat, RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats,
+    Straggler, TemporalBreakdown, TraceAnalysisReport, TraceDiffReport, WindowSummary,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,0 +1,154 @@
+//! The analyses of one trace. Every figure is computed from the compact [`Trace`] in a few
+//! linear passes plus sorts; nothing here reads the file again.
+
+mod breakdown;
+mod gpu;
+mod intervals;
+mod ops;
+pub(crate) mod recommend;
+mod steps;
+
+use std::collections::{HashMap, HashSet};
+
+use metrics_schema::{
+    DataloaderStats, GpuStats, KernelStat, MemoryHighWater, OpStat, Recommendation, StepBreakdown, StepStats,
+    TemporalBreakdown,
+};
+
+use steps::Steps;
+
+use crate::trace::{GpuKind, NO_ID, NameId, Nanos, Trace};
+
+/// Everything computed about one trace, before it is cut down to a report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// True when the window comes from `ProfilerStep#N` spans.
+    pub has_steps: bool,
+    /// Window length in milliseconds.
+    pub window_ms: f64,
+    /// Step durations.
+    pub steps: StepStats,
+    /// Data-loader time.
+    pub dataloader: DataloaderStats,
+    /// Device activity.
+    pub gpu: GpuStats,
+    /// Per-step time breakdown.
+    pub breakdown: StepBreakdown,
+    /// HTA-style temporal breakdown per device.
+    pub temporal: Vec<TemporalBreakdown>,
+    /// `[memory]` high-water marks.
+    pub memory: Option<Vec<MemoryHighWater>>,
+    /// All ops, by self time.
+    pub ops: Vec<OpStat>,
+    /// All kernels, by total time.
+    pub kernels: Vec<KernelStat>,
+    /// Findings, most severe first.
+    pub recommendations: Vec<Recommendation>,
+    /// Busy share of each device over the window, in [`OCCUPANCY_BINS`] equal bins.
+    pub occupancy: Vec<(i32, Vec<f64>)>,
+}
+
+/// Resolution of [`Analysis::occupancy`].
+pub const OCCUPANCY_BINS: usize = 400;
+
+/// Analyses one trace.
+pub fn analyze(trace: &Trace) -> Analysis {
+    let steps = Steps::find(trace);
+    let dataloader_spans = steps::dataloader_intervals(trace);
+    let dataloader = steps::dataloader_stats(&steps, &dataloader_spans);
+    let activity = gpu::DeviceActivity::collect(trace);
+    let gpu_stats = gpu::gpu_stats(trace, &steps, &activity);
+    let layers = breakdown::Layers::build(trace, &activity, &dataloader_spans);
+    let breakdown = breakdown::step_breakdown(&steps, &layers);
+    let memory = memory_high_water(trace);
+    let ops = ops::op_stats(trace, &steps);
+    let kernels = ops::kernel_stats(trace, &steps);
+    let mut analysis = Analysis {
+        has_steps: steps.from_profiler,
+        window_ms: ms(steps.window_len()),
+        steps: steps.stats(),
+        dataloader,
+        gpu: gpu_stats,
+        breakdown,
+        temporal: gpu::temporal_breakdown(trace, &steps),
+        memory,
+        ops,
+        kernels,
+        recommendations: Vec::new(),
+        occupancy: occupancy(&steps, &activity),
+    };
+    analysis.recommendations = recommend::recommend(trace, &steps, &analysis);
+    analysis
+}
+
+fn occupancy(steps: &Steps, activity: &gpu::DeviceActivity) -> Vec<(i32, Vec<f64>)> {
+    let (lo, hi) = steps.window;
+    let width = (hi - lo) as f64 / OCCUPANCY_BINS as f64;
+    if width <= 0.0 {
+        return Vec::new();
+    }
+    activity
+        .busy
+        .iter()
+        .map(|(&device, busy)| {
+            let bins = (0..OCCUPANCY_BINS)
+                .map(|bin| {
+                    let start = lo + (bin as f64 * width) as Nanos;
+                    let end = lo + ((bin + 1) as f64 * width) as Nanos;
+                    steps::fraction(busy.covered(start, end), end - start)
+                })
+                .collect();
+            (device, bins)
+        })
+        .collect()
+}
+
+fn memory_high_water(trace: &Trace) -> Option<Vec<MemoryHighWater>> {
+    if trace.memory.is_empty() {
+        return None;
+    }
+    let peaks = trace
+        .memory
+        .iter()
+        .map(|peak| {
+            let is_cuda = peak.device_type == 1;
+            let total = if is_cuda {
+                trace.meta.devices.iter().find(|d| d.id == peak.device_id).and_then(|d| d.total_global_mem)
+            } else {
+                None
+            };
+            MemoryHighWater {
+                device: if is_cuda { format!("cuda:{}", peak.device_id) } else { "cpu".to_owned() },
+                peak_allocated_bytes: peak.allocated as u64,
+                peak_reserved_bytes: peak.reserved as u64,
+                total_bytes: total.map(|t| t as u64),
+            }
+        })
+        .collect();
+    Some(peaks)
+}
+
+/// Milliseconds from nanoseconds.
+pub(crate) fn ms(nanos: Nanos) -> f64 {
+    nanos as f64 / 1e6
+}
+
+/// The ids of every interned name that satisfies `keep`.
+pub(crate) fn name_ids(trace: &Trace, keep: impl Fn(&str) -> bool) -> HashSet<NameId> {
+    (0..trace.names.len() as NameId).filter(|&id| keep(trace.names.get(id))).collect()
+}
+
+/// Start time of each runtime call, by its `correlation`: when a kernel or copy was launched.
+pub(crate) fn launch_times(trace: &Trace) -> HashMap<i64, Nanos> {
+    trace.cpu.iter().filter(|span| span.correlation != NO_ID).map(|span| (span.correlation, span.start)).collect()
+}
+
+/// Host-to-device copies from pageable memory: count and bytes inside the window.
+pub(crate) fn pageable_copies(trace: &Trace, lo: Nanos, hi: Nanos) -> (u64, f64) {
+    let ids = name_ids(trace, |name| name.contains("HtoD") && name.contains("Pageable"));
+    trace
+        .gpu
+        .iter()
+        .filter(|span| span.kind == GpuKind::Memcpy && ids.contains(&span.name) && (lo..hi).contains(&span.start))
+        .fold((0, 0.0), |(count, bytes), span| (count + 1, bytes + span.bytes))
+}

@@ -1,0 +1,264 @@
+//! Findings with evidence and what to change. Thresholds follow the PyTorch TensorBoard
+//! profiler plugin where it had one (data loader 5 %, GPU utilisation 50 %, communication 10 %,
+//! memory 90 %); the README lists each rule.
+
+use std::collections::{BTreeMap, HashMap};
+
+use metrics_schema::{Recommendation, Severity};
+
+use super::{
+    Analysis,
+    breakdown::is_sync,
+    gpu::{is_communication, is_compute},
+    intervals::IntervalSet,
+    ms, pageable_copies,
+    steps::{Steps, fraction},
+};
+use crate::trace::{GpuKind, Trace};
+
+/// Kernels shorter than this are launch-overhead territory.
+const SHORT_KERNEL_NS: i64 = 10_000;
+
+pub(crate) fn recommend(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Vec<Recommendation> {
+    let per_step = steps.per_step_divisor();
+    let mut out = Vec::new();
+    let parts = &analysis.breakdown.fractions;
+
+    let data = analysis.dataloader.fraction;
+    if data >= 0.05 {
+        let severity = if data >= 0.3 || parts.data_wait >= parts.gpu.max(parts.host) {
+            Severity::Critical
+        } else if data >= 0.1 {
+            Severity::Warning
+        } else {
+            Severity::Info
+        };
+        out.push(finding(
+            "dataloader-bound",
+            severity,
+            format!("{:.0}% of step time waits for the DataLoader", 100.0 * data),
+            &[
+                ("dataloader_fraction", data),
+                ("dataloader_ms_per_step", analysis.dataloader.ms_per_step),
+                ("exposed_data_wait_fraction", parts.data_wait),
+                ("step_mean_ms", analysis.steps.mean_ms),
+            ],
+            "Raise DataLoader num_workers (and prefetch_factor), set pin_memory=True, and cache or \
+             precompute expensive preprocessing (for DBNet targets: `ocrperf targets` with the polygon cache).",
+        ));
+    }
+
+    let (lo, hi) = steps.window;
+    let kernels: Vec<i64> = trace
+        .gpu
+        .iter()
+        .filter(|s| s.kind == GpuKind::Kernel && (lo..hi).contains(&s.start))
+        .map(|s| s.end - s.start)
+        .collect();
+    let unexplained_idle = (analysis.gpu.idle_fraction - parts.data_wait).max(0.0);
+    if !trace.gpu.is_empty() && analysis.gpu.busy_fraction < 0.5 && unexplained_idle >= 0.2 {
+        let mut sorted = kernels.clone();
+        sorted.sort_unstable();
+        let median_us = sorted.get(sorted.len() / 2).map_or(0.0, |&ns| ns as f64 / 1e3);
+        let short = sorted.iter().filter(|&&ns| ns < SHORT_KERNEL_NS).count();
+        let severity = if analysis.gpu.busy_fraction < 0.3 && unexplained_idle >= 0.4 {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
+        out.push(finding(
+            "gpu-underutilized",
+            severity,
+            format!(
+                "GPU busy only {:.0}% of the time, and data wait explains little of the idle time",
+                100.0 * analysis.gpu.busy_fraction
+            ),
+            &[
+                ("busy_fraction", analysis.gpu.busy_fraction),
+                ("idle_not_data_wait_fraction", unexplained_idle),
+                ("host_fraction", parts.host),
+                ("sync_fraction", parts.sync),
+                ("kernels_per_step", kernels.len() as f64 / per_step),
+                ("median_kernel_us", median_us),
+                ("short_kernel_fraction", fraction(short as i64, sorted.len() as i64)),
+            ],
+            "The host cannot keep the GPU fed: raise the batch size, fuse small ops (torch.compile, \
+             CUDA graphs), and move Python work out of the step.",
+        ));
+    }
+
+    let mut sync_calls: HashMap<&str, u64> = HashMap::new();
+    let mut sync_time = 0;
+    for span in trace.cpu.iter().filter(|s| (lo..hi).contains(&s.start)) {
+        let name = trace.names.get(span.name);
+        if is_sync(span.kind, name) {
+            *sync_calls.entry(name).or_default() += 1;
+            sync_time += span.end - span.start;
+        }
+    }
+    let sync_count: u64 = sync_calls.values().sum();
+    if sync_count > 0 && steps.from_profiler {
+        let mut names: Vec<(&str, u64)> = sync_calls.into_iter().collect();
+        names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let listed: Vec<&str> = names.iter().take(3).map(|(name, _)| *name).collect();
+        let severity = if parts.sync >= 0.05 { Severity::Warning } else { Severity::Info };
+        out.push(finding(
+            "host-sync",
+            severity,
+            format!("{:.1} synchronising calls per step ({})", sync_count as f64 / per_step, listed.join(", ")),
+            &[
+                ("sync_calls_per_step", sync_count as f64 / per_step),
+                ("sync_ms_per_step", ms(sync_time) / per_step),
+                ("exposed_sync_fraction", parts.sync),
+            ],
+            "Each sync stalls the host until the GPU drains, so the next step cannot be queued ahead. \
+             Avoid .item(), .cpu() and printing tensors inside the step; log every N steps or \
+             accumulate on the GPU.",
+        ));
+    }
+
+    let (copies, bytes) = pageable_copies(trace, lo, hi);
+    if copies > 0 {
+        let bytes_per_step = bytes / per_step;
+        let severity = if bytes_per_step >= 1e6 { Severity::Warning } else { Severity::Info };
+        out.push(finding(
+            "pageable-memcpy",
+            severity,
+            format!("{copies} host-to-device copies from pageable memory"),
+            &[("copies_per_step", copies as f64 / per_step), ("bytes_per_step", bytes_per_step)],
+            "Set pin_memory=True on the DataLoader and copy with .to(device, non_blocking=True), so \
+             copies are asynchronous and overlap compute.",
+        ));
+    }
+
+    if let Some(precision) = precision_finding(trace, steps, analysis) {
+        out.push(precision);
+    }
+
+    let compute = IntervalSet::union_of(
+        trace.gpu.iter().filter(|s| is_compute(s, trace.names.get(s.name))).map(|s| (s.start, s.end)),
+    );
+    let communication = IntervalSet::union_of(
+        trace.gpu.iter().filter(|s| is_communication(trace.names.get(s.name))).map(|s| (s.start, s.end)),
+    );
+    let exposed = communication.subtract(&compute).covered(lo, hi);
+    let exposed_fraction = fraction(exposed, steps.window_len());
+    if exposed_fraction >= 0.1 {
+        let severity = if exposed_fraction >= 0.3 { Severity::Critical } else { Severity::Warning };
+        out.push(finding(
+            "communication-bound",
+            severity,
+            format!("{:.0}% of the time is collectives not overlapped by compute", 100.0 * exposed_fraction),
+            &[
+                ("exposed_communication_fraction", exposed_fraction),
+                ("communication_ms_per_step", analysis.gpu.communication_ms / per_step),
+            ],
+            "Overlap communication with backward (DDP bucket_cap_mb, gradient_as_bucket_view), \
+             accumulate gradients over more micro-batches, or compress gradients.",
+        ));
+    }
+
+    for peak in analysis.memory.iter().flatten() {
+        let Some(total) = peak.total_bytes.filter(|&t| t > 0) else { continue };
+        let used = peak.peak_reserved_bytes.max(peak.peak_allocated_bytes) as f64 / total as f64;
+        if used >= 0.9 {
+            out.push(finding(
+                "memory-pressure",
+                if used >= 0.97 { Severity::Critical } else { Severity::Warning },
+                format!("{} reached {:.0}% of its memory", peak.device, 100.0 * used),
+                &[
+                    ("peak_reserved_bytes", peak.peak_reserved_bytes as f64),
+                    ("peak_allocated_bytes", peak.peak_allocated_bytes as f64),
+                    ("total_bytes", total as f64),
+                    ("used_fraction", used),
+                ],
+                "Close to out-of-memory, the caching allocator frees and retries (slow). Use mixed \
+                 precision, activation checkpointing or a smaller batch; set \
+                 PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True against fragmentation.",
+            ));
+        }
+    }
+    sort_by_severity(&mut out);
+    out
+}
+
+/// Most severe first; the order of the rules otherwise.
+pub(crate) fn sort_by_severity(findings: &mut [Recommendation]) {
+    findings.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
+}
+
+/// `no-mixed-precision`: matrix and convolution kernels run in fp32/TF32 on a GPU with tensor cores.
+fn precision_finding(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Option<Recommendation> {
+    let compute_major = trace.meta.devices.iter().filter_map(|d| d.compute_major).max()?;
+    if compute_major < 7 {
+        return None;
+    }
+    let (lo, hi) = steps.window;
+    let (mut heavy, mut reduced, mut all) = (0i64, 0i64, 0i64);
+    for span in trace.gpu.iter().filter(|s| s.kind == GpuKind::Kernel && (lo..hi).contains(&s.start)) {
+        let name = trace.names.get(span.name).to_ascii_lowercase();
+        let duration = span.end - span.start;
+        all += duration;
+        if ["gemm", "conv", "cutlass", "xmma", "cudnn", "wgrad", "dgrad", "sm80_", "sm90_"]
+            .iter()
+            .any(|k| name.contains(k))
+        {
+            heavy += duration;
+            if ["half", "f16", "bf16", "bfloat16", "hmma", "h884", "h1688", "h16816", "fp8", "e4m3", "e5m2"]
+                .iter()
+                .any(|k| name.contains(k))
+            {
+                reduced += duration;
+            }
+        }
+    }
+    let reduced_fraction = fraction(reduced, heavy);
+    if heavy == 0 || reduced_fraction >= 0.1 {
+        return None;
+    }
+    let heavy_share = fraction(heavy, all);
+    let per_step = steps.per_step_divisor();
+    Some(finding(
+        "no-mixed-precision",
+        if heavy_share >= 0.3 { Severity::Warning } else { Severity::Info },
+        format!(
+            "Matrix/convolution kernels run in fp32 on a GPU with tensor cores (compute capability {compute_major}.x)"
+        ),
+        &[
+            ("compute_major", compute_major as f64),
+            ("matmul_conv_ms_per_step", ms(heavy) / per_step),
+            ("matmul_conv_share_of_kernel_time", heavy_share),
+            ("reduced_precision_fraction", reduced_fraction),
+            ("gpu_busy_fraction", analysis.gpu.busy_fraction),
+        ],
+        "Train with torch.autocast(device_type=\"cuda\", dtype=torch.bfloat16) (or fp16 with a \
+         GradScaler), or Lightning's precision=\"bf16-mixed\": tensor cores run these kernels several \
+         times faster.",
+    ))
+}
+
+pub(crate) fn finding(
+    id: &str,
+    severity: Severity,
+    title: String,
+    evidence: &[(&str, f64)],
+    suggestion: &str,
+) -> Recommendation {
+    Recommendation {
+        id: id.to_owned(),
+        severity,
+        title,
+        evidence: evidence.iter().map(|&(key, value)| (key.to_owned(), round(value))).collect::<BTreeMap<_, _>>(),
+        suggestion: suggestion.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// Evidence is for people and diffs: six significant digits are plenty.
+fn round(value: f64) -> f64 {
+    if value == 0.0 || !value.is_finite() {
+        return value;
+    }
+    let digits = 6 - value.abs().log10().ceil() as i32;
+    let scale = 10f64.powi(digits.clamp(-12, 12));
+    (value * scale).round() / scale
+}

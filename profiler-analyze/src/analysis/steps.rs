@@ -1,0 +1,111 @@
+//! Profiler steps, the analysis window, and data-loader time.
+
+use metrics_schema::{DataloaderStats, Distribution, StepStats};
+
+use super::{intervals::IntervalSet, ms};
+use crate::trace::{CpuKind, Nanos, Trace};
+
+/// The prefix `torch.profiler.profile.step()` gives its ranges.
+pub(crate) const STEP_PREFIX: &str = "ProfilerStep#";
+/// The prefix of the DataLoader iterator's `__next__` range.
+pub(crate) const DATALOADER_PREFIX: &str = "enumerate(DataLoader)";
+
+/// One `ProfilerStep#N` span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Step {
+    pub(crate) number: u64,
+    pub(crate) start: Nanos,
+    pub(crate) end: Nanos,
+}
+
+/// The steps and the window they span.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Steps {
+    /// Sorted by start; for a trace without steps, one pseudo-step covering the whole trace.
+    pub(crate) steps: Vec<Step>,
+    /// True when the trace has `ProfilerStep#N` spans.
+    pub(crate) from_profiler: bool,
+    pub(crate) window: (Nanos, Nanos),
+}
+
+impl Steps {
+    pub(crate) fn find(trace: &Trace) -> Steps {
+        let mut steps: Vec<Step> = trace
+            .cpu
+            .iter()
+            .filter(|span| span.kind != CpuKind::Runtime)
+            .filter_map(|span| {
+                let number = trace.names.get(span.name).strip_prefix(STEP_PREFIX)?.trim().parse().ok()?;
+                Some(Step { number, start: span.start, end: span.end })
+            })
+            .collect();
+        steps.sort_unstable_by_key(|step| (step.start, step.end, step.number));
+        steps.dedup();
+        if let (Some(first), Some(last)) = (steps.first(), steps.last()) {
+            let window = (first.start, steps.iter().map(|step| step.end).max().unwrap_or(last.end));
+            return Steps { steps, from_profiler: true, window };
+        }
+        let starts = trace.cpu.iter().map(|s| s.start).chain(trace.gpu.iter().map(|s| s.start));
+        let ends = trace.cpu.iter().map(|s| s.end).chain(trace.gpu.iter().map(|s| s.end));
+        let window = match (starts.min(), ends.max()) {
+            (Some(start), Some(end)) => (start, end),
+            _ => (0, 0),
+        };
+        Steps { steps: vec![Step { number: 0, start: window.0, end: window.1 }], from_profiler: false, window }
+    }
+
+    pub(crate) fn window_len(&self) -> Nanos {
+        self.window.1 - self.window.0
+    }
+
+    /// Steps for per-step averages: at least 1.
+    pub(crate) fn per_step_divisor(&self) -> f64 {
+        self.steps.len().max(1) as f64
+    }
+
+    pub(crate) fn contains(&self, time: Nanos) -> bool {
+        (self.window.0..self.window.1).contains(&time)
+    }
+
+    pub(crate) fn stats(&self) -> StepStats {
+        if !self.from_profiler {
+            let length = ms(self.window_len());
+            return StepStats { count: 0, mean_ms: length, median_ms: length, p95_ms: length, max_ms: length };
+        }
+        let durations: Vec<f64> = self.steps.iter().map(|step| ms(step.end - step.start)).collect();
+        let Some(distribution) = Distribution::from_samples(&durations) else {
+            return StepStats { count: 0, mean_ms: 0.0, median_ms: 0.0, p95_ms: 0.0, max_ms: 0.0 };
+        };
+        StepStats {
+            count: self.steps.len(),
+            mean_ms: distribution.mean,
+            median_ms: distribution.p50,
+            p95_ms: distribution.p95,
+            max_ms: distribution.max,
+        }
+    }
+}
+
+/// The union of `enumerate(DataLoader)…` spans.
+pub(crate) fn dataloader_intervals(trace: &Trace) -> IntervalSet {
+    let ids = super::name_ids(trace, |name| name.starts_with(DATALOADER_PREFIX));
+    IntervalSet::union_of(
+        trace
+            .cpu
+            .iter()
+            .filter(|span| span.kind != CpuKind::Runtime && ids.contains(&span.name))
+            .map(|span| (span.start, span.end)),
+    )
+}
+
+pub(crate) fn dataloader_stats(steps: &Steps, dataloader: &IntervalSet) -> DataloaderStats {
+    let covered = dataloader.covered(steps.window.0, steps.window.1);
+    DataloaderStats {
+        ms_per_step: ms(covered) / steps.per_step_divisor(),
+        fraction: fraction(covered, steps.window_len()),
+    }
+}
+
+pub(crate) fn fraction(part: Nanos, whole: Nanos) -> f64 {
+    if whole <= 0 { 0.0 } else { part as f64 / whole as f64 }
+}

@@ -1,0 +1,310 @@
+//! One trace event, parsed from its own bytes with only the fields the analyses use.
+//!
+//! The visitors are written by hand rather than derived so that a duplicated key keeps the last
+//! value instead of failing, and so that numbers are accepted in any JSON shape Kineto and its
+//! forks have written (`"stream": 7`, `"stream": "0x0"`, `"size": "2560"`).
+
+use std::{borrow::Cow, fmt};
+
+use serde::{
+    Deserialize, Deserializer,
+    de::{self, IgnoredAny, MapAccess, Visitor},
+};
+
+/// The fields of a trace event that matter here. Everything else is skipped unparsed.
+#[derive(Debug, Default)]
+pub(crate) struct RawEvent<'a> {
+    pub(crate) ph: Option<Cow<'a, str>>,
+    pub(crate) cat: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
+    pub(crate) pid: Option<RawId<'a>>,
+    pub(crate) tid: Option<RawId<'a>>,
+    pub(crate) ts: Option<f64>,
+    pub(crate) dur: Option<f64>,
+    pub(crate) args: RawArgs,
+}
+
+/// A `pid` or `tid`: a number for real processes and threads, a string for Kineto's own
+/// pseudo-tracks (`"Spans"`, `"stream 7"`, `""`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawId<'a> {
+    Number(i64),
+    Text(Cow<'a, str>),
+}
+
+/// The `args` entries the analyses read.
+#[derive(Debug, Default)]
+pub(crate) struct RawArgs {
+    pub(crate) external_id: Option<i64>,
+    pub(crate) correlation: Option<i64>,
+    pub(crate) device: Option<i64>,
+    pub(crate) stream: Option<i64>,
+    pub(crate) bytes: Option<f64>,
+    /// `[memory]` events: bytes allocated by the caching allocator after this event.
+    pub(crate) total_allocated: Option<f64>,
+    pub(crate) total_reserved: Option<f64>,
+    pub(crate) device_id: Option<i64>,
+    pub(crate) device_type: Option<i64>,
+}
+
+impl<'a> RawEvent<'a> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// The byte index in `bytes` of serde_json's 1-based `line`/`column` position.
+pub(crate) fn position_to_index(bytes: &[u8], line: usize, column: usize) -> usize {
+    let mut line_start = 0;
+    for _ in 1..line {
+        match memchr::memchr(b'\n', &bytes[line_start..]) {
+            Some(at) => line_start += at + 1,
+            None => break,
+        }
+    }
+    (line_start + column.saturating_sub(1)).min(bytes.len())
+}
+
+macro_rules! keys {
+    ($name:ident { $($variant:ident = $($text:literal)|+),* $(,)? }) => {
+        #[derive(Debug, Clone, Copy)]
+        enum $name { $($variant,)* Other }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct KeyVisitor;
+                impl Visitor<'_> for KeyVisitor {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a key")
+                    }
+                    fn visit_str<E: de::Error>(self, key: &str) -> Result<$name, E> {
+                        Ok(match key { $($($text)|+ => $name::$variant,)* _ => $name::Other })
+                    }
+                }
+                deserializer.deserialize_identifier(KeyVisitor)
+            }
+        }
+    };
+}
+
+keys!(EventKey { Ph = "ph", Cat = "cat", Name = "name", Pid = "pid", Tid = "tid", Ts = "ts", Dur = "dur", Args = "args" });
+
+keys!(ArgKey {
+    ExternalId = "External id" | "external id",
+    Correlation = "correlation",
+    Device = "device",
+    Stream = "stream",
+    Bytes = "bytes",
+    TotalAllocated = "Total Allocated",
+    TotalReserved = "Total Reserved",
+    DeviceId = "Device Id",
+    DeviceType = "Device Type",
+});
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawEvent<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EventVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for EventVisitor<'a> {
+            type Value = RawEvent<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a trace event object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEvent<'a>, A::Error> {
+                let mut event = RawEvent::default();
+                while let Some(key) = map.next_key::<EventKey>()? {
+                    match key {
+                        EventKey::Ph => event.ph = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0),
+                        EventKey::Cat => event.cat = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0),
+                        EventKey::Name => event.name = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0),
+                        EventKey::Pid => event.pid = map.next_value()?,
+                        EventKey::Tid => event.tid = map.next_value()?,
+                        EventKey::Ts => event.ts = map.next_value::<LooseNumber>()?.0,
+                        EventKey::Dur => event.dur = map.next_value::<LooseNumber>()?.0,
+                        EventKey::Args => event.args = map.next_value::<Option<RawArgs>>()?.unwrap_or_default(),
+                        EventKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(event)
+            }
+        }
+        deserializer.deserialize_map(EventVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawArgs {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ArgsVisitor;
+        impl<'de> Visitor<'de> for ArgsVisitor {
+            type Value = RawArgs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an args object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawArgs, A::Error> {
+                let mut args = RawArgs::default();
+                while let Some(key) = map.next_key::<ArgKey>()? {
+                    let integer = |value: LooseNumber| value.0.map(|v| v as i64);
+                    match key {
+                        ArgKey::ExternalId => args.external_id = integer(map.next_value()?),
+                        ArgKey::Correlation => args.correlation = integer(map.next_value()?),
+                        ArgKey::Device => args.device = integer(map.next_value()?),
+                        ArgKey::Stream => args.stream = integer(map.next_value()?),
+                        ArgKey::Bytes => args.bytes = map.next_value::<LooseNumber>()?.0,
+                        ArgKey::TotalAllocated => args.total_allocated = map.next_value::<LooseNumber>()?.0,
+                        ArgKey::TotalReserved => args.total_reserved = map.next_value::<LooseNumber>()?.0,
+                        ArgKey::DeviceId => args.device_id = integer(map.next_value()?),
+                        ArgKey::DeviceType => args.device_type = integer(map.next_value()?),
+                        ArgKey::Other => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(args)
+            }
+        }
+        deserializer.deserialize_map(ArgsVisitor)
+    }
+}
+
+/// A string, borrowed when it has no escapes.
+struct LooseStr<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for LooseStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for StrVisitor<'a> {
+            type Value = LooseStr<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<LooseStr<'a>, E> {
+                Ok(LooseStr(Cow::Borrowed(text)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<LooseStr<'a>, E> {
+                Ok(LooseStr(Cow::Owned(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawId<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct IdVisitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for IdVisitor<'a> {
+            type Value = RawId<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<RawId<'a>, E> {
+                Ok(RawId::Number(value))
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawId<'a>, E> {
+                Ok(RawId::Number(value as i64))
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<RawId<'a>, E> {
+                Ok(RawId::Number(value as i64))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, text: &'de str) -> Result<RawId<'a>, E> {
+                Ok(match text.parse() {
+                    Ok(number) => RawId::Number(number),
+                    Err(_) => RawId::Text(Cow::Borrowed(text)),
+                })
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RawId<'a>, E> {
+                Ok(match text.parse() {
+                    Ok(number) => RawId::Number(number),
+                    Err(_) => RawId::Text(Cow::Owned(text.to_owned())),
+                })
+            }
+        }
+        deserializer.deserialize_any(IdVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A number written as a JSON number or a numeric string (decimal or `0x` hex); anything
+/// else (null, text, arrays) reads as absent rather than failing the whole trace.
+#[derive(Debug, Clone, Copy, Default)]
+struct LooseNumber(Option<f64>);
+
+impl<'de> Deserialize<'de> for LooseNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumberVisitor;
+        impl<'de> Visitor<'de> for NumberVisitor {
+            type Value = LooseNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<LooseNumber, E> {
+                Ok(LooseNumber(Some(value as f64)))
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<LooseNumber, E> {
+                Ok(LooseNumber(Some(value as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<LooseNumber, E> {
+                Ok(LooseNumber(Some(value)))
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<LooseNumber, E> {
+                let parsed = match text.strip_prefix("0x") {
+                    Some(hex) => i64::from_str_radix(hex, 16).ok().map(|v| v as f64),
+                    None => text.parse().ok(),
+                };
+                Ok(LooseNumber(parsed))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<LooseNumber, E> {
+                Ok(LooseNumber(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<LooseNumber, E> {
+                Ok(LooseNumber(None))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<LooseNumber, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LooseNumber(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseNumber, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(LooseNumber(None))
+            }
+        }
+        deserializer.deserialize_any(NumberVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kineto_2x_and_2021_shapes() {
+        let kernel = br#"{"ph": "X", "cat": "kernel", "name": "k\"q", "pid": 0, "tid": 7, "ts": 12.5, "dur": 3,
+            "args": {"External id": 9, "device": 0, "stream": 7, "correlation": 44, "grid": [1, 2, 3], "External id": 10}}"#;
+        let event = RawEvent::parse(kernel).unwrap();
+        assert_eq!(event.name.as_deref(), Some("k\"q"));
+        assert_eq!((event.ts, event.dur), (Some(12.5), Some(3.0)));
+        assert_eq!((event.args.external_id, event.args.correlation, event.args.stream), (Some(10), Some(44), Some(7)));
+
+        let legacy = br#"{"ph": "X", "cat": "Kernel", "pid": 0, "tid": "stream 7", "ts": 1623142623531625,
+            "args": {"external id": 544, "stream": "0x7", "size": "2560"}}"#;
+        let event = RawEvent::parse(legacy).unwrap();
+        assert_eq!(event.tid, Some(RawId::Text(Cow::Borrowed("stream 7"))));
+        assert_eq!((event.args.external_id, event.args.stream), (Some(544), Some(7)));
+        assert_eq!(event.ts, Some(1_623_142_623_531_625.0));
+
+        let odd = br#"{"ph": "i", "pid": "406", "ts": null, "args": {"Bytes": [1], "Total Allocated": "12"}}"#;
+        let event = RawEvent::parse(odd).unwrap();
+        assert_eq!(event.pid, Some(RawId::Number(406)));
+        assert_eq!((event.ts, event.args.total_allocated), (None, Some(12.0)));
+    }
+
+    #[test]
+    fn bad_events_fail_with_a_position() {
+        let bytes = b"{\"ph\": \"X\",\n  \"ts\": 1.5.3}";
+        let err = RawEvent::parse(bytes).unwrap_err();
+        let index = position_to_index(bytes, err.line(), err.column());
+        assert!((20..=24).contains(&index), "{index} for {err}");
+        assert!(RawEvent::parse(br#"{"name": 5}"#).is_err());
+        assert!(RawEvent::parse(br#"[1]"#).is_err());
+    }
+}

@@ -1,0 +1,335 @@
+//! Streaming Kineto trace reader: `.json` or gzip (by content, not name) in, [`Trace`] out.
+
+mod event;
+mod scan;
+
+use std::{
+    borrow::Cow,
+    collections::HashMap,
+    fs::File,
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use event::{RawEvent, RawId};
+use scan::{Item, ScanError, Scanner};
+use serde::Deserialize;
+
+use crate::{
+    Error,
+    trace::{CpuKind, CpuSpan, Damage, DeviceProperties, GpuKind, GpuSpan, MemoryPeak, NO_ID, Thread, Trace, TrackId},
+};
+
+/// HTA drops events longer than this as CUPTI overflow; so do we.
+const MAX_EVENT_DURATION_NS: i64 = 7 * 24 * 3600 * 1_000_000_000;
+
+/// How often (in events) the progress callback is called.
+const PROGRESS_EVERY: u64 = 16 * 1024;
+
+/// How to read a trace.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadOptions {
+    /// Keep what was read before damage (truncation, bad JSON) instead of failing.
+    pub lenient: bool,
+}
+
+/// Reads one trace file. `progress` gets the number of *file* bytes read so far (compressed
+/// for `.json.gz`) now and then, and stops the read with [`Error::Interrupted`] by returning false.
+pub fn read_trace(path: &Path, options: ReadOptions, progress: &mut dyn FnMut(u64) -> bool) -> Result<Trace, Error> {
+    let io_error = |cause| Error::Io { path: path.to_owned(), cause };
+    let file = File::open(path).map_err(io_error)?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut buffered = BufReader::with_capacity(256 * 1024, Counting { inner: file, count: Arc::clone(&counter) });
+    let is_gzip = buffered.fill_buf().map_err(io_error)?.starts_with(&[0x1f, 0x8b]);
+    let mut file_progress = |_: u64| progress(counter.load(Ordering::Relaxed));
+    if is_gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+        read_from(decoder, path, options, &mut file_progress)
+    } else {
+        read_from(buffered, path, options, &mut file_progress)
+    }
+}
+
+/// Reads a trace from any byte source; `source` names it in errors. `progress` gets the
+/// uncompressed bytes read so far.
+pub fn read_from(
+    reader: impl Read,
+    source: &Path,
+    options: ReadOptions,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> Result<Trace, Error> {
+    let mut builder = Builder::new(source.to_owned());
+    let mut scanner = Scanner::new(reader);
+    let outcome = builder.consume(&mut scanner, progress);
+    builder.trace.stats.bytes = scanner.offset();
+    match outcome {
+        Ok(()) => Ok(builder.finish()),
+        Err(Stop::Interrupted) => Err(Error::Interrupted),
+        Err(Stop::Damaged(damage)) if options.lenient => {
+            builder.trace.damage = Some(damage);
+            Ok(builder.finish())
+        }
+        Err(Stop::Damaged(damage)) => {
+            Err(Error::Malformed { path: source.to_owned(), offset: damage.offset, message: damage.message })
+        }
+    }
+}
+
+enum Stop {
+    Damaged(Damage),
+    Interrupted,
+}
+
+impl From<ScanError> for Stop {
+    fn from(err: ScanError) -> Self {
+        Stop::Damaged(Damage { offset: err.offset, message: err.message })
+    }
+}
+
+struct Builder {
+    trace: Trace,
+    threads: HashMap<Thread, u32>,
+    memory: HashMap<(i64, i64), MemoryPeak>,
+}
+
+impl Builder {
+    fn new(source: PathBuf) -> Self {
+        Builder { trace: Trace { source, ..Trace::default() }, threads: HashMap::new(), memory: HashMap::new() }
+    }
+
+    fn consume<R: Read>(
+        &mut self,
+        scanner: &mut Scanner<R>,
+        progress: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<(), Stop> {
+        while let Some(item) = scanner.next_item()? {
+            match item {
+                Item::Event { bytes, offset } => {
+                    let event = RawEvent::parse(bytes).map_err(|err| json_damage(bytes, offset, &err))?;
+                    self.add(event);
+                    self.trace.stats.events += 1;
+                    if self.trace.stats.events.is_multiple_of(PROGRESS_EVERY) && !progress(offset) {
+                        return Err(Stop::Interrupted);
+                    }
+                }
+                Item::Meta { key, value, offset } => {
+                    self.add_meta(key, value).map_err(|err| json_damage(value, offset, &err))?;
+                }
+            }
+        }
+        progress(scanner.offset());
+        Ok(())
+    }
+
+    fn add_meta(&mut self, key: &[u8], value: &[u8]) -> Result<(), serde_json::Error> {
+        let meta = &mut self.trace.meta;
+        match key {
+            b"schemaVersion" => meta.schema_version = serde_json::from_slice::<serde_json::Value>(value)?.as_i64(),
+            b"baseTimeNanoseconds" => {
+                meta.base_time_ns = serde_json::from_slice::<serde_json::Value>(value)?.as_i64();
+            }
+            b"distributedInfo" => {
+                let info: serde_json::Value = serde_json::from_slice(value)?;
+                let field = |name: &str| info.get(name).and_then(serde_json::Value::as_u64).map(|v| v as u32);
+                meta.rank = field("rank");
+                meta.world_size = field("world_size");
+            }
+            b"deviceProperties" => {
+                let devices: Vec<serde_json::Value> = match serde_json::from_slice(value)? {
+                    serde_json::Value::Array(devices) => devices,
+                    _ => Vec::new(),
+                };
+                meta.devices = devices.iter().map(device_properties).collect();
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, event: RawEvent<'_>) {
+        let ph = event.ph.as_deref().unwrap_or("");
+        if ph == "i" || ph == "I" {
+            if event.name.as_deref() == Some("[memory]") {
+                self.add_memory(&event);
+            }
+            return;
+        }
+        if ph != "X" {
+            return;
+        }
+        let Some(cat) = event.cat.as_deref() else { return };
+        let target = classify(cat);
+        if matches!(target, Target::Skip) {
+            return;
+        }
+        let Some(ts) = event.ts else {
+            self.trace.stats.without_time += 1;
+            return;
+        };
+        let start = (ts * 1000.0).round() as i64;
+        let duration = (event.dur.unwrap_or(0.0).max(0.0) * 1000.0).round() as i64;
+        if duration > MAX_EVENT_DURATION_NS {
+            self.trace.stats.overflowed += 1;
+            return;
+        }
+        if matches!(target, Target::GpuAnnotation) {
+            if event.name.as_deref().is_some_and(|name| name.starts_with("ProfilerStep#")) {
+                self.trace.gpu_step_starts.push(start);
+            }
+            return;
+        }
+        let name = self.trace.names.intern(event.name.as_deref().unwrap_or(""));
+        let args = &event.args;
+        match target {
+            Target::Cpu(kind) => {
+                let thread = self.thread_index(event.pid.as_ref(), event.tid.as_ref());
+                self.trace.cpu.push(CpuSpan {
+                    start,
+                    end: start + duration,
+                    name,
+                    thread,
+                    kind,
+                    external_id: args.external_id.unwrap_or(NO_ID),
+                    correlation: args.correlation.unwrap_or(NO_ID),
+                });
+            }
+            Target::Gpu(kind) => {
+                let from_track = |id: Option<&RawId<'_>>| match id {
+                    Some(RawId::Number(number)) => Some(*number),
+                    Some(RawId::Text(text)) => text.trim_start_matches("stream").trim().parse().ok(),
+                    None => None,
+                };
+                self.trace.gpu.push(GpuSpan {
+                    start,
+                    end: start + duration,
+                    name,
+                    device: args.device.or_else(|| from_track(event.pid.as_ref())).unwrap_or(0) as i32,
+                    stream: args.stream.or_else(|| from_track(event.tid.as_ref())).unwrap_or(0) as i32,
+                    kind,
+                    external_id: args.external_id.unwrap_or(NO_ID),
+                    correlation: args.correlation.unwrap_or(NO_ID),
+                    bytes: args.bytes.unwrap_or(0.0),
+                });
+            }
+            Target::GpuAnnotation | Target::Skip => {}
+        }
+    }
+
+    fn add_memory(&mut self, event: &RawEvent<'_>) {
+        let args = &event.args;
+        let key = (args.device_type.unwrap_or(0), args.device_id.unwrap_or(-1));
+        let peak = self.memory.entry(key).or_insert(MemoryPeak {
+            device_type: key.0,
+            device_id: key.1,
+            allocated: 0.0,
+            reserved: 0.0,
+            events: 0,
+        });
+        peak.events += 1;
+        peak.allocated = peak.allocated.max(args.total_allocated.unwrap_or(0.0));
+        peak.reserved = peak.reserved.max(args.total_reserved.unwrap_or(0.0));
+    }
+
+    fn thread_index(&mut self, pid: Option<&RawId<'_>>, tid: Option<&RawId<'_>>) -> u32 {
+        let track = |id: Option<&RawId<'_>>| match id {
+            Some(RawId::Number(number)) => TrackId::Number(*number),
+            Some(RawId::Text(text)) => TrackId::Text(Box::from(text.as_ref())),
+            None => TrackId::Text(Box::from("")),
+        };
+        let thread = Thread { pid: track(pid), tid: track(tid) };
+        let next = self.threads.len() as u32;
+        *self.threads.entry(thread).or_insert(next)
+    }
+
+    fn finish(mut self) -> Trace {
+        let mut threads: Vec<(Thread, u32)> = self.threads.into_iter().collect();
+        threads.sort_by_key(|(_, index)| *index);
+        self.trace.threads = threads.into_iter().map(|(thread, _)| thread).collect();
+        let mut memory: Vec<MemoryPeak> = self.memory.into_values().collect();
+        memory.sort_by_key(|peak| (peak.device_type, peak.device_id));
+        self.trace.memory = memory;
+        self.trace
+    }
+}
+
+enum Target {
+    Cpu(CpuKind),
+    Gpu(GpuKind),
+    GpuAnnotation,
+    Skip,
+}
+
+/// Maps a `cat` of any schema generation onto what is stored.
+fn classify(cat: &str) -> Target {
+    let lower: Cow<'_, str> = if cat.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(cat.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(cat)
+    };
+    match lower.as_ref() {
+        "cpu_op" | "operator" => Target::Cpu(CpuKind::Op),
+        "user_annotation" => Target::Cpu(CpuKind::Annotation),
+        "cuda_runtime"
+        | "cuda_driver"
+        | "runtime"
+        | "driver"
+        | "xpu_runtime"
+        | "xpu_driver"
+        | "privateuse1_runtime"
+        | "privateuse1_driver"
+        | "mtia_runtime" => Target::Cpu(CpuKind::Runtime),
+        "kernel" => Target::Gpu(GpuKind::Kernel),
+        "gpu_memcpy" | "memcpy" => Target::Gpu(GpuKind::Memcpy),
+        "gpu_memset" | "memset" => Target::Gpu(GpuKind::Memset),
+        "gpu_user_annotation" => Target::GpuAnnotation,
+        _ => Target::Skip,
+    }
+}
+
+fn device_properties(value: &serde_json::Value) -> DeviceProperties {
+    #[derive(Deserialize, Default)]
+    #[serde(rename_all = "camelCase", default)]
+    struct Raw {
+        id: Option<i64>,
+        name: Option<String>,
+        total_global_mem: Option<f64>,
+        compute_major: Option<i64>,
+        num_sms: Option<i64>,
+    }
+    let raw = Raw::deserialize(value).unwrap_or_default();
+    DeviceProperties {
+        id: raw.id.unwrap_or(0),
+        name: raw.name.unwrap_or_default(),
+        total_global_mem: raw.total_global_mem,
+        compute_major: raw.compute_major,
+        num_sms: raw.num_sms,
+    }
+}
+
+fn json_damage(bytes: &[u8], offset: u64, err: &serde_json::Error) -> Stop {
+    let index = event::position_to_index(bytes, err.line(), err.column());
+    let message = err.to_string();
+    let message = match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message,
+    };
+    Stop::Damaged(Damage { offset: offset + index as u64, message })
+}
+
+/// Counts the bytes read from the file, for progress on compressed input.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.count.fetch_add(read as u64, Ordering::Relaxed);
+        Ok(read)
+    }
+}

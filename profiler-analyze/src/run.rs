@@ -1,0 +1,314 @@
+//! A run: one trace, or a directory of rank traces analysed in parallel, and its report.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    time::Instant,
+};
+
+use metrics_schema::{
+    DamageSummary, Distribution, RankSummary, ReadSummary, Severity, Straggler, TraceAnalysisReport, WindowSummary,
+};
+use rayon::prelude::*;
+
+use crate::{
+    Analysis, Error, ReadOptions, analysis::analyze, analysis::recommend::finding,
+    analysis::recommend::sort_by_severity, read_trace, trace::Damage,
+};
+
+/// How to analyse a run.
+#[derive(Debug, Clone, Copy)]
+pub struct AnalyzeOptions {
+    /// Rows of `top_ops` and `top_kernels`.
+    pub top: usize,
+    /// Analyse what was read before damage instead of failing.
+    pub lenient: bool,
+    /// Rank traces read at once (memory is bounded by this many traces); 0 = one per core.
+    pub jobs: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions { top: 15, lenient: false, jobs: 0 }
+    }
+}
+
+/// One rank's trace, analysed.
+#[derive(Debug, Clone)]
+pub struct RankResult {
+    /// Rank (from `distributedInfo`, else the file name, else the file's position).
+    pub rank: u32,
+    /// The trace file.
+    pub file: PathBuf,
+    /// Uncompressed bytes.
+    pub bytes: u64,
+    /// Events.
+    pub events: u64,
+    /// Set when read leniently past damage.
+    pub damage: Option<Damage>,
+    /// The analysis.
+    pub analysis: Analysis,
+}
+
+/// The trace files named by `paths`: files as given, directories expanded to their `.json`
+/// and `.json.gz` files (sorted).
+pub fn trace_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|cause| Error::Io { path: path.clone(), cause })?;
+        if !meta.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(path).map_err(|cause| Error::Io { path: path.clone(), cause })?;
+        let mut found: Vec<PathBuf> = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|cause| Error::Io { path: path.clone(), cause })?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if (name.ends_with(".json") || name.ends_with(".json.gz")) && entry.path().is_file() {
+                found.push(entry.path());
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::EmptyDirectory { path: path.clone() });
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// Reads and analyses every file, `options.jobs` at a time. `progress` gets the file bytes
+/// read so far over all files, and stops everything by returning false.
+pub fn analyze_files(
+    files: &[PathBuf],
+    options: AnalyzeOptions,
+    progress: &(dyn Fn(u64) -> bool + Sync),
+) -> Result<Vec<RankResult>, Error> {
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let one = |file: &PathBuf| -> Result<RankResult, Error> {
+        let mut last = 0;
+        let mut on_progress = |bytes: u64| {
+            let total = done.fetch_add(bytes.saturating_sub(last), Ordering::Relaxed) + bytes.saturating_sub(last);
+            last = bytes;
+            !stop.load(Ordering::Relaxed) && progress(total)
+        };
+        let trace = read_trace(file, ReadOptions { lenient: options.lenient }, &mut on_progress).inspect_err(|_| {
+            stop.store(true, Ordering::Relaxed);
+        })?;
+        let analysis = analyze(&trace);
+        Ok(RankResult {
+            rank: trace.meta.rank.unwrap_or(u32::MAX),
+            file: file.clone(),
+            bytes: trace.stats.bytes,
+            events: trace.stats.events,
+            damage: trace.damage.clone(),
+            analysis,
+        })
+    };
+    let mut results: Vec<RankResult> = if files.len() == 1 {
+        vec![one(&files[0])?]
+    } else {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.jobs)
+            .build()
+            .map_err(|err| Error::Io { path: files[0].clone(), cause: std::io::Error::other(err) })?;
+        pool.install(|| files.par_iter().map(one).collect::<Result<Vec<_>, _>>())?
+    };
+    assign_ranks(&mut results)?;
+    Ok(results)
+}
+
+/// Fills in ranks the traces did not state, from the file name (`rank-3`, `rank_3`, `rank3`,
+/// `worker3`), else by position, and rejects duplicates.
+fn assign_ranks(results: &mut [RankResult]) -> Result<(), Error> {
+    for result in results.iter_mut() {
+        if result.rank == u32::MAX {
+            result.rank = rank_from_name(&result.file).unwrap_or(u32::MAX);
+        }
+    }
+    let first_free = results.iter().filter(|r| r.rank != u32::MAX).map(|r| r.rank + 1).max().unwrap_or(0);
+    for (rank, result) in (first_free..).zip(results.iter_mut().filter(|r| r.rank == u32::MAX)) {
+        result.rank = rank;
+    }
+    results.sort_by_key(|r| r.rank);
+    for pair in results.windows(2) {
+        if pair[0].rank == pair[1].rank {
+            return Err(Error::DuplicateRank {
+                rank: pair[0].rank,
+                first: pair[0].file.clone(),
+                second: pair[1].file.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn rank_from_name(path: &Path) -> Option<u32> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    ["rank", "worker"].iter().find_map(|marker| {
+        let at = name.find(marker)? + marker.len();
+        let digits: String =
+            name[at..].trim_start_matches(['-', '_']).chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
+/// The report of a run: the lowest rank in detail, plus per-rank summaries and stragglers
+/// when there are several.
+pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAnalysisReport {
+    let detail = &results[0];
+    let analysis = &detail.analysis;
+    let bytes: u64 = results.iter().map(|r| r.bytes).sum();
+    let mut notes = Vec::new();
+    if !analysis.has_steps {
+        notes.push("no ProfilerStep#N spans: the whole trace is one window, and per-step figures cover it".to_owned());
+    }
+    let damage = results.iter().find_map(|r| {
+        r.damage.as_ref().map(|d| DamageSummary {
+            file: r.file.display().to_string(),
+            offset: d.offset,
+            message: d.message.clone(),
+        })
+    });
+    if let Some(damage) = &damage {
+        notes.push(format!(
+            "partial: {} is damaged at byte {} ({}); only the events before it were analysed",
+            damage.file, damage.offset, damage.message
+        ));
+    }
+    let mut recommendations = analysis.recommendations.clone();
+    let stragglers = find_stragglers(results);
+    if let Some(worst) = stragglers.first() {
+        let step = results.iter().map(|r| r.analysis.steps.mean_ms).fold(0.0, f64::max);
+        let share = if step > 0.0 { worst.excess_ms_per_step / step } else { 0.0 };
+        recommendations.push(finding(
+            "straggler",
+            if share >= 0.2 { Severity::Critical } else { Severity::Warning },
+            format!("rank {} holds the other ranks back: {}", worst.rank, worst.reason),
+            &[
+                ("rank", f64::from(worst.rank)),
+                ("excess_ms_per_step", worst.excess_ms_per_step),
+                ("share_of_step", share),
+            ],
+            "Fix the slow rank's cause first (its data loading, host or device); the others only wait \
+             for it in collectives.",
+        ));
+        sort_by_severity(&mut recommendations);
+    }
+    let ranks = if results.len() > 1 {
+        results
+            .iter()
+            .map(|r| RankSummary {
+                rank: r.rank,
+                file: r.file.display().to_string(),
+                steps: r.analysis.steps.clone(),
+                dataloader: r.analysis.dataloader.clone(),
+                gpu: r.analysis.gpu.clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    TraceAnalysisReport {
+        file: detail.file.display().to_string(),
+        rank: (results.len() > 1).then_some(detail.rank),
+        read: ReadSummary {
+            bytes,
+            events: results.iter().map(|r| r.events).sum(),
+            seconds,
+            mb_per_s: if seconds > 0.0 { bytes as f64 / 1e6 / seconds } else { 0.0 },
+            damage,
+        },
+        window: WindowSummary {
+            source: if analysis.has_steps { "profiler_steps" } else { "whole_trace" }.to_owned(),
+            duration_ms: analysis.window_ms,
+        },
+        steps: analysis.steps.clone(),
+        dataloader: analysis.dataloader.clone(),
+        gpu: analysis.gpu.clone(),
+        breakdown: analysis.breakdown.clone(),
+        temporal: analysis.temporal.clone(),
+        memory: analysis.memory.clone(),
+        top_ops: analysis.ops.iter().take(top).cloned().collect(),
+        top_kernels: analysis.kernels.iter().take(top).cloned().collect(),
+        recommendations,
+        ranks,
+        stragglers,
+        notes,
+    }
+}
+
+/// Times the clock for [`build_report`].
+#[derive(Debug)]
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    /// Starts now.
+    pub fn start() -> Self {
+        Stopwatch(Instant::now())
+    }
+
+    /// Seconds since the start.
+    pub fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+/// The rank whose own work per step (step time minus time in collectives) exceeds the other
+/// ranks' median by more than 5 % of a step (and 1 ms), with the part that explains it.
+fn find_stragglers(results: &[RankResult]) -> Vec<Straggler> {
+    if results.len() < 2 {
+        return Vec::new();
+    }
+    let per_step = |r: &RankResult, ms: f64| ms / r.analysis.steps.count.max(1) as f64;
+    let work = |r: &RankResult| r.analysis.steps.mean_ms - per_step(r, r.analysis.gpu.communication_ms);
+    let Some(slowest) = results.iter().max_by(|a, b| work(a).total_cmp(&work(b))) else { return Vec::new() };
+    let others: Vec<&RankResult> = results.iter().filter(|r| r.rank != slowest.rank).collect();
+    let median = |value: &dyn Fn(&RankResult) -> f64| {
+        let values: Vec<f64> = others.iter().map(|r| value(r)).collect();
+        Distribution::from_samples(&values).map_or(0.0, |d| d.p50)
+    };
+    let excess = work(slowest) - median(&work);
+    let step_median = median(&|r: &RankResult| r.analysis.steps.mean_ms);
+    if excess < (0.05 * step_median).max(1.0) {
+        return Vec::new();
+    }
+    type Part<'a> = (&'a str, &'a dyn Fn(&RankResult) -> f64);
+    let parts: [Part<'_>; 4] = [
+        ("data wait", &|r| r.analysis.dataloader.ms_per_step),
+        ("GPU compute", &|r| per_step(r, r.analysis.gpu.compute_ms)),
+        ("host compute", &|r| r.analysis.breakdown.fractions.host * r.analysis.steps.mean_ms),
+        ("synchronisation", &|r| r.analysis.breakdown.fractions.sync * r.analysis.steps.mean_ms),
+    ];
+    let (cause, own, typical) = parts
+        .iter()
+        .map(|(label, value)| (*label, value(slowest), median(*value)))
+        .max_by(|a, b| (a.1 - a.2).total_cmp(&(b.1 - b.2)))
+        .unwrap_or(("work", work(slowest), median(&work)));
+    let waiting = median(&|r: &RankResult| per_step(r, r.analysis.gpu.communication_ms))
+        - per_step(slowest, slowest.analysis.gpu.communication_ms);
+    let mut reason = format!("{cause} {own:.1} ms/step vs {typical:.1} ms median on the other ranks");
+    if waiting > 0.0 {
+        reason.push_str(&format!(", while they wait {waiting:.1} ms/step longer in collectives"));
+    }
+    vec![Straggler { rank: slowest.rank, reason, excess_ms_per_step: (excess * 1e3).round() / 1e3 }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranks_come_from_file_names() {
+        for (name, rank) in [
+            ("rank-3.Apr_03.pt.trace.json.gz", Some(3)),
+            ("job_rank_12.json", Some(12)),
+            ("worker0.1623143089861.pt.trace.json.gz", Some(0)),
+            ("host_1234.1699.pt.trace.json", None),
+        ] {
+            assert_eq!(rank_from_name(Path::new(name)), rank, "{name}");
+        }
+    }
+}
