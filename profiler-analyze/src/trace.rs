@@ -4,7 +4,9 @@
 //! takes a fraction of its JSON size in memory. Flow events, metadata events, Python frames
 //! and GPU-side annotations are counted but not stored.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::path::PathBuf;
+
+use rustc_hash::FxHashMap as HashMap;
 
 /// Nanoseconds on the trace's own clock (Kineto's `ts`, in µs, times 1000).
 pub type Nanos = i64;

@@ -8,7 +8,7 @@ mod ops;
 pub(crate) mod recommend;
 mod steps;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use metrics_schema::{
     DataloaderStats, GpuStats, KernelStat, MemoryHighWater, OpStat, Recommendation, StepBreakdown, StepStats,
@@ -17,7 +17,7 @@ use metrics_schema::{
 
 use steps::Steps;
 
-use crate::trace::{GpuKind, NO_ID, NameId, Nanos, Trace};
+use crate::trace::{CpuKind, GpuKind, NO_ID, NameId, Nanos, Trace};
 
 /// Everything computed about one trace, before it is cut down to a report.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! Host ops by self time, and kernels grouped with the op that launched them.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use metrics_schema::{KernelStat, OpStat};
 
@@ -42,7 +42,7 @@ pub(crate) fn op_stats(trace: &Trace, steps: &Steps) -> Vec<OpStat> {
     }
 
     let step_names = super::name_ids(trace, |name| name.starts_with(STEP_PREFIX));
-    let mut by_name: HashMap<NameId, (u64, Nanos, Nanos)> = HashMap::new();
+    let mut by_name: HashMap<NameId, (u64, Nanos, Nanos)> = HashMap::default();
     for (span, child_time) in trace.cpu.iter().zip(&children) {
         if !steps.contains(span.start) {
             continue;
@@ -53,7 +53,7 @@ pub(crate) fn op_stats(trace: &Trace, steps: &Steps) -> Vec<OpStat> {
         entry.1 += (total - child_time).max(0);
         entry.2 += total;
     }
-    let mut grouped: HashMap<String, OpStat> = HashMap::new();
+    let mut grouped: HashMap<String, OpStat> = HashMap::default();
     for (name, (count, self_time, total)) in by_name {
         let label =
             if step_names.contains(&name) { format!("{STEP_PREFIX}*") } else { trace.names.get(name).to_owned() };
@@ -73,8 +73,8 @@ pub(crate) fn op_stats(trace: &Trace, steps: &Steps) -> Vec<OpStat> {
 /// The launching op is the innermost op with the kernel's `External id`; a kernel without one
 /// borrows it from the runtime call with the same `correlation`.
 pub(crate) fn kernel_stats(trace: &Trace, steps: &Steps) -> Vec<KernelStat> {
-    let mut op_by_external: HashMap<i64, (NameId, CpuKind)> = HashMap::new();
-    let mut external_by_correlation: HashMap<i64, i64> = HashMap::new();
+    let mut op_by_external: HashMap<i64, (NameId, CpuKind)> = HashMap::default();
+    let mut external_by_correlation: HashMap<i64, i64> = HashMap::default();
     for span in &trace.cpu {
         match span.kind {
             CpuKind::Runtime if span.correlation != NO_ID && span.external_id != NO_ID => {
@@ -91,7 +91,7 @@ pub(crate) fn kernel_stats(trace: &Trace, steps: &Steps) -> Vec<KernelStat> {
             _ => {}
         }
     }
-    let mut groups: HashMap<(NameId, Option<NameId>), (u64, Nanos)> = HashMap::new();
+    let mut groups: HashMap<(NameId, Option<NameId>), (u64, Nanos)> = HashMap::default();
     for span in trace.gpu.iter().filter(|span| span.kind == GpuKind::Kernel && steps.contains(span.start)) {
         let external = if span.external_id != NO_ID {
             Some(span.external_id)

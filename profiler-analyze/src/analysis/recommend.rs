@@ -2,7 +2,9 @@
 //! profiler plugin where it had one (data loader 5 %, GPU utilisation 50 %, communication 10 %,
 //! memory 90 %); the README lists each rule.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use metrics_schema::{Recommendation, Severity};
 
@@ -87,7 +89,7 @@ pub(crate) fn recommend(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Ve
         ));
     }
 
-    let mut sync_calls: HashMap<&str, u64> = HashMap::new();
+    let mut sync_calls: HashMap<&str, u64> = HashMap::default();
     let mut sync_time = 0;
     for span in trace.cpu.iter().filter(|s| (lo..hi).contains(&s.start)) {
         let name = trace.names.get(span.name);

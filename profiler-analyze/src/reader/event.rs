@@ -47,8 +47,9 @@ pub(crate) struct RawArgs {
     pub(crate) device_type: Option<i64>,
 }
 
+#[cfg(test)]
 impl<'a> RawEvent<'a> {
-    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
+    fn parse(bytes: &'a [u8]) -> Result<Self, serde_json::Error> {
         serde_json::from_slice(bytes)
     }
 }

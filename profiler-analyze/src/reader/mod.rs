@@ -5,7 +5,6 @@ mod scan;
 
 use std::{
     borrow::Cow,
-    collections::HashMap,
     fs::File,
     io::{BufRead, BufReader, Read},
     path::{Path, PathBuf},
@@ -16,6 +15,7 @@ use std::{
 };
 
 use event::{RawEvent, RawId};
+use rustc_hash::FxHashMap as HashMap;
 use scan::{Item, ScanError, Scanner};
 use serde::Deserialize;
 
@@ -98,7 +98,7 @@ struct Builder {
 
 impl Builder {
     fn new(source: PathBuf) -> Self {
-        Builder { trace: Trace { source, ..Trace::default() }, threads: HashMap::new(), memory: HashMap::new() }
+        Builder { trace: Trace { source, ..Trace::default() }, threads: HashMap::default(), memory: HashMap::default() }
     }
 
     fn consume<R: Read>(
@@ -109,8 +109,24 @@ impl Builder {
         while let Some(item) = scanner.next_item()? {
             match item {
                 Item::Event { bytes, offset } => {
-                    let event = RawEvent::parse(bytes).map_err(|err| json_damage(bytes, offset, &err))?;
-                    self.add(event);
+                    // Parsed straight from the buffer: one pass over the bytes, not a split then a parse.
+                    let mut stream = serde_json::Deserializer::from_slice(bytes).into_iter::<RawEvent<'_>>();
+                    match stream.next() {
+                        Some(Ok(event)) => {
+                            let len = stream.byte_offset();
+                            self.add(event);
+                            scanner.advance(len);
+                        }
+                        // Only an event complete in the buffer is damaged; a cut-off one (even
+                        // cut inside a number, which serde reports as invalid) needs more input.
+                        Some(Err(err)) if scan::find_value_end(bytes).is_some() => {
+                            return Err(json_damage(bytes, offset, &err));
+                        }
+                        Some(Err(_)) | None => {
+                            scanner.need_more()?;
+                            continue;
+                        }
+                    }
                     self.trace.stats.events += 1;
                     if self.trace.stats.events.is_multiple_of(PROGRESS_EVERY) && !progress(offset) {
                         return Err(Stop::Interrupted);

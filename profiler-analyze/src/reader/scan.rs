@@ -14,7 +14,9 @@ const CHUNK: usize = 1 << 20;
 pub(crate) enum Item<'a> {
     /// A top-level key other than `traceEvents`, with its raw JSON value.
     Meta { key: &'a [u8], value: &'a [u8], offset: u64 },
-    /// One element of `traceEvents` (or of a top-level array), as raw JSON.
+    /// The start of one element of `traceEvents` (or of a top-level array): the buffered
+    /// bytes from its `{` on. The caller parses the event from them and calls
+    /// [`Scanner::advance`] with its length, or [`Scanner::need_more`] when it is cut off.
     Event { bytes: &'a [u8], offset: u64 },
 }
 
@@ -29,7 +31,7 @@ pub(crate) struct ScanError {
 enum State {
     Start,
     RootObject { first: bool },
-    Events { first: bool, in_root_array: bool },
+    Events { expect_comma: bool, in_root_array: bool },
     Done,
 }
 
@@ -73,7 +75,7 @@ impl<R: Read> Scanner<R> {
                 State::Start => {
                     match self.peek_token()? {
                         Some(b'{') => self.state = State::RootObject { first: true },
-                        Some(b'[') => self.state = State::Events { first: true, in_root_array: true },
+                        Some(b'[') => self.state = State::Events { expect_comma: false, in_root_array: true },
                         Some(_) => return Err(self.error_here("expected '{' or '[' at the start of a trace")),
                         None => return Err(self.error_here("empty file: no JSON trace")),
                     }
@@ -111,7 +113,7 @@ impl<R: Read> Scanner<R> {
                             return Err(self.error_here("\"traceEvents\" is not an array"));
                         }
                         self.pos += 1;
-                        self.state = State::Events { first: true, in_root_array: false };
+                        self.state = State::Events { expect_comma: false, in_root_array: false };
                         continue;
                     }
                     let end = self.value_end()?;
@@ -120,32 +122,30 @@ impl<R: Read> Scanner<R> {
                     let offset = self.buf_offset + start as u64;
                     return Ok(Some(Item::Meta { key: &self.key, value: &self.buf[start..end], offset }));
                 }
-                State::Events { first, in_root_array } => {
+                State::Events { expect_comma, in_root_array } => {
                     let token = self.expect_token("the event array is not closed (file truncated?)")?;
                     if token == b']' {
                         self.pos += 1;
                         self.state = if in_root_array { State::Done } else { State::RootObject { first: false } };
                         continue;
                     }
-                    if !first {
+                    if expect_comma {
                         if token != b',' {
                             return Err(self.error_here("expected ',' or ']' between events"));
                         }
                         self.pos += 1;
                         if self.expect_token("the event array is not closed (file truncated?)")? == b']' {
                             // A trailing comma: invalid JSON, but harmless; some writers emit it.
+                            self.state = State::Events { expect_comma: false, in_root_array };
                             continue;
                         }
+                        self.state = State::Events { expect_comma: false, in_root_array };
                     }
-                    self.state = State::Events { first: false, in_root_array };
                     if self.buf[self.pos] != b'{' {
                         return Err(self.error_here("expected an event object"));
                     }
-                    let end = self.value_end()?;
-                    let start = self.pos;
-                    self.pos = end;
-                    let offset = self.buf_offset + start as u64;
-                    return Ok(Some(Item::Event { bytes: &self.buf[start..end], offset }));
+                    let offset = self.offset();
+                    return Ok(Some(Item::Event { bytes: &self.buf[self.pos..self.filled], offset }));
                 }
                 State::Done => {
                     return match self.peek_token()? {
@@ -154,6 +154,24 @@ impl<R: Read> Scanner<R> {
                     };
                 }
             }
+        }
+    }
+
+    /// The event yielded last was `len` bytes long.
+    pub(crate) fn advance(&mut self, len: usize) {
+        self.pos += len;
+        if let State::Events { in_root_array, .. } = self.state {
+            self.state = State::Events { expect_comma: true, in_root_array };
+        }
+    }
+
+    /// The event yielded last continues past the buffered bytes: read more, so the next
+    /// [`Scanner::next_item`] yields it again, longer.
+    pub(crate) fn need_more(&mut self) -> Result<(), ScanError> {
+        if self.refill()? {
+            Ok(())
+        } else {
+            Err(self.error_here("the file ends inside this event (truncated?)"))
         }
     }
 
@@ -242,7 +260,7 @@ impl<R: Read> Scanner<R> {
 ///
 /// Only strings and the value's own bracket kind are tracked: whatever else is inside is
 /// checked later by the event parser.
-fn find_value_end(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn find_value_end(bytes: &[u8]) -> Option<usize> {
     let (open, close) = match *bytes.first()? {
         b'"' => return string_end(bytes, 1),
         b'{' => (b'{', b'}'),
@@ -301,7 +319,13 @@ mod tests {
                 Item::Meta { key, value, offset } => {
                     out.push((format!("{}={}", String::from_utf8_lossy(key), String::from_utf8_lossy(value)), offset))
                 }
-                Item::Event { bytes, offset } => out.push((String::from_utf8_lossy(bytes).into_owned(), offset)),
+                Item::Event { bytes, offset } => match find_value_end(bytes) {
+                    Some(len) => {
+                        out.push((String::from_utf8_lossy(&bytes[..len]).into_owned(), offset));
+                        scanner.advance(len);
+                    }
+                    None => scanner.need_more()?,
+                },
             }
         }
         Ok(out)
@@ -332,7 +356,7 @@ mod tests {
     #[test]
     fn truncation_and_garbage_name_the_offset() {
         let cases = [
-            (r#"{"traceEvents": [{"a": 1}, {"b": "#, 27, "ends inside this value"),
+            (r#"{"traceEvents": [{"a": 1}, {"b": "#, 27, "ends inside this event"),
             (r#"{"traceEvents": [{"a": 1}"#, 25, "not closed"),
             (r#"{"traceEvents": [{"a": 1} {"b": 2}]}"#, 26, "expected ',' or ']'"),
             (r#"{"traceEvents": 5}"#, 16, "not an array"),
