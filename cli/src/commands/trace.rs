@@ -281,11 +281,12 @@ fn analysis_document(report: &TraceAnalysisReport) -> Document {
                 r.id.clone(),
                 r.title.clone(),
                 evidence.join(", "),
-                r.suggestion.clone(),
             ]
         })
         .collect();
-    doc.table(Some("Recommendations"), &["severity", "id", "finding", "evidence", "suggestion"], rows);
+    doc.table(Some("Recommendations"), &["severity", "id", "finding", "evidence"], rows);
+    let fixes = report.recommendations.iter().map(|r| (r.id.clone(), r.suggestion.clone())).collect();
+    doc.fields(Some("What to change"), fixes);
     doc
 }
 

@@ -6,6 +6,7 @@
 mod global;
 mod info;
 mod targets;
+mod trace;
 
 use std::process::Output;
 

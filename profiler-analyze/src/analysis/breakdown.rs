@@ -10,8 +10,9 @@ use super::{
 };
 use crate::trace::{CpuKind, Trace};
 
-/// Host calls that block until the device catches up.
-pub(crate) fn is_sync(kind: CpuKind, name: &str) -> bool {
+/// Host calls that block until the device catches up. `aten::_local_scalar_dense` (under
+/// `aten::item`) only counts when it launched device work: on a CPU tensor it is harmless.
+pub(crate) fn is_sync(kind: CpuKind, name: &str, launched_device_work: bool) -> bool {
     match kind {
         CpuKind::Runtime => matches!(
             name,
@@ -27,9 +28,19 @@ pub(crate) fn is_sync(kind: CpuKind, name: &str) -> bool {
                 | "hipEventSynchronize"
                 | "hipMemcpy"
         ),
-        CpuKind::Op => matches!(name, "aten::item" | "aten::_local_scalar_dense"),
+        CpuKind::Op => launched_device_work && matches!(name, "aten::item" | "aten::_local_scalar_dense"),
         CpuKind::Annotation => false,
     }
+}
+
+/// `External id`s of ops that made runtime calls.
+pub(crate) fn launching_ops(trace: &Trace) -> rustc_hash::FxHashSet<i64> {
+    trace
+        .cpu
+        .iter()
+        .filter(|span| span.kind == CpuKind::Runtime && span.external_id != crate::trace::NO_ID)
+        .map(|span| span.external_id)
+        .collect()
 }
 
 /// The disjoint layers of the breakdown, in priority order.
@@ -45,9 +56,10 @@ impl Layers {
     pub(crate) fn build(trace: &Trace, activity: &DeviceActivity, dataloader: &IntervalSet) -> Layers {
         let mut sync = Vec::new();
         let mut host = Vec::new();
+        let launching = launching_ops(trace);
         for span in &trace.cpu {
             let name = trace.names.get(span.name);
-            if is_sync(span.kind, name) {
+            if is_sync(span.kind, name, launching.contains(&span.external_id)) {
                 sync.push((span.start, span.end));
             } else if !(name.starts_with(STEP_PREFIX) || name.starts_with(DATALOADER_PREFIX)) {
                 host.push((span.start, span.end));

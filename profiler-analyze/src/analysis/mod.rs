@@ -140,7 +140,12 @@ pub(crate) fn name_ids(trace: &Trace, keep: impl Fn(&str) -> bool) -> HashSet<Na
 
 /// Start time of each runtime call, by its `correlation`: when a kernel or copy was launched.
 pub(crate) fn launch_times(trace: &Trace) -> HashMap<i64, Nanos> {
-    trace.cpu.iter().filter(|span| span.correlation != NO_ID).map(|span| (span.correlation, span.start)).collect()
+    trace
+        .cpu
+        .iter()
+        .filter(|span| span.kind == CpuKind::Runtime && span.correlation != NO_ID)
+        .map(|span| (span.correlation, span.start))
+        .collect()
 }
 
 /// Host-to-device copies from pageable memory: count and bytes inside the window.

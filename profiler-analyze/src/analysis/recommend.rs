@@ -10,7 +10,7 @@ use metrics_schema::{Recommendation, Severity};
 
 use super::{
     Analysis,
-    breakdown::is_sync,
+    breakdown::{is_sync, launching_ops},
     gpu::{is_communication, is_compute},
     intervals::IntervalSet,
     ms, pageable_copies,
@@ -91,9 +91,10 @@ pub(crate) fn recommend(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Ve
 
     let mut sync_calls: HashMap<&str, u64> = HashMap::default();
     let mut sync_time = 0;
+    let launching = launching_ops(trace);
     for span in trace.cpu.iter().filter(|s| (lo..hi).contains(&s.start)) {
         let name = trace.names.get(span.name);
-        if is_sync(span.kind, name) {
+        if is_sync(span.kind, name, launching.contains(&span.external_id)) {
             *sync_calls.entry(name).or_default() += 1;
             sync_time += span.end - span.start;
         }

@@ -1,0 +1,107 @@
+//! Damaged input: every class fails with the uncompressed byte offset, or, leniently, keeps
+//! what came before the damage.
+
+use std::{io::Read, path::Path};
+
+use profiler_analyze::{Error, ReadOptions, read_from, read_trace};
+
+use crate::testdata;
+
+fn h100_json() -> Vec<u8> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(testdata("h100/dbnet_fp32_workers0_bs8.json.gz")).unwrap())
+        .read_to_end(&mut json)
+        .unwrap();
+    json
+}
+
+fn read_bytes(bytes: &[u8], lenient: bool) -> Result<profiler_analyze::Trace, Error> {
+    read_from(bytes, Path::new("damaged.json"), ReadOptions { lenient }, &mut |_| true)
+}
+
+#[test]
+fn truncation_anywhere_reports_the_end_of_the_data() {
+    let json = h100_json();
+    let full = read_bytes(&json, false).unwrap();
+    for cut in [1, 100, 2_000, json.len() / 3, json.len() / 2 + 7, json.len() - 3] {
+        let err = read_bytes(&json[..cut], false).unwrap_err();
+        let Error::Malformed { offset, message, .. } = &err else { panic!("{err:?}") };
+        assert!(*offset <= cut as u64 && *offset + 4096 >= cut as u64, "cut {cut}: {err}");
+        assert!(err.to_string().starts_with("damaged.json: byte "), "{err}");
+        assert!(!message.is_empty());
+
+        let partial = read_bytes(&json[..cut], true).unwrap();
+        assert_eq!(partial.damage.as_ref().map(|d| d.offset), Some(*offset));
+        assert!(partial.stats.events <= full.stats.events);
+    }
+}
+
+#[test]
+fn a_corrupt_event_in_the_middle_names_its_offset() {
+    let mut json = h100_json();
+    let at = json.len() / 2;
+    let ts = at + json[at..].windows(5).position(|w| w == b"\"ts\":").unwrap();
+    json[ts + 6] = b'x';
+    let err = read_bytes(&json, false).unwrap_err();
+    assert_eq!(err.offset(), Some(ts as u64 + 6), "{err}");
+
+    let partial = read_bytes(&json, true).unwrap();
+    let analysis = profiler_analyze::analyze(&partial);
+    assert!(partial.stats.events > 10_000, "{}", partial.stats.events);
+    assert!(analysis.steps.count >= 1);
+}
+
+#[test]
+fn other_bad_inputs_fail_cleanly() {
+    for (bytes, needle) in [
+        (&b""[..], "empty file"),
+        (b"not json", "expected '{' or '['"),
+        (br#"{"traceEvents": {"a": 1}}"#, "not an array"),
+        (br#"{"traceEvents": [{"ph": "X", "ts": [}]}"#, "expected value"),
+        (br#"{"traceEvents": [{"ph": "X", "name": 12}]}"#, "invalid type"),
+        (br#"{"traceEvents": [{"ph": "X"}] "#, "not closed"),
+        (br#"{"traceEvents": [], "deviceProperties": [1, }"#, ""),
+    ] {
+        let err = read_bytes(bytes, false).unwrap_err();
+        assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
+        assert!(err.to_string().contains(needle), "{} -> {err}", String::from_utf8_lossy(bytes));
+    }
+}
+
+#[test]
+fn truncated_gzip_and_missing_files() {
+    let compressed = std::fs::read(testdata("h100/dbnet_fp32_workers0_bs8.json.gz")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.json.gz");
+    std::fs::write(&path, &compressed[..compressed.len() / 2]).unwrap();
+    let err = read_trace(&path, ReadOptions::default(), &mut |_| true).unwrap_err();
+    assert!(matches!(err, Error::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("cut.json.gz: byte "), "{err}");
+    let partial = read_trace(&path, ReadOptions { lenient: true }, &mut |_| true).unwrap();
+    assert!(partial.damage.is_some() && partial.stats.events > 1000);
+
+    let err = read_trace(&dir.path().join("absent.json"), ReadOptions::default(), &mut |_| true).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err:?}");
+    let err = read_trace(&path, ReadOptions::default(), &mut |_| false).unwrap_err();
+    assert!(matches!(err, Error::Interrupted | Error::Malformed { .. }), "{err:?}");
+}
+
+#[test]
+fn odd_but_valid_values_are_accepted() {
+    let json = br#"[
+      {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#7", "pid": "12", "tid": "12", "ts": 1e3, "dur": 1000},
+      {"ph": "X", "cat": "Kernel", "name": "k\u00e9", "pid": 0, "tid": "stream 7", "ts": 1100, "dur": -5},
+      {"ph": "X", "cat": "kernel", "name": "nan?", "pid": 0, "tid": 7, "ts": null, "dur": 5},
+      {"ph": "X", "cat": "kernel", "name": "huge", "pid": 0, "tid": 7, "ts": 1200, "dur": 1e300},
+      {"ph": "i", "name": "[memory]", "pid": 12, "tid": 12, "ts": 1300, "args": {"Device Type": 1, "Device Id": 0, "Total Allocated": 5e9, "Total Reserved": "6e9"}}
+    ]"#;
+    let trace = read_bytes(json, false).unwrap();
+    assert_eq!(trace.stats.events, 5);
+    assert_eq!((trace.stats.without_time, trace.stats.overflowed), (1, 1));
+    assert_eq!(trace.gpu.len(), 1);
+    assert_eq!(trace.gpu[0].end, trace.gpu[0].start, "negative durations clamp to 0");
+    assert_eq!(trace.memory[0].reserved, 6e9);
+    let analysis = profiler_analyze::analyze(&trace);
+    assert_eq!(analysis.steps.count, 1);
+    assert_eq!(analysis.memory.unwrap()[0].peak_allocated_bytes, 5_000_000_000);
+}

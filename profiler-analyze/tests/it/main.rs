@@ -1,0 +1,64 @@
+//! Integration tests of profiler-analyze on the fixture traces in `testdata/traces`.
+
+mod errors;
+mod independent;
+mod ranks;
+
+use std::path::{Path, PathBuf};
+
+use profiler_analyze::{ReadOptions, Trace, read_trace};
+
+pub(crate) fn testdata(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/traces").join(relative)
+}
+
+pub(crate) fn read(path: &Path) -> Trace {
+    read_trace(path, ReadOptions::default(), &mut |_| true).unwrap_or_else(|err| panic!("{err}"))
+}
+
+#[test]
+fn reads_every_fixture_trace() {
+    let mut files: Vec<PathBuf> = ["h100", "public"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(testdata(dir)).unwrap())
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 9);
+    for file in files {
+        let trace = read(&file);
+        assert!(trace.stats.events >= 30, "{}: {} events", file.display(), trace.stats.events);
+        assert!(!trace.cpu.is_empty(), "{}", file.display());
+        assert_eq!(trace.damage, None);
+        let analysis = profiler_analyze::analyze(&trace);
+        assert!(analysis.window_ms > 0.0, "{}", file.display());
+        assert!((0.0..=1.0).contains(&analysis.gpu.busy_fraction), "{}", file.display());
+        let parts = &analysis.breakdown.fractions;
+        let sum = parts.gpu + parts.data_wait + parts.sync + parts.host + parts.other;
+        assert!((sum - 1.0).abs() < 1e-9, "{}: breakdown sums to {sum}", file.display());
+    }
+}
+
+#[test]
+fn legacy_2021_schema_links_kernels_and_finds_the_dataloader() {
+    let trace = read(&testdata("public/tb_plugin_resnet50_num_workers_0_2021.json.gz"));
+    let analysis = profiler_analyze::analyze(&trace);
+    assert_eq!(analysis.steps.count, 6);
+    assert!(analysis.dataloader.fraction > 0.3, "{}", analysis.dataloader.fraction);
+    assert!(analysis.kernels.iter().take(5).all(|k| !k.op.is_empty()), "kernels without ops: {:?}", &analysis.kernels[..5]);
+    assert!(analysis.recommendations.iter().any(|r| r.id == "pageable-memcpy"));
+    assert_eq!(analysis.recommendations[0].id, "dataloader-bound");
+}
+
+#[test]
+fn diff_of_the_h100_runs_shows_the_data_wait_gone() {
+    let a = profiler_analyze::analyze(&read(&testdata("h100/dbnet_fp32_workers0_bs8.json.gz")));
+    let b = profiler_analyze::analyze(&read(&testdata("h100/dbnet_fp32_workers8_bs8.json.gz")));
+    let diff = profiler_analyze::diff("a", &a, "b", &b, 5);
+    let row = |name: &str| diff.steps.iter().find(|row| row.name == name).unwrap();
+    assert!(row("step time (mean)").delta_ms < -250.0, "{:?}", row("step time (mean)"));
+    assert!(row("DataLoader spans").delta_ms < -250.0);
+    assert_eq!(diff.ops.len(), 5);
+    assert!(diff.ops.windows(2).all(|w| w[0].delta_ms.abs() >= w[1].delta_ms.abs()));
+}

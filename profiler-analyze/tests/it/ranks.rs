@@ -1,0 +1,95 @@
+//! A run of several ranks: parallel analysis, rank detection, and the straggler.
+
+use std::{fmt::Write as _, path::Path};
+
+use profiler_analyze::{AnalyzeOptions, Error, analyze_files, build_report, trace_files};
+
+/// One rank's trace: 5 steps of `data_ms` data wait, 50 ms of compute, then an all-reduce that
+/// lasts until the slowest rank (data wait `slowest_data_ms`) arrives.
+fn rank_trace(rank: Option<u32>, data_ms: f64, slowest_data_ms: f64) -> String {
+    let mut events = Vec::new();
+    let mut t = 0.0;
+    for step in 0..5 {
+        let comm = 5.0 + (slowest_data_ms - data_ms);
+        let length = data_ms + 50.0 + comm;
+        let us = |ms: f64| ms * 1e3;
+        events.push(format!(
+            r#"{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#{step}", "pid": 1, "tid": 1, "ts": {}, "dur": {}}}"#,
+            us(t),
+            us(length)
+        ));
+        events.push(format!(
+            r#"{{"ph": "X", "cat": "user_annotation", "name": "enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__", "pid": 1, "tid": 1, "ts": {}, "dur": {}}}"#,
+            us(t),
+            us(data_ms)
+        ));
+        events.push(format!(
+            r#"{{"ph": "X", "cat": "kernel", "name": "sm90_xmma_gemm_bf16", "pid": 0, "tid": 7, "ts": {}, "dur": {}, "args": {{"device": 0}}}}"#,
+            us(t + data_ms),
+            us(50.0)
+        ));
+        events.push(format!(
+            r#"{{"ph": "X", "cat": "kernel", "name": "ncclDevKernel_AllReduce_Sum_f32_RING_LL", "pid": 0, "tid": 9, "ts": {}, "dur": {}, "args": {{"device": 0}}}}"#,
+            us(t + data_ms + 50.0),
+            us(comm)
+        ));
+        t += length;
+    }
+    let mut json = String::from("{");
+    if let Some(rank) = rank {
+        let _ = write!(json, r#""distributedInfo": {{"backend": "nccl", "rank": {rank}, "world_size": 4}}, "#);
+    }
+    let _ = write!(json, r#""traceEvents": [{}]}}"#, events.join(",\n"));
+    json
+}
+
+#[test]
+fn the_rank_with_the_slow_data_loader_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for rank in 0..4u32 {
+        let data = if rank == 2 { 40.0 } else { 2.0 };
+        // Rank 3 says nothing about its rank: it comes from the file name.
+        let stated = (rank != 3).then_some(rank);
+        std::fs::write(dir.path().join(format!("host_rank{rank}.pt.trace.json")), rank_trace(stated, data, 40.0)).unwrap();
+    }
+    std::fs::write(dir.path().join("notes.txt"), "not a trace").unwrap();
+    let files = trace_files(&[dir.path().to_owned()]).unwrap();
+    assert_eq!(files.len(), 4);
+    let results =
+        analyze_files(&files, AnalyzeOptions { jobs: 2, ..AnalyzeOptions::default() }, &|_| true).unwrap();
+    assert_eq!(results.iter().map(|r| r.rank).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    let report = build_report(&results, 5, 0.1);
+    assert_eq!(report.ranks.len(), 4);
+    assert_eq!(report.rank, Some(0));
+    let straggler = &report.stragglers[0];
+    assert_eq!(straggler.rank, 2);
+    assert!((straggler.excess_ms_per_step - 38.0).abs() < 1e-6, "{straggler:?}");
+    assert!(straggler.reason.starts_with("data wait 40.0 ms/step vs 2.0 ms median"), "{}", straggler.reason);
+    assert!(straggler.reason.contains("wait 38.0 ms/step longer in collectives"), "{}", straggler.reason);
+    let finding = report.recommendations.iter().find(|r| r.id == "straggler").unwrap();
+    assert_eq!(finding.evidence["rank"], 2.0);
+    // Every rank's steps take the same time: the straggler hides in the collectives.
+    assert!(report.ranks.iter().all(|r| (r.steps.mean_ms - 95.0).abs() < 1e-9));
+    assert!(report.ranks.iter().all(|r| r.gpu.communication_ms > 0.0));
+}
+
+#[test]
+fn balanced_ranks_have_no_straggler_and_duplicates_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for rank in 0..2u32 {
+        std::fs::write(dir.path().join(format!("r{rank}.json")), rank_trace(Some(rank), 2.0, 2.0)).unwrap();
+    }
+    let files = trace_files(&[dir.path().to_owned()]).unwrap();
+    let report = build_report(&analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap(), 5, 0.1);
+    assert!(report.stragglers.is_empty(), "{:?}", report.stragglers);
+    assert!(report.recommendations.iter().all(|r| r.id != "straggler"));
+
+    std::fs::write(dir.path().join("r9.json"), rank_trace(Some(1), 2.0, 2.0)).unwrap();
+    let files = trace_files(&[dir.path().to_owned()]).unwrap();
+    let err = analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap_err();
+    assert!(matches!(err, Error::DuplicateRank { rank: 1, .. }), "{err:?}");
+
+    let empty = tempfile::tempdir().unwrap();
+    assert!(matches!(trace_files(&[empty.path().to_owned()]), Err(Error::EmptyDirectory { .. })));
+    assert!(matches!(trace_files(&[Path::new("/nonexistent/trace.json").to_owned()]), Err(Error::Io { .. })));
+}
