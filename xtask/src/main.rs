@@ -5,6 +5,7 @@
 //! - `cargo xtask phase1|phase2|phase3`: one phase's steps. Each step runs one crate's tests and
 //!   its demo on built-in data, prints a table, and writes `target/ocrperf/<phase>.json`.
 //! - `cargo xtask all`: the phases in order 1 → 2 → 3, stopping at the first failure.
+//! - `cargo xtask bench-trace`: the trace reader on a ~1 GB trace, against HTA when installed.
 //!
 //! A phase whose crates are not in the workspace yet says so and fails: it never pretends to pass.
 
@@ -12,6 +13,7 @@
 
 mod ci;
 mod phase2;
+mod phase3_trace;
 mod phases;
 mod process;
 #[cfg(test)]
@@ -40,6 +42,11 @@ enum Task {
     Phase3,
     /// Phases 1, 2 and 3 in order, stopping at the first failure
     All,
+    /// Trace reader speed on a ~1 GB trace vs HTA (tools/trace_bench.py; extra args go to it)
+    BenchTrace {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +57,7 @@ fn main() -> ExitCode {
         Task::Phase2 => phases::run_one("phase2"),
         Task::Phase3 => phases::run_one("phase3"),
         Task::All => phases::run_all(),
+        Task::BenchTrace { args } => phase3_trace::bench(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -276,12 +276,7 @@ fn analysis_document(report: &TraceAnalysisReport) -> Document {
         .iter()
         .map(|r| {
             let evidence: Vec<String> = r.evidence.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            vec![
-                r.severity.as_str().to_owned(),
-                r.id.clone(),
-                r.title.clone(),
-                evidence.join(", "),
-            ]
+            vec![r.severity.as_str().to_owned(), r.id.clone(), r.title.clone(), evidence.join(", ")]
         })
         .collect();
     doc.table(Some("Recommendations"), &["severity", "id", "finding", "evidence"], rows);

@@ -31,7 +31,8 @@ fn table_and_markdown_reports_read_well() {
 fn json_report_has_the_fixed_fields() {
     let value: serde_json::Value = serde_json::from_str(&analyze(WORKERS8, "json")).unwrap();
     assert_eq!(value["schema"], "ocrperf.trace-analysis.v1");
-    let ids: Vec<&str> = value["recommendations"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        value["recommendations"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["gpu-underutilized", "no-mixed-precision", "host-sync"]);
     insta::assert_json_snapshot!("analyze_workers8_json", value, {
         ".created_at" => "[time]",
@@ -66,7 +67,10 @@ fn a_directory_of_ranks_and_an_svg_chart() {
 #[test]
 fn diff_puts_the_largest_changes_first() {
     let output = run(
-        ocrperf().args(["trace", "diff", "--top", "4", "--format", "table"]).arg(traces(WORKERS0)).arg(traces(WORKERS8)),
+        ocrperf()
+            .args(["trace", "diff", "--top", "4", "--format", "table"])
+            .arg(traces(WORKERS0))
+            .arg(traces(WORKERS8)),
         0,
     );
     insta::assert_snapshot!("diff_table", redact_paths(&stdout(&output)));

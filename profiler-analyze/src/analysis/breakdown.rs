@@ -2,46 +2,16 @@
 
 use metrics_schema::{BreakdownParts, StepBreakdown, StepParts};
 
+use rustc_hash::FxHashSet as HashSet;
+
 use super::{
+    classes::{DATALOADER, NameClasses, STEP},
     gpu::DeviceActivity,
     intervals::IntervalSet,
     ms,
-    steps::{DATALOADER_PREFIX, STEP_PREFIX, Steps},
+    steps::Steps,
 };
-use crate::trace::{CpuKind, Trace};
-
-/// Host calls that block until the device catches up. `aten::_local_scalar_dense` (under
-/// `aten::item`) only counts when it launched device work: on a CPU tensor it is harmless.
-pub(crate) fn is_sync(kind: CpuKind, name: &str, launched_device_work: bool) -> bool {
-    match kind {
-        CpuKind::Runtime => matches!(
-            name,
-            "cudaStreamSynchronize"
-                | "cudaDeviceSynchronize"
-                | "cudaEventSynchronize"
-                | "cudaMemcpy"
-                | "cuStreamSynchronize"
-                | "cuCtxSynchronize"
-                | "cuEventSynchronize"
-                | "hipStreamSynchronize"
-                | "hipDeviceSynchronize"
-                | "hipEventSynchronize"
-                | "hipMemcpy"
-        ),
-        CpuKind::Op => launched_device_work && matches!(name, "aten::item" | "aten::_local_scalar_dense"),
-        CpuKind::Annotation => false,
-    }
-}
-
-/// `External id`s of ops that made runtime calls.
-pub(crate) fn launching_ops(trace: &Trace) -> rustc_hash::FxHashSet<i64> {
-    trace
-        .cpu
-        .iter()
-        .filter(|span| span.kind == CpuKind::Runtime && span.external_id != crate::trace::NO_ID)
-        .map(|span| span.external_id)
-        .collect()
-}
+use crate::trace::Trace;
 
 /// The disjoint layers of the breakdown, in priority order.
 #[derive(Debug)]
@@ -53,15 +23,19 @@ pub(crate) struct Layers {
 }
 
 impl Layers {
-    pub(crate) fn build(trace: &Trace, activity: &DeviceActivity, dataloader: &IntervalSet) -> Layers {
+    pub(crate) fn build(
+        trace: &Trace,
+        classes: &NameClasses,
+        launching: &HashSet<i64>,
+        activity: &DeviceActivity,
+        dataloader: &IntervalSet,
+    ) -> Layers {
         let mut sync = Vec::new();
         let mut host = Vec::new();
-        let launching = launching_ops(trace);
         for span in &trace.cpu {
-            let name = trace.names.get(span.name);
-            if is_sync(span.kind, name, launching.contains(&span.external_id)) {
+            if classes.is_sync(span.kind, span.name, launching.contains(&span.external_id)) {
                 sync.push((span.start, span.end));
-            } else if !(name.starts_with(STEP_PREFIX) || name.starts_with(DATALOADER_PREFIX)) {
+            } else if !classes.has(span.name, STEP | DATALOADER) {
                 host.push((span.start, span.end));
             }
         }

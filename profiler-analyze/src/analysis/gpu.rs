@@ -4,21 +4,17 @@ use std::collections::BTreeMap;
 
 use metrics_schema::{DeviceGpuStats, GpuStats, TemporalBreakdown};
 
-use super::{intervals::IntervalSet, ms, steps::Steps, steps::fraction};
+use super::{
+    classes::{COMMUNICATION, NameClasses},
+    intervals::IntervalSet,
+    ms,
+    steps::{Steps, fraction},
+};
 use crate::trace::{GpuKind, GpuSpan, Nanos, Trace};
 
-/// Communication kernels, as HTA's `get_kernel_type` classifies them.
-pub(crate) fn is_communication(name: &str) -> bool {
-    name.starts_with("nccl")
-        || name.contains("ncclKernel")
-        || name.contains("ncclDevKernel")
-        || name.starts_with("hccl")
-        || name.starts_with("rccl")
-}
-
 /// A kernel that is neither communication nor memory traffic counts as compute.
-pub(crate) fn is_compute(span: &GpuSpan, name: &str) -> bool {
-    span.kind == GpuKind::Kernel && !is_communication(name)
+pub(crate) fn is_compute(span: &GpuSpan, classes: &NameClasses) -> bool {
+    span.kind == GpuKind::Kernel && !classes.has(span.name, COMMUNICATION)
 }
 
 /// Per-device activity, built once and shared by the GPU, breakdown and recommendation code.
@@ -43,7 +39,7 @@ impl DeviceActivity {
     }
 }
 
-pub(crate) fn gpu_stats(trace: &Trace, steps: &Steps, activity: &DeviceActivity) -> GpuStats {
+pub(crate) fn gpu_stats(trace: &Trace, classes: &NameClasses, steps: &Steps, activity: &DeviceActivity) -> GpuStats {
     let (lo, hi) = steps.window;
     let window = steps.window_len();
     let mut devices: Vec<DeviceGpuStats> = activity
@@ -73,7 +69,7 @@ pub(crate) fn gpu_stats(trace: &Trace, steps: &Steps, activity: &DeviceActivity)
         match span.kind {
             GpuKind::Kernel => {
                 stats.kernel_ms += duration;
-                if is_communication(trace.names.get(span.name)) {
+                if classes.has(span.name, COMMUNICATION) {
                     stats.communication_ms += duration;
                 } else {
                     stats.compute_ms += duration;
@@ -106,7 +102,7 @@ pub(crate) fn gpu_stats(trace: &Trace, steps: &Steps, activity: &DeviceActivity)
 /// last profiler step is left out when there are at least two steps. HTA takes that step's
 /// start as the latest `ProfilerStep` start among host *and* GPU-side annotations, and the
 /// GPU-side one starts with the step's first device work; so does this, to agree with it.
-pub(crate) fn temporal_breakdown(trace: &Trace, steps: &Steps) -> Vec<TemporalBreakdown> {
+pub(crate) fn temporal_breakdown(trace: &Trace, classes: &NameClasses, steps: &Steps) -> Vec<TemporalBreakdown> {
     let cutoff = match steps.steps.as_slice() {
         [.., last] if steps.steps.len() >= 2 => {
             Some(trace.gpu_step_starts.iter().copied().fold(last.start, Nanos::max))
@@ -124,7 +120,7 @@ pub(crate) fn temporal_breakdown(trace: &Trace, steps: &Steps) -> Vec<TemporalBr
             }
         }
         all.entry(span.device).or_default().push((span.start, span.end));
-        if is_compute(span, trace.names.get(span.name)) {
+        if is_compute(span, classes) {
             compute.entry(span.device).or_default().push((span.start, span.end));
         }
     }

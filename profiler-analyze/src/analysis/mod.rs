@@ -2,6 +2,7 @@
 //! linear passes plus sorts; nothing here reads the file again.
 
 mod breakdown;
+mod classes;
 mod gpu;
 mod intervals;
 mod ops;
@@ -17,7 +18,7 @@ use metrics_schema::{
 
 use steps::Steps;
 
-use crate::trace::{CpuKind, GpuKind, NO_ID, NameId, Nanos, Trace};
+use crate::trace::{CpuKind, GpuKind, NO_ID, Nanos, Trace};
 
 /// Everything computed about one trace, before it is cut down to a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,15 +54,17 @@ pub const OCCUPANCY_BINS: usize = 400;
 
 /// Analyses one trace.
 pub fn analyze(trace: &Trace) -> Analysis {
-    let steps = Steps::find(trace);
-    let dataloader_spans = steps::dataloader_intervals(trace);
+    let classes = classes::NameClasses::of(trace);
+    let steps = Steps::find(trace, &classes);
+    let dataloader_spans = steps::dataloader_intervals(trace, &classes);
     let dataloader = steps::dataloader_stats(&steps, &dataloader_spans);
     let activity = gpu::DeviceActivity::collect(trace);
-    let gpu_stats = gpu::gpu_stats(trace, &steps, &activity);
-    let layers = breakdown::Layers::build(trace, &activity, &dataloader_spans);
+    let gpu_stats = gpu::gpu_stats(trace, &classes, &steps, &activity);
+    let launching = launching_ops(trace);
+    let layers = breakdown::Layers::build(trace, &classes, &launching, &activity, &dataloader_spans);
     let breakdown = breakdown::step_breakdown(&steps, &layers);
     let memory = memory_high_water(trace);
-    let ops = ops::op_stats(trace, &steps);
+    let ops = ops::op_stats(trace, &classes, &steps);
     let kernels = ops::kernel_stats(trace, &steps);
     let mut analysis = Analysis {
         has_steps: steps.from_profiler,
@@ -70,14 +73,14 @@ pub fn analyze(trace: &Trace) -> Analysis {
         dataloader,
         gpu: gpu_stats,
         breakdown,
-        temporal: gpu::temporal_breakdown(trace, &steps),
+        temporal: gpu::temporal_breakdown(trace, &classes, &steps),
         memory,
         ops,
         kernels,
         recommendations: Vec::new(),
         occupancy: occupancy(&steps, &activity),
     };
-    analysis.recommendations = recommend::recommend(trace, &steps, &analysis);
+    analysis.recommendations = recommend::recommend(trace, &classes, &launching, &steps, &analysis);
     analysis
 }
 
@@ -133,9 +136,14 @@ pub(crate) fn ms(nanos: Nanos) -> f64 {
     nanos as f64 / 1e6
 }
 
-/// The ids of every interned name that satisfies `keep`.
-pub(crate) fn name_ids(trace: &Trace, keep: impl Fn(&str) -> bool) -> HashSet<NameId> {
-    (0..trace.names.len() as NameId).filter(|&id| keep(trace.names.get(id))).collect()
+/// `External id`s of ops that made runtime calls (launched device work).
+pub(crate) fn launching_ops(trace: &Trace) -> HashSet<i64> {
+    trace
+        .cpu
+        .iter()
+        .filter(|span| span.kind == CpuKind::Runtime && span.external_id != NO_ID)
+        .map(|span| span.external_id)
+        .collect()
 }
 
 /// Start time of each runtime call, by its `correlation`: when a kernel or copy was launched.
@@ -149,11 +157,14 @@ pub(crate) fn launch_times(trace: &Trace) -> HashMap<i64, Nanos> {
 }
 
 /// Host-to-device copies from pageable memory: count and bytes inside the window.
-pub(crate) fn pageable_copies(trace: &Trace, lo: Nanos, hi: Nanos) -> (u64, f64) {
-    let ids = name_ids(trace, |name| name.contains("HtoD") && name.contains("Pageable"));
+pub(crate) fn pageable_copies(trace: &Trace, classes: &classes::NameClasses, lo: Nanos, hi: Nanos) -> (u64, f64) {
     trace
         .gpu
         .iter()
-        .filter(|span| span.kind == GpuKind::Memcpy && ids.contains(&span.name) && (lo..hi).contains(&span.start))
+        .filter(|span| {
+            span.kind == GpuKind::Memcpy
+                && classes.has(span.name, classes::PAGEABLE_HTOD)
+                && (lo..hi).contains(&span.start)
+        })
         .fold((0, 0.0), |(count, bytes), span| (count + 1, bytes + span.bytes))
 }

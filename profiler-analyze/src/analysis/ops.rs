@@ -4,14 +4,18 @@ use rustc_hash::FxHashMap as HashMap;
 
 use metrics_schema::{KernelStat, OpStat};
 
-use super::{ms, steps::STEP_PREFIX, steps::Steps};
+use super::{
+    classes::{NameClasses, STEP},
+    ms,
+    steps::{STEP_PREFIX, Steps},
+};
 use crate::trace::{CpuKind, GpuKind, NO_ID, NameId, Nanos, Trace};
 
 /// Self and total time per op name, over ops that start inside the window, sorted by self time.
 ///
 /// Self time is the duration minus the durations of direct children: spans on the same thread
 /// that lie inside it (PyTorch's `_populate_cpu_children` rule; a partial overlap is no child).
-pub(crate) fn op_stats(trace: &Trace, steps: &Steps) -> Vec<OpStat> {
+pub(crate) fn op_stats(trace: &Trace, classes: &NameClasses, steps: &Steps) -> Vec<OpStat> {
     let mut order: Vec<u32> = (0..trace.cpu.len() as u32).collect();
     order.sort_unstable_by_key(|&i| {
         let span = &trace.cpu[i as usize];
@@ -41,7 +45,6 @@ pub(crate) fn op_stats(trace: &Trace, steps: &Steps) -> Vec<OpStat> {
         stack.push(index);
     }
 
-    let step_names = super::name_ids(trace, |name| name.starts_with(STEP_PREFIX));
     let mut by_name: HashMap<NameId, (u64, Nanos, Nanos)> = HashMap::default();
     for (span, child_time) in trace.cpu.iter().zip(&children) {
         if !steps.contains(span.start) {
@@ -55,8 +58,7 @@ pub(crate) fn op_stats(trace: &Trace, steps: &Steps) -> Vec<OpStat> {
     }
     let mut grouped: HashMap<String, OpStat> = HashMap::default();
     for (name, (count, self_time, total)) in by_name {
-        let label =
-            if step_names.contains(&name) { format!("{STEP_PREFIX}*") } else { trace.names.get(name).to_owned() };
+        let label = if classes.has(name, STEP) { format!("{STEP_PREFIX}*") } else { trace.names.get(name).to_owned() };
         let stat =
             grouped.entry(label.clone()).or_insert(OpStat { name: label, count: 0, self_ms: 0.0, total_ms: 0.0 });
         stat.count += count;

@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use metrics_schema::{Recommendation, Severity};
 
 use super::{
     Analysis,
-    breakdown::{is_sync, launching_ops},
-    gpu::{is_communication, is_compute},
+    classes::{COMMUNICATION, MATMUL_CONV, NameClasses, REDUCED_PRECISION},
+    gpu::is_compute,
     intervals::IntervalSet,
     ms, pageable_copies,
     steps::{Steps, fraction},
@@ -21,7 +21,13 @@ use crate::trace::{GpuKind, Trace};
 /// Kernels shorter than this are launch-overhead territory.
 const SHORT_KERNEL_NS: i64 = 10_000;
 
-pub(crate) fn recommend(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Vec<Recommendation> {
+pub(crate) fn recommend(
+    trace: &Trace,
+    classes: &NameClasses,
+    launching: &HashSet<i64>,
+    steps: &Steps,
+    analysis: &Analysis,
+) -> Vec<Recommendation> {
     let per_step = steps.per_step_divisor();
     let mut out = Vec::new();
     let parts = &analysis.breakdown.fractions;
@@ -91,11 +97,9 @@ pub(crate) fn recommend(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Ve
 
     let mut sync_calls: HashMap<&str, u64> = HashMap::default();
     let mut sync_time = 0;
-    let launching = launching_ops(trace);
     for span in trace.cpu.iter().filter(|s| (lo..hi).contains(&s.start)) {
-        let name = trace.names.get(span.name);
-        if is_sync(span.kind, name, launching.contains(&span.external_id)) {
-            *sync_calls.entry(name).or_default() += 1;
+        if classes.is_sync(span.kind, span.name, launching.contains(&span.external_id)) {
+            *sync_calls.entry(trace.names.get(span.name)).or_default() += 1;
             sync_time += span.end - span.start;
         }
     }
@@ -120,7 +124,7 @@ pub(crate) fn recommend(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Ve
         ));
     }
 
-    let (copies, bytes) = pageable_copies(trace, lo, hi);
+    let (copies, bytes) = pageable_copies(trace, classes, lo, hi);
     if copies > 0 {
         let bytes_per_step = bytes / per_step;
         let severity = if bytes_per_step >= 1e6 { Severity::Warning } else { Severity::Info };
@@ -134,15 +138,13 @@ pub(crate) fn recommend(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Ve
         ));
     }
 
-    if let Some(precision) = precision_finding(trace, steps, analysis) {
+    if let Some(precision) = precision_finding(trace, classes, steps, analysis) {
         out.push(precision);
     }
 
-    let compute = IntervalSet::union_of(
-        trace.gpu.iter().filter(|s| is_compute(s, trace.names.get(s.name))).map(|s| (s.start, s.end)),
-    );
+    let compute = IntervalSet::union_of(trace.gpu.iter().filter(|s| is_compute(s, classes)).map(|s| (s.start, s.end)));
     let communication = IntervalSet::union_of(
-        trace.gpu.iter().filter(|s| is_communication(trace.names.get(s.name))).map(|s| (s.start, s.end)),
+        trace.gpu.iter().filter(|s| classes.has(s.name, COMMUNICATION)).map(|s| (s.start, s.end)),
     );
     let exposed = communication.subtract(&compute).covered(lo, hi);
     let exposed_fraction = fraction(exposed, steps.window_len());
@@ -191,7 +193,12 @@ pub(crate) fn sort_by_severity(findings: &mut [Recommendation]) {
 }
 
 /// `no-mixed-precision`: matrix and convolution kernels run in fp32/TF32 on a GPU with tensor cores.
-fn precision_finding(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Option<Recommendation> {
+fn precision_finding(
+    trace: &Trace,
+    classes: &NameClasses,
+    steps: &Steps,
+    analysis: &Analysis,
+) -> Option<Recommendation> {
     let compute_major = trace.meta.devices.iter().filter_map(|d| d.compute_major).max()?;
     if compute_major < 7 {
         return None;
@@ -199,18 +206,11 @@ fn precision_finding(trace: &Trace, steps: &Steps, analysis: &Analysis) -> Optio
     let (lo, hi) = steps.window;
     let (mut heavy, mut reduced, mut all) = (0i64, 0i64, 0i64);
     for span in trace.gpu.iter().filter(|s| s.kind == GpuKind::Kernel && (lo..hi).contains(&s.start)) {
-        let name = trace.names.get(span.name).to_ascii_lowercase();
         let duration = span.end - span.start;
         all += duration;
-        if ["gemm", "conv", "cutlass", "xmma", "cudnn", "wgrad", "dgrad", "sm80_", "sm90_"]
-            .iter()
-            .any(|k| name.contains(k))
-        {
+        if classes.has(span.name, MATMUL_CONV) {
             heavy += duration;
-            if ["half", "f16", "bf16", "bfloat16", "hmma", "h884", "h1688", "h16816", "fp8", "e4m3", "e5m2"]
-                .iter()
-                .any(|k| name.contains(k))
-            {
+            if classes.has(span.name, REDUCED_PRECISION) {
                 reduced += duration;
             }
         }

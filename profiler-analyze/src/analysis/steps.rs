@@ -2,7 +2,11 @@
 
 use metrics_schema::{DataloaderStats, Distribution, StepStats};
 
-use super::{intervals::IntervalSet, ms};
+use super::{
+    classes::{DATALOADER, NameClasses, STEP},
+    intervals::IntervalSet,
+    ms,
+};
 use crate::trace::{CpuKind, Nanos, Trace};
 
 /// The prefix `torch.profiler.profile.step()` gives its ranges.
@@ -29,11 +33,11 @@ pub(crate) struct Steps {
 }
 
 impl Steps {
-    pub(crate) fn find(trace: &Trace) -> Steps {
+    pub(crate) fn find(trace: &Trace, classes: &NameClasses) -> Steps {
         let mut steps: Vec<Step> = trace
             .cpu
             .iter()
-            .filter(|span| span.kind != CpuKind::Runtime)
+            .filter(|span| span.kind != CpuKind::Runtime && classes.has(span.name, STEP))
             .filter_map(|span| {
                 let number = trace.names.get(span.name).strip_prefix(STEP_PREFIX)?.trim().parse().ok()?;
                 Some(Step { number, start: span.start, end: span.end })
@@ -87,13 +91,12 @@ impl Steps {
 }
 
 /// The union of `enumerate(DataLoader)…` spans.
-pub(crate) fn dataloader_intervals(trace: &Trace) -> IntervalSet {
-    let ids = super::name_ids(trace, |name| name.starts_with(DATALOADER_PREFIX));
+pub(crate) fn dataloader_intervals(trace: &Trace, classes: &NameClasses) -> IntervalSet {
     IntervalSet::union_of(
         trace
             .cpu
             .iter()
-            .filter(|span| span.kind != CpuKind::Runtime && ids.contains(&span.name))
+            .filter(|span| span.kind != CpuKind::Runtime && classes.has(span.name, DATALOADER))
             .map(|span| (span.start, span.end)),
     )
 }

@@ -168,11 +168,7 @@ impl<R: Read> Scanner<R> {
     /// The event yielded last continues past the buffered bytes: read more, so the next
     /// [`Scanner::next_item`] yields it again, longer.
     pub(crate) fn need_more(&mut self) -> Result<(), ScanError> {
-        if self.refill()? {
-            Ok(())
-        } else {
-            Err(self.error_here("the file ends inside this event (truncated?)"))
-        }
+        if self.refill()? { Ok(()) } else { Err(self.error_here("the file ends inside this event (truncated?)")) }
     }
 
     /// Skips whitespace; the next byte, or `None` at the end of the input.

@@ -52,7 +52,8 @@ fn naive(relative: &str) -> Naive {
         .map(|e| (ts(e), end(e)))
         .collect();
     let gpu_cats = ["kernel", "gpu_memcpy", "gpu_memset"];
-    let gpu = events.iter().filter(x).filter(|e| gpu_cats.iter().any(|c| e["cat"] == *c)).map(|e| (ts(e), end(e))).collect();
+    let gpu =
+        events.iter().filter(x).filter(|e| gpu_cats.iter().any(|c| e["cat"] == *c)).map(|e| (ts(e), end(e))).collect();
 
     let ops: HashMap<i64, String> = events
         .iter()

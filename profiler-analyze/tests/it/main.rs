@@ -46,7 +46,11 @@ fn legacy_2021_schema_links_kernels_and_finds_the_dataloader() {
     let analysis = profiler_analyze::analyze(&trace);
     assert_eq!(analysis.steps.count, 6);
     assert!(analysis.dataloader.fraction > 0.3, "{}", analysis.dataloader.fraction);
-    assert!(analysis.kernels.iter().take(5).all(|k| !k.op.is_empty()), "kernels without ops: {:?}", &analysis.kernels[..5]);
+    assert!(
+        analysis.kernels.iter().take(5).all(|k| !k.op.is_empty()),
+        "kernels without ops: {:?}",
+        &analysis.kernels[..5]
+    );
     assert!(analysis.recommendations.iter().any(|r| r.id == "pageable-memcpy"));
     assert_eq!(analysis.recommendations[0].id, "dataloader-bound");
 }

@@ -50,13 +50,13 @@ fn the_rank_with_the_slow_data_loader_is_named() {
         let data = if rank == 2 { 40.0 } else { 2.0 };
         // Rank 3 says nothing about its rank: it comes from the file name.
         let stated = (rank != 3).then_some(rank);
-        std::fs::write(dir.path().join(format!("host_rank{rank}.pt.trace.json")), rank_trace(stated, data, 40.0)).unwrap();
+        std::fs::write(dir.path().join(format!("host_rank{rank}.pt.trace.json")), rank_trace(stated, data, 40.0))
+            .unwrap();
     }
     std::fs::write(dir.path().join("notes.txt"), "not a trace").unwrap();
     let files = trace_files(&[dir.path().to_owned()]).unwrap();
     assert_eq!(files.len(), 4);
-    let results =
-        analyze_files(&files, AnalyzeOptions { jobs: 2, ..AnalyzeOptions::default() }, &|_| true).unwrap();
+    let results = analyze_files(&files, AnalyzeOptions { jobs: 2, ..AnalyzeOptions::default() }, &|_| true).unwrap();
     assert_eq!(results.iter().map(|r| r.rank).collect::<Vec<_>>(), [0, 1, 2, 3]);
     let report = build_report(&results, 5, 0.1);
     assert_eq!(report.ranks.len(), 4);

@@ -1,0 +1,80 @@
+//! Phase 3's `profiler-analyze` demo: the repo's H100 fixture traces analysed (table, Markdown,
+//! SVG under `target/ocrperf/`), the two loader settings diffed, and the verdicts checked.
+//!
+//! The speed benchmark against HTA is separate (`cargo xtask bench-trace`): it needs a 1 GB
+//! file and minutes.
+
+use std::process::Command;
+
+use anyhow::Context as _;
+
+use crate::{
+    phases::DemoContext,
+    process::{cargo, project_root, run_visible},
+};
+
+const WORKERS0: &str = "testdata/traces/h100/dbnet_fp32_workers0_bs8.json.gz";
+const WORKERS8: &str = "testdata/traces/h100/dbnet_fp32_workers8_bs8.json.gz";
+
+pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
+    let out = project_root().join("target/ocrperf");
+    std::fs::create_dir_all(&out)?;
+    let mut rates = Vec::new();
+    for (label, trace) in [("workers0", WORKERS0), ("workers8", WORKERS8)] {
+        let svg = out.join(format!("trace-{label}.svg"));
+        let md = out.join(format!("trace-{label}.md"));
+        let svg_arg = svg.display().to_string();
+        let report = ctx.ocrperf_json(&["trace", "analyze", trace, "--svg", &svg_arg])?;
+        let (wrote_md, _) = run_visible(
+            Command::new(&ctx.ocrperf)
+                .current_dir(project_root())
+                .args(["trace", "analyze", trace, "-q", "-o"])
+                .arg(&md),
+        )?;
+        anyhow::ensure!(wrote_md, "writing {} failed", md.display());
+        let ids: Vec<&str> =
+            report["recommendations"].as_array().into_iter().flatten().filter_map(|r| r["id"].as_str()).collect();
+        println!(
+            "{label}: {} steps, median {:.1} ms, DataLoader {:.1}%, GPU busy {:.1}%; findings: {}",
+            report["steps"]["count"],
+            report["steps"]["median_ms"].as_f64().unwrap_or(f64::NAN),
+            100.0 * report["dataloader"]["fraction"].as_f64().unwrap_or(f64::NAN),
+            100.0 * report["gpu"]["busy_fraction"].as_f64().unwrap_or(f64::NAN),
+            ids.join(", ")
+        );
+        let expected = if label == "workers0" { "dataloader-bound" } else { "gpu-underutilized" };
+        anyhow::ensure!(ids.first() == Some(&expected), "{label}: expected `{expected}` first, got {ids:?}");
+        rates.push(report["read"]["mb_per_s"].as_f64().unwrap_or(0.0));
+        println!("  wrote {} and {}", svg.display(), md.display());
+    }
+    let diff = ctx.ocrperf_json(&["trace", "diff", WORKERS0, WORKERS8])?;
+    let step = &diff["steps"][0];
+    println!(
+        "diff workers0 -> workers8: step {:.1} -> {:.1} ms",
+        step["a_ms"].as_f64().unwrap_or(f64::NAN),
+        step["b_ms"].as_f64().unwrap_or(f64::NAN)
+    );
+    Ok(format!(
+        "workers=0 dataloader-bound, workers=8 {:.1}x faster per step",
+        step["a_ms"].as_f64().unwrap_or(f64::NAN) / step["b_ms"].as_f64().unwrap_or(f64::NAN)
+    ))
+}
+
+/// `cargo xtask bench-trace`: builds the release binary and runs `tools/trace_bench.py`
+/// (a ~1 GB trace; ocrperf on .json and .json.gz; HTA on the same file when installed).
+pub(crate) fn bench(extra: &[String]) -> anyhow::Result<bool> {
+    let (built, _) = run_visible(cargo().args(["build", "--release", "--locked", "-p", "cli"]))?;
+    anyhow::ensure!(built, "the release build failed");
+    let root = project_root();
+    let python = ["python3", "python"]
+        .into_iter()
+        .find(|p| Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success()))
+        .context("python3 is needed for the trace benchmark")?;
+    let mut cmd = Command::new(python);
+    cmd.current_dir(&root)
+        .arg("tools/trace_bench.py")
+        .args(["--ocrperf", "target/release/ocrperf", "--source", WORKERS8])
+        .args(["--json", "target/ocrperf/trace-bench.json"])
+        .args(extra);
+    Ok(run_visible(&mut cmd)?.0)
+}
