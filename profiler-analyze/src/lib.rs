@@ -54,6 +54,6 @@ pub use reader::{ReadOptions, read_from, read_trace};
 pub use run::{AnalyzeOptions, RankResult, Stopwatch, analyze_files, build_report, trace_files};
 pub use svg::breakdown_svg;
 pub use trace::{
-    CpuKind, CpuSpan, Damage, DeviceProperties, GpuKind, GpuSpan, MemoryPeak, NO_ID, NameId, Names, Nanos, ReadStats,
-    Thread, Trace, TraceMeta, TrackId,
+    CpuKind, CpuSpan, Damage, DeviceProperties, EventId, GpuKind, GpuSpan, MemoryPeak, NO_ID, NameId, Names, Nanos,
+    ReadStats, Thread, Trace, TraceMeta, TrackId,
 };

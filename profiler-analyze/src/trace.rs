@@ -1,6 +1,6 @@
 //! The compact, analysis-ready form of one trace: interned names and flat span arrays.
 //!
-//! Only what the analyses read is kept, at about 48 bytes per CPU or GPU span, so a trace
+//! Only what the analyses read is kept, at 40 bytes per CPU or GPU span, so a trace
 //! takes a fraction of its JSON size in memory. Flow events, metadata events, Python frames
 //! and GPU-side annotations are counted but not stored.
 
@@ -14,8 +14,12 @@ pub type Nanos = i64;
 /// An interned string: an index into [`Names`].
 pub type NameId = u32;
 
+/// An `External id` or `correlation`. Kineto's are 32-bit counters (CUPTI correlation ids
+/// are `uint32`); a larger value reads as absent.
+pub type EventId = u32;
+
 /// Marks an absent `External id` or `correlation`.
-pub const NO_ID: i64 = i64::MIN;
+pub const NO_ID: EventId = u32::MAX;
 
 /// Interned event names: each distinct name is stored once.
 #[derive(Debug, Default)]
@@ -82,9 +86,9 @@ pub struct CpuSpan {
     /// Operator, annotation or runtime call.
     pub kind: CpuKind,
     /// `External id`: links an op with the runtime calls and kernels it caused; [`NO_ID`] if absent.
-    pub external_id: i64,
+    pub external_id: EventId,
     /// `correlation` of a runtime call: equal to its kernel's; [`NO_ID`] if absent.
-    pub correlation: i64,
+    pub correlation: EventId,
 }
 
 /// What a device-side span does.
@@ -108,17 +112,17 @@ pub struct GpuSpan {
     /// Interned name.
     pub name: NameId,
     /// Device index (`args.device`, else the event's `pid`).
-    pub device: i32,
+    pub device: i16,
     /// Stream (`args.stream`, else the event's `tid`).
     pub stream: i32,
     /// Kernel, copy or fill.
     pub kind: GpuKind,
     /// `External id` of the launching op; [`NO_ID`] if absent.
-    pub external_id: i64,
+    pub external_id: EventId,
     /// `correlation` shared with the launching runtime call; [`NO_ID`] if absent.
-    pub correlation: i64,
+    pub correlation: EventId,
     /// Bytes moved, for copies and fills (0 if unknown).
-    pub bytes: f64,
+    pub bytes: f32,
 }
 
 /// The highest caching-allocator figures seen for one device in `[memory]` events.
@@ -173,7 +177,7 @@ pub struct ReadStats {
     pub bytes: u64,
     /// Events in `traceEvents`.
     pub events: u64,
-    /// Complete events without a usable `ts` (skipped).
+    /// Complete events without a usable `ts`: absent, not a number, or absurdly far from 0 (skipped).
     pub without_time: u64,
     /// Events longer than seven days: CUPTI overflow, as HTA also drops them.
     pub overflowed: u64,
@@ -230,4 +234,16 @@ pub struct Trace {
     pub stats: ReadStats,
     /// Set when a damaged trace was read leniently.
     pub damage: Option<Damage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_stay_compact() {
+        // A 1 GB trace holds millions of spans: their size is the reader's memory budget.
+        assert_eq!(std::mem::size_of::<CpuSpan>(), 40);
+        assert_eq!(std::mem::size_of::<GpuSpan>(), 40);
+    }
 }

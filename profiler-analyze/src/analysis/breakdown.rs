@@ -11,7 +11,7 @@ use super::{
     ms,
     steps::Steps,
 };
-use crate::trace::Trace;
+use crate::trace::{EventId, Nanos, Trace};
 
 /// The disjoint layers of the breakdown, in priority order.
 #[derive(Debug)]
@@ -23,20 +23,32 @@ pub(crate) struct Layers {
 }
 
 impl Layers {
+    /// `order` is [`super::ops::thread_order`]: spans sorted per thread, so each thread's
+    /// spans merge in one pass and only the merged intervals are sorted across threads.
     pub(crate) fn build(
         trace: &Trace,
+        order: &[u32],
         classes: &NameClasses,
-        launching: &HashSet<i64>,
+        launching: &HashSet<EventId>,
         activity: &DeviceActivity,
         dataloader: &IntervalSet,
     ) -> Layers {
         let mut sync = Vec::new();
         let mut host = Vec::new();
-        for span in &trace.cpu {
+        let mut thread = u32::MAX;
+        for &index in order {
+            let span = &trace.cpu[index as usize];
+            if span.thread != thread {
+                thread = span.thread;
+                // A new thread's spans may start before the last one's ended.
+                sync.push((0, 0));
+                host.push((0, 0));
+            }
+            let interval = (span.start, span.end);
             if classes.is_sync(span.kind, span.name, launching.contains(&span.external_id)) {
-                sync.push((span.start, span.end));
+                extend_sorted(&mut sync, interval);
             } else if !classes.has(span.name, STEP | DATALOADER) {
-                host.push((span.start, span.end));
+                extend_sorted(&mut host, interval);
             }
         }
         let gpu = activity.any_busy.clone();
@@ -46,6 +58,15 @@ impl Layers {
         let claimed = claimed.union(&sync);
         let host = IntervalSet::union_of(host).subtract(&claimed);
         Layers { gpu, data_wait, sync, host }
+    }
+}
+
+/// Appends an interval that starts no earlier than the last one, merging when they touch.
+fn extend_sorted(merged: &mut Vec<(Nanos, Nanos)>, (start, end): (Nanos, Nanos)) {
+    match merged.last_mut() {
+        Some(last) if start <= last.1 && last.1 > last.0 => last.1 = last.1.max(end),
+        Some(last) if last.1 <= last.0 => *last = (start, end),
+        _ => merged.push((start, end)),
     }
 }
 

@@ -30,7 +30,7 @@ impl DeviceActivity {
     pub(crate) fn collect(trace: &Trace) -> DeviceActivity {
         let mut per_device: BTreeMap<i32, Vec<(Nanos, Nanos)>> = BTreeMap::new();
         for span in &trace.gpu {
-            per_device.entry(span.device).or_default().push((span.start, span.end));
+            per_device.entry(i32::from(span.device)).or_default().push((span.start, span.end));
         }
         let busy: BTreeMap<i32, IntervalSet> =
             per_device.into_iter().map(|(device, spans)| (device, IntervalSet::union_of(spans))).collect();
@@ -64,7 +64,7 @@ pub(crate) fn gpu_stats(trace: &Trace, classes: &NameClasses, steps: &Steps, act
         if clipped <= 0 {
             continue;
         }
-        let Some(stats) = devices.iter_mut().find(|stats| stats.device == span.device) else { continue };
+        let Some(stats) = devices.iter_mut().find(|stats| stats.device == i32::from(span.device)) else { continue };
         let duration = ms(clipped);
         match span.kind {
             GpuKind::Kernel => {
@@ -109,19 +109,23 @@ pub(crate) fn temporal_breakdown(trace: &Trace, classes: &NameClasses, steps: &S
         }
         _ => None,
     };
-    let launches = super::launch_times(trace);
+    let launches = super::launch_times(trace, cutoff.unwrap_or(Nanos::MAX));
     let mut all: BTreeMap<i32, Vec<(Nanos, Nanos)>> = BTreeMap::new();
     let mut compute: BTreeMap<i32, Vec<(Nanos, Nanos)>> = BTreeMap::new();
     for span in &trace.gpu {
         if let Some(cutoff) = cutoff {
-            let launched = launches.get(&span.correlation).copied().unwrap_or(span.start);
+            let launched = if span.start < cutoff {
+                span.start
+            } else {
+                launches.get(&span.correlation).copied().unwrap_or(span.start)
+            };
             if launched >= cutoff {
                 continue;
             }
         }
-        all.entry(span.device).or_default().push((span.start, span.end));
+        all.entry(i32::from(span.device)).or_default().push((span.start, span.end));
         if is_compute(span, classes) {
-            compute.entry(span.device).or_default().push((span.start, span.end));
+            compute.entry(i32::from(span.device)).or_default().push((span.start, span.end));
         }
     }
     all.into_iter()

@@ -18,7 +18,7 @@ use metrics_schema::{
 
 use steps::Steps;
 
-use crate::trace::{CpuKind, GpuKind, NO_ID, Nanos, Trace};
+use crate::trace::{CpuKind, EventId, GpuKind, NO_ID, Nanos, Trace};
 
 /// Everything computed about one trace, before it is cut down to a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,11 +60,13 @@ pub fn analyze(trace: &Trace) -> Analysis {
     let dataloader = steps::dataloader_stats(&steps, &dataloader_spans);
     let activity = gpu::DeviceActivity::collect(trace);
     let gpu_stats = gpu::gpu_stats(trace, &classes, &steps, &activity);
-    let launching = launching_ops(trace);
-    let layers = breakdown::Layers::build(trace, &classes, &launching, &activity, &dataloader_spans);
+    let launching = device_scalar_reads(trace, &classes);
+    let order = ops::thread_order(trace);
+    let layers = breakdown::Layers::build(trace, &order, &classes, &launching, &activity, &dataloader_spans);
     let breakdown = breakdown::step_breakdown(&steps, &layers);
     let memory = memory_high_water(trace);
-    let ops = ops::op_stats(trace, &classes, &steps);
+    let ops = ops::op_stats(trace, &order, &classes, &steps);
+    drop(order);
     let kernels = ops::kernel_stats(trace, &steps);
     let mut analysis = Analysis {
         has_steps: steps.from_profiler,
@@ -136,24 +138,43 @@ pub(crate) fn ms(nanos: Nanos) -> f64 {
     nanos as f64 / 1e6
 }
 
-/// `External id`s of ops that made runtime calls (launched device work).
-pub(crate) fn launching_ops(trace: &Trace) -> HashSet<i64> {
+/// `External id`s of the scalar reads (`aten::item`, `aten::_local_scalar_dense`) that made
+/// runtime calls, i.e. read a device tensor. Only those few ids are collected.
+pub(crate) fn device_scalar_reads(trace: &Trace, classes: &classes::NameClasses) -> HashSet<EventId> {
+    let reads: HashSet<EventId> = trace
+        .cpu
+        .iter()
+        .filter(|span| {
+            span.kind == CpuKind::Op && span.external_id != NO_ID && classes.has(span.name, classes::SCALAR_READ)
+        })
+        .map(|span| span.external_id)
+        .collect();
+    if reads.is_empty() {
+        return reads;
+    }
     trace
         .cpu
         .iter()
-        .filter(|span| span.kind == CpuKind::Runtime && span.external_id != NO_ID)
+        .filter(|span| span.kind == CpuKind::Runtime && reads.contains(&span.external_id))
         .map(|span| span.external_id)
         .collect()
 }
 
-/// Start time of each runtime call, by its `correlation`: when a kernel or copy was launched.
-pub(crate) fn launch_times(trace: &Trace) -> HashMap<i64, Nanos> {
-    trace
-        .cpu
+/// When the device work that starts at or after `from` was launched: the start of the runtime
+/// call with the same `correlation`. Work that starts earlier was launched earlier still.
+pub(crate) fn launch_times(trace: &Trace, from: Nanos) -> HashMap<EventId, Nanos> {
+    let mut launches: HashMap<EventId, Nanos> = trace
+        .gpu
         .iter()
-        .filter(|span| span.kind == CpuKind::Runtime && span.correlation != NO_ID)
+        .filter(|span| span.start >= from && span.correlation != NO_ID)
         .map(|span| (span.correlation, span.start))
-        .collect()
+        .collect();
+    for span in trace.cpu.iter().filter(|span| span.kind == CpuKind::Runtime) {
+        if let Some(launched) = launches.get_mut(&span.correlation) {
+            *launched = span.start;
+        }
+    }
+    launches
 }
 
 /// Host-to-device copies from pageable memory: count and bytes inside the window.
@@ -166,5 +187,5 @@ pub(crate) fn pageable_copies(trace: &Trace, classes: &classes::NameClasses, lo:
                 && classes.has(span.name, classes::PAGEABLE_HTOD)
                 && (lo..hi).contains(&span.start)
         })
-        .fold((0, 0.0), |(count, bytes), span| (count + 1, bytes + span.bytes))
+        .fold((0, 0.0), |(count, bytes), span| (count + 1, bytes + f64::from(span.bytes)))
 }

@@ -9,22 +9,43 @@ use super::{
     ms,
     steps::{STEP_PREFIX, Steps},
 };
-use crate::trace::{CpuKind, GpuKind, NO_ID, NameId, Nanos, Trace};
+use crate::trace::{CpuKind, EventId, GpuKind, NO_ID, NameId, Nanos, Trace};
+
+/// CPU span indices grouped by thread, and within a thread by start, longest first: the order
+/// in which nesting is read. A counting sort by thread, then a stable sort per thread, which
+/// is close to linear because each thread's spans are already nearly in time order in the file.
+pub(crate) fn thread_order(trace: &Trace) -> Vec<u32> {
+    let mut first = vec![0usize; trace.threads.len() + 1];
+    for span in &trace.cpu {
+        first[span.thread as usize + 1] += 1;
+    }
+    for thread in 1..first.len() {
+        first[thread] += first[thread - 1];
+    }
+    let mut next = first.clone();
+    let mut order = vec![0u32; trace.cpu.len()];
+    for (index, span) in trace.cpu.iter().enumerate() {
+        order[next[span.thread as usize]] = index as u32;
+        next[span.thread as usize] += 1;
+    }
+    for range in first.windows(2) {
+        order[range[0]..range[1]].sort_by_key(|&i| {
+            let span = &trace.cpu[i as usize];
+            (span.start, std::cmp::Reverse(span.end))
+        });
+    }
+    order
+}
 
 /// Self and total time per op name, over ops that start inside the window, sorted by self time.
 ///
 /// Self time is the duration minus the durations of direct children: spans on the same thread
 /// that lie inside it (PyTorch's `_populate_cpu_children` rule; a partial overlap is no child).
-pub(crate) fn op_stats(trace: &Trace, classes: &NameClasses, steps: &Steps) -> Vec<OpStat> {
-    let mut order: Vec<u32> = (0..trace.cpu.len() as u32).collect();
-    order.sort_unstable_by_key(|&i| {
-        let span = &trace.cpu[i as usize];
-        (span.thread, span.start, std::cmp::Reverse(span.end))
-    });
+pub(crate) fn op_stats(trace: &Trace, order: &[u32], classes: &NameClasses, steps: &Steps) -> Vec<OpStat> {
     let mut children: Vec<Nanos> = vec![0; trace.cpu.len()];
     let mut stack: Vec<u32> = Vec::new();
     let mut thread = u32::MAX;
-    for &index in &order {
+    for &index in order {
         let span = &trace.cpu[index as usize];
         if span.thread != thread {
             stack.clear();
@@ -40,7 +61,7 @@ pub(crate) fn op_stats(trace: &Trace, classes: &NameClasses, steps: &Steps) -> V
         if let Some(&top) = stack.last()
             && span.end <= trace.cpu[top as usize].end
         {
-            children[top as usize] += span.end - span.start;
+            children[top as usize] = children[top as usize].saturating_add(span.end - span.start);
         }
         stack.push(index);
     }
@@ -53,8 +74,8 @@ pub(crate) fn op_stats(trace: &Trace, classes: &NameClasses, steps: &Steps) -> V
         let total = span.end - span.start;
         let entry = by_name.entry(span.name).or_default();
         entry.0 += 1;
-        entry.1 += (total - child_time).max(0);
-        entry.2 += total;
+        entry.1 = entry.1.saturating_add((total - child_time).max(0));
+        entry.2 = entry.2.saturating_add(total);
     }
     let mut grouped: HashMap<String, OpStat> = HashMap::default();
     for (name, (count, self_time, total)) in by_name {
@@ -75,8 +96,8 @@ pub(crate) fn op_stats(trace: &Trace, classes: &NameClasses, steps: &Steps) -> V
 /// The launching op is the innermost op with the kernel's `External id`; a kernel without one
 /// borrows it from the runtime call with the same `correlation`.
 pub(crate) fn kernel_stats(trace: &Trace, steps: &Steps) -> Vec<KernelStat> {
-    let mut op_by_external: HashMap<i64, (NameId, CpuKind)> = HashMap::default();
-    let mut external_by_correlation: HashMap<i64, i64> = HashMap::default();
+    let mut op_by_external: HashMap<EventId, (NameId, CpuKind)> = HashMap::default();
+    let mut external_by_correlation: HashMap<EventId, EventId> = HashMap::default();
     for span in &trace.cpu {
         match span.kind {
             CpuKind::Runtime if span.correlation != NO_ID && span.external_id != NO_ID => {
@@ -103,7 +124,7 @@ pub(crate) fn kernel_stats(trace: &Trace, steps: &Steps) -> Vec<KernelStat> {
         let op = external.and_then(|id| op_by_external.get(&id)).map(|&(name, _)| name);
         let entry = groups.entry((span.name, op)).or_default();
         entry.0 += 1;
-        entry.1 += span.end - span.start;
+        entry.1 = entry.1.saturating_add(span.end - span.start);
     }
     let mut kernels: Vec<KernelStat> = groups
         .into_iter()

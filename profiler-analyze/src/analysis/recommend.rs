@@ -16,7 +16,7 @@ use super::{
     ms, pageable_copies,
     steps::{Steps, fraction},
 };
-use crate::trace::{GpuKind, Trace};
+use crate::trace::{EventId, GpuKind, Trace};
 
 /// Kernels shorter than this are launch-overhead territory.
 const SHORT_KERNEL_NS: i64 = 10_000;
@@ -24,7 +24,7 @@ const SHORT_KERNEL_NS: i64 = 10_000;
 pub(crate) fn recommend(
     trace: &Trace,
     classes: &NameClasses,
-    launching: &HashSet<i64>,
+    launching: &HashSet<EventId>,
     steps: &Steps,
     analysis: &Analysis,
 ) -> Vec<Recommendation> {
@@ -96,11 +96,11 @@ pub(crate) fn recommend(
     }
 
     let mut sync_calls: HashMap<&str, u64> = HashMap::default();
-    let mut sync_time = 0;
+    let mut sync_time: i64 = 0;
     for span in trace.cpu.iter().filter(|s| (lo..hi).contains(&s.start)) {
         if classes.is_sync(span.kind, span.name, launching.contains(&span.external_id)) {
             *sync_calls.entry(trace.names.get(span.name)).or_default() += 1;
-            sync_time += span.end - span.start;
+            sync_time = sync_time.saturating_add(span.end - span.start);
         }
     }
     let sync_count: u64 = sync_calls.values().sum();
@@ -207,11 +207,11 @@ fn precision_finding(
     let (mut heavy, mut reduced, mut all) = (0i64, 0i64, 0i64);
     for span in trace.gpu.iter().filter(|s| s.kind == GpuKind::Kernel && (lo..hi).contains(&s.start)) {
         let duration = span.end - span.start;
-        all += duration;
+        all = all.saturating_add(duration);
         if classes.has(span.name, MATMUL_CONV) {
-            heavy += duration;
+            heavy = heavy.saturating_add(duration);
             if classes.has(span.name, REDUCED_PRECISION) {
-                reduced += duration;
+                reduced = reduced.saturating_add(duration);
             }
         }
     }

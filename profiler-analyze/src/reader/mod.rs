@@ -21,11 +21,18 @@ use serde::Deserialize;
 
 use crate::{
     Error,
-    trace::{CpuKind, CpuSpan, Damage, DeviceProperties, GpuKind, GpuSpan, MemoryPeak, NO_ID, Thread, Trace, TrackId},
+    trace::{
+        CpuKind, CpuSpan, Damage, DeviceProperties, EventId, GpuKind, GpuSpan, MemoryPeak, NO_ID, Thread, Trace,
+        TrackId,
+    },
 };
 
 /// HTA drops events longer than this as CUPTI overflow; so do we.
 const MAX_EVENT_DURATION_NS: i64 = 7 * 24 * 3600 * 1_000_000_000;
+
+/// Timestamps beyond ±4·10¹⁵ µs (the year 2096 as epoch microseconds) are not real: such an
+/// event is skipped, which also keeps every sum of nanoseconds far from `i64` overflow.
+const MAX_ABS_TS_US: f64 = 4e15;
 
 /// How often (in events) the progress callback is called.
 const PROGRESS_EVERY: u64 = 16 * 1024;
@@ -182,7 +189,7 @@ impl Builder {
         if matches!(target, Target::Skip) {
             return;
         }
-        let Some(ts) = event.ts else {
+        let Some(ts) = event.ts.filter(|ts| ts.abs() <= MAX_ABS_TS_US) else {
             self.trace.stats.without_time += 1;
             return;
         };
@@ -209,8 +216,8 @@ impl Builder {
                     name,
                     thread,
                     kind,
-                    external_id: args.external_id.unwrap_or(NO_ID),
-                    correlation: args.correlation.unwrap_or(NO_ID),
+                    external_id: event_id(args.external_id),
+                    correlation: event_id(args.correlation),
                 });
             }
             Target::Gpu(kind) => {
@@ -223,12 +230,12 @@ impl Builder {
                     start,
                     end: start + duration,
                     name,
-                    device: args.device.or_else(|| from_track(event.pid.as_ref())).unwrap_or(0) as i32,
+                    device: args.device.or_else(|| from_track(event.pid.as_ref())).unwrap_or(0) as i16,
                     stream: args.stream.or_else(|| from_track(event.tid.as_ref())).unwrap_or(0) as i32,
                     kind,
-                    external_id: args.external_id.unwrap_or(NO_ID),
-                    correlation: args.correlation.unwrap_or(NO_ID),
-                    bytes: args.bytes.unwrap_or(0.0),
+                    external_id: event_id(args.external_id),
+                    correlation: event_id(args.correlation),
+                    bytes: args.bytes.unwrap_or(0.0) as f32,
                 });
             }
             Target::GpuAnnotation | Target::Skip => {}
@@ -268,8 +275,15 @@ impl Builder {
         let mut memory: Vec<MemoryPeak> = self.memory.into_values().collect();
         memory.sort_by_key(|peak| (peak.device_type, peak.device_id));
         self.trace.memory = memory;
+        // Growth by doubling leaves up to half of each array unused; give it back.
+        self.trace.cpu.shrink_to_fit();
+        self.trace.gpu.shrink_to_fit();
         self.trace
     }
+}
+
+fn event_id(id: Option<i64>) -> EventId {
+    id.and_then(|id| EventId::try_from(id).ok()).unwrap_or(NO_ID)
 }
 
 enum Target {

@@ -93,11 +93,13 @@ fn odd_but_valid_values_are_accepted() {
       {"ph": "X", "cat": "Kernel", "name": "k\u00e9", "pid": 0, "tid": "stream 7", "ts": 1100, "dur": -5},
       {"ph": "X", "cat": "kernel", "name": "nan?", "pid": 0, "tid": 7, "ts": null, "dur": 5},
       {"ph": "X", "cat": "kernel", "name": "huge", "pid": 0, "tid": 7, "ts": 1200, "dur": 1e300},
+      {"ph": "X", "cat": "cpu_op", "name": "far", "pid": 1, "tid": 1, "ts": 9e18, "dur": 6e11},
       {"ph": "i", "name": "[memory]", "pid": 12, "tid": 12, "ts": 1300, "args": {"Device Type": 1, "Device Id": 0, "Total Allocated": 5e9, "Total Reserved": "6e9"}}
     ]"#;
     let trace = read_bytes(json, false).unwrap();
-    assert_eq!(trace.stats.events, 5);
-    assert_eq!((trace.stats.without_time, trace.stats.overflowed), (1, 1));
+    assert_eq!(trace.stats.events, 6);
+    // Found by the fuzzer: a timestamp near i64::MAX ns overflowed `start + duration`.
+    assert_eq!((trace.stats.without_time, trace.stats.overflowed), (2, 1));
     assert_eq!(trace.gpu.len(), 1);
     assert_eq!(trace.gpu[0].end, trace.gpu[0].start, "negative durations clamp to 0");
     assert_eq!(trace.memory[0].reserved, 6e9);
