@@ -5,7 +5,7 @@ use metrics_schema::{BreakdownParts, StepBreakdown, StepParts};
 use rustc_hash::FxHashSet as HashSet;
 
 use super::{
-    classes::{DATALOADER, NameClasses, STEP},
+    classes::{AUTOGRAD, DATALOADER, NameClasses, STEP},
     gpu::DeviceActivity,
     intervals::IntervalSet,
     ms,
@@ -36,8 +36,12 @@ impl Layers {
         let mut sync = Vec::new();
         let mut host = Vec::new();
         let mut thread = u32::MAX;
+        let loop_threads = training_loop_threads(trace, classes);
         for &index in order {
             let span = &trace.cpu[index as usize];
+            if !loop_threads.is_empty() && !loop_threads.contains(&span.thread) {
+                continue;
+            }
             if span.thread != thread {
                 thread = span.thread;
                 // A new thread's spans may start before the last one's ended.
@@ -59,6 +63,21 @@ impl Layers {
         let host = IntervalSet::union_of(host).subtract(&claimed);
         Layers { gpu, data_wait, sync, host }
     }
+}
+
+/// The threads whose work the step waits for: those that run the `ProfilerStep` spans (the
+/// training loop) and the autograd engine's backward threads. Helper threads such as the
+/// pin-memory thread work alongside the loop, so their spans are not step time. Empty when the
+/// trace has no steps: then every thread counts.
+fn training_loop_threads(trace: &Trace, classes: &NameClasses) -> HashSet<u32> {
+    let steps: HashSet<u32> =
+        trace.cpu.iter().filter(|span| classes.has(span.name, STEP)).map(|span| span.thread).collect();
+    if steps.is_empty() {
+        return steps;
+    }
+    let mut threads = steps;
+    threads.extend(trace.cpu.iter().filter(|span| classes.has(span.name, AUTOGRAD)).map(|span| span.thread));
+    threads
 }
 
 /// Appends an interval that starts no earlier than the last one, merging when they touch.

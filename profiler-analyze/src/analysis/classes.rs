@@ -5,19 +5,22 @@
 use super::steps::{DATALOADER_PREFIX, STEP_PREFIX};
 use crate::trace::{CpuKind, NameId, Trace};
 
-pub(crate) const STEP: u8 = 1;
-pub(crate) const DATALOADER: u8 = 1 << 1;
+pub(crate) const STEP: u16 = 1;
+pub(crate) const DATALOADER: u16 = 1 << 1;
 /// A runtime call that blocks until the device catches up.
-pub(crate) const SYNC_CALL: u8 = 1 << 2;
+pub(crate) const SYNC_CALL: u16 = 1 << 2;
 /// `aten::item`/`aten::_local_scalar_dense`: a sync only when it copied from a device.
-pub(crate) const SCALAR_READ: u8 = 1 << 3;
+pub(crate) const SCALAR_READ: u16 = 1 << 3;
 /// NCCL/RCCL/HCCL kernels, as HTA's `get_kernel_type` classifies communication.
-pub(crate) const COMMUNICATION: u8 = 1 << 4;
-pub(crate) const PAGEABLE_HTOD: u8 = 1 << 5;
+pub(crate) const COMMUNICATION: u16 = 1 << 4;
+pub(crate) const PAGEABLE_HTOD: u16 = 1 << 5;
 /// GEMM and convolution kernels: the ones tensor cores speed up.
-pub(crate) const MATMUL_CONV: u8 = 1 << 6;
+pub(crate) const MATMUL_CONV: u16 = 1 << 6;
 /// fp16, bf16 or fp8 kernels.
-pub(crate) const REDUCED_PRECISION: u8 = 1 << 7;
+pub(crate) const REDUCED_PRECISION: u16 = 1 << 7;
+
+/// The autograd engine's per-node ranges, which run on the backward threads.
+pub(crate) const AUTOGRAD: u16 = 1 << 8;
 
 const SYNC_CALLS: &[&str] = &[
     "cudaStreamSynchronize",
@@ -38,14 +41,14 @@ const REDUCED_PRECISION_MARKERS: &[&str] =
 
 /// One set of class bits per [`NameId`].
 #[derive(Debug)]
-pub(crate) struct NameClasses(Vec<u8>);
+pub(crate) struct NameClasses(Vec<u16>);
 
 impl NameClasses {
     pub(crate) fn of(trace: &Trace) -> NameClasses {
         NameClasses((0..trace.names.len() as NameId).map(|id| classify(trace.names.get(id))).collect())
     }
 
-    pub(crate) fn has(&self, name: NameId, class: u8) -> bool {
+    pub(crate) fn has(&self, name: NameId, class: u16) -> bool {
         self.0[name as usize] & class != 0
     }
 
@@ -60,15 +63,16 @@ impl NameClasses {
     }
 }
 
-fn classify(name: &str) -> u8 {
+fn classify(name: &str) -> u16 {
     let mut class = 0;
-    let mut set = |bit: u8, yes: bool| {
+    let mut set = |bit: u16, yes: bool| {
         if yes {
             class |= bit;
         }
     };
     set(STEP, name.starts_with(STEP_PREFIX));
     set(DATALOADER, name.starts_with(DATALOADER_PREFIX));
+    set(AUTOGRAD, name.starts_with("autograd::engine::evaluate_function"));
     set(SYNC_CALL, SYNC_CALLS.contains(&name));
     set(SCALAR_READ, matches!(name, "aten::item" | "aten::_local_scalar_dense"));
     set(
@@ -95,6 +99,7 @@ mod tests {
         assert_eq!(classify("ProfilerStep#12"), STEP);
         assert_eq!(classify("enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__"), DATALOADER);
         assert_eq!(classify("cudaStreamSynchronize"), SYNC_CALL);
+        assert_eq!(classify("autograd::engine::evaluate_function: AddBackward0"), AUTOGRAD);
         assert_eq!(classify("cudaMemcpyAsync"), 0);
         assert_eq!(classify("ncclDevKernel_AllReduce_Sum_f32_RING_LL(ncclDevComm*)"), COMMUNICATION);
         assert_eq!(classify("Memcpy HtoD (Pageable -> Device)"), PAGEABLE_HTOD);

@@ -47,6 +47,8 @@ pub(crate) struct Scanner<R> {
     state: State,
     /// The current top-level key, copied: reading its value may refill the buffer.
     key: Vec<u8>,
+    /// Whether the root object had a `traceEvents` key.
+    saw_events: bool,
 }
 
 impl<R: Read> Scanner<R> {
@@ -60,6 +62,7 @@ impl<R: Read> Scanner<R> {
             eof: false,
             state: State::Start,
             key: Vec::new(),
+            saw_events: false,
         }
     }
 
@@ -84,6 +87,11 @@ impl<R: Read> Scanner<R> {
                 State::RootObject { first } => {
                     let token = self.expect_token("the top-level object is not closed")?;
                     if token == b'}' {
+                        if !self.saw_events {
+                            return Err(self.error_here(
+                                "no \"traceEvents\" array: not a Kineto/Chrome trace (an execution trace or other JSON?)",
+                            ));
+                        }
                         self.pos += 1;
                         self.state = State::Done;
                         continue;
@@ -113,6 +121,7 @@ impl<R: Read> Scanner<R> {
                             return Err(self.error_here("\"traceEvents\" is not an array"));
                         }
                         self.pos += 1;
+                        self.saw_events = true;
                         self.state = State::Events { expect_comma: false, in_root_array: false };
                         continue;
                     }
@@ -360,6 +369,7 @@ mod tests {
             ("\u{1f}\u{8b}", 0, "expected '{' or '['"),
             (r#"{"traceEvents": []} x"#, 20, "after the end"),
             (r#"{"traceEvents": [7]}"#, 17, "expected an event object"),
+            (r#"{"nodes": [{"id": 1}]}"#, 21, "no \"traceEvents\" array"),
         ];
         for (json, offset, message) in cases {
             let err = scan_all(json, 8).unwrap_err();

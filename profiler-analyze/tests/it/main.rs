@@ -66,3 +66,23 @@ fn diff_of_the_h100_runs_shows_the_data_wait_gone() {
     assert_eq!(diff.ops.len(), 5);
     assert!(diff.ops.windows(2).all(|w| w[0].delta_ms.abs() >= w[1].delta_ms.abs()));
 }
+
+#[test]
+fn breakdown_parts_follow_the_priority_rule_and_skip_helper_threads() {
+    // One 100 µs step: data wait 0–20, a sync call 20–30, host ops 30–50 (on the loop thread and
+    // on the autograd thread), a kernel 40–70; a pin-memory helper thread busy 70–100.
+    let json = br#"{"traceEvents": [
+      {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#3", "pid": 1, "tid": 1, "ts": 0, "dur": 100},
+      {"ph": "X", "cat": "user_annotation", "name": "enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", "pid": 1, "tid": 1, "ts": 0, "dur": 20},
+      {"ph": "X", "cat": "cuda_runtime", "name": "cudaStreamSynchronize", "pid": 1, "tid": 1, "ts": 20, "dur": 10},
+      {"ph": "X", "cat": "cpu_op", "name": "aten::add", "pid": 1, "tid": 1, "ts": 30, "dur": 10},
+      {"ph": "X", "cat": "cpu_op", "name": "autograd::engine::evaluate_function: AddBackward0", "pid": 1, "tid": 2, "ts": 35, "dur": 15},
+      {"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": 40, "dur": 30, "args": {"device": 0}},
+      {"ph": "X", "cat": "cuda_runtime", "name": "cudaHostAlloc", "pid": 1, "tid": 3, "ts": 70, "dur": 30}
+    ]}"#;
+    let trace = profiler_analyze::read_from(&json[..], Path::new("parts.json"), ReadOptions::default(), &mut |_| true)
+        .unwrap();
+    let step = &profiler_analyze::analyze(&trace).breakdown.per_step[0];
+    let parts = [step.gpu_ms, step.data_wait_ms, step.sync_ms, step.host_ms, step.other_ms].map(|ms| (ms * 1e3).round());
+    assert_eq!(parts, [30.0, 20.0, 10.0, 10.0, 30.0], "{step:?}");
+}
