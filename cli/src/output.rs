@@ -52,11 +52,20 @@ impl Ui {
     /// A progress bar on stderr for `len` steps; hidden unless stderr is a terminal and neither
     /// `--quiet` nor `--no-progress` was given.
     pub(crate) fn progress(&self, len: u64, message: &str) -> indicatif::ProgressBar {
+        self.bar(len, message, "{msg} {wide_bar} {pos}/{len} [{elapsed} < {eta}]")
+    }
+
+    /// Like [`Ui::progress`], counting bytes (`12.3 MiB/1.0 GiB`, with a rate).
+    pub(crate) fn progress_bytes(&self, len: u64, message: &str) -> indicatif::ProgressBar {
+        self.bar(len, message, "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} [{elapsed} < {eta}]")
+    }
+
+    fn bar(&self, len: u64, message: &str, template: &str) -> indicatif::ProgressBar {
         if !self.progress {
             return indicatif::ProgressBar::hidden();
         }
         let bar = indicatif::ProgressBar::new(len);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} [{elapsed} < {eta}]") {
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
         bar.set_message(message.to_owned());

@@ -106,7 +106,7 @@ fn read_run(paths: &[PathBuf], read: &ReadArgs, ui: &Ui) -> anyhow::Result<Vec<R
     let files = trace_files(paths)?;
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     interrupt::set_cancellable();
-    let bar = ui.progress(total, "reading");
+    let bar = ui.progress_bytes(total, "reading");
     let options = AnalyzeOptions { top: read.top, lenient: read.lenient, jobs: read.jobs };
     let results = analyze_files(&files, options, &|bytes| {
         bar.set_position(bytes);

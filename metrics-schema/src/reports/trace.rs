@@ -134,25 +134,30 @@ pub struct GpuStats {
     pub devices: Vec<DeviceGpuStats>,
 }
 
-/// One device's activity.
+impl GpuStats {
+    /// No activity.
+    pub fn idle() -> GpuStats {
+        GpuStats {
+            busy_fraction: 0.0,
+            idle_fraction: 1.0,
+            kernel_ms: 0.0,
+            memcpy_ms: 0.0,
+            memset_ms: 0.0,
+            compute_ms: 0.0,
+            communication_ms: 0.0,
+            devices: Vec::new(),
+        }
+    }
+}
+
+/// One device's activity: the same fields as [`GpuStats`], for that device alone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeviceGpuStats {
     /// Device index.
     pub device: i32,
-    /// As [`GpuStats::busy_fraction`].
-    pub busy_fraction: f64,
-    /// As [`GpuStats::idle_fraction`].
-    pub idle_fraction: f64,
-    /// As [`GpuStats::kernel_ms`].
-    pub kernel_ms: f64,
-    /// As [`GpuStats::memcpy_ms`].
-    pub memcpy_ms: f64,
-    /// As [`GpuStats::memset_ms`].
-    pub memset_ms: f64,
-    /// As [`GpuStats::compute_ms`].
-    pub compute_ms: f64,
-    /// As [`GpuStats::communication_ms`].
-    pub communication_ms: f64,
+    /// Its figures (`devices` stays empty).
+    #[serde(flatten)]
+    pub stats: GpuStats,
 }
 
 /// Each step's wall time split into parts that add up to it.

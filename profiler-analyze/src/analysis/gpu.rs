@@ -49,13 +49,7 @@ pub(crate) fn gpu_stats(trace: &Trace, classes: &NameClasses, steps: &Steps, act
             let busy_fraction = fraction(busy.covered(lo, hi), window);
             DeviceGpuStats {
                 device,
-                busy_fraction,
-                idle_fraction: 1.0 - busy_fraction,
-                kernel_ms: 0.0,
-                memcpy_ms: 0.0,
-                memset_ms: 0.0,
-                compute_ms: 0.0,
-                communication_ms: 0.0,
+                stats: GpuStats { busy_fraction, idle_fraction: 1.0 - busy_fraction, ..GpuStats::idle() },
             }
         })
         .collect();
@@ -64,7 +58,8 @@ pub(crate) fn gpu_stats(trace: &Trace, classes: &NameClasses, steps: &Steps, act
         if clipped <= 0 {
             continue;
         }
-        let Some(stats) = devices.iter_mut().find(|stats| stats.device == i32::from(span.device)) else { continue };
+        let Some(device) = devices.iter_mut().find(|d| d.device == i32::from(span.device)) else { continue };
+        let stats = &mut device.stats;
         let duration = ms(clipped);
         match span.kind {
             GpuKind::Kernel => {
@@ -79,9 +74,8 @@ pub(crate) fn gpu_stats(trace: &Trace, classes: &NameClasses, steps: &Steps, act
             GpuKind::Memset => stats.memset_ms += duration,
         }
     }
-    let active = devices.len().max(1) as f64;
-    let sum = |field: fn(&DeviceGpuStats) -> f64| devices.iter().map(field).fold(0.0, |a, b| a + b);
-    let busy_fraction = if devices.is_empty() { 0.0 } else { sum(|d| d.busy_fraction) / active };
+    let sum = |field: fn(&GpuStats) -> f64| devices.iter().map(|d| field(&d.stats)).fold(0.0, |a, b| a + b);
+    let busy_fraction = if devices.is_empty() { 0.0 } else { sum(|d| d.busy_fraction) / devices.len() as f64 };
     let totals = GpuStats {
         busy_fraction,
         idle_fraction: 1.0 - busy_fraction,

@@ -80,9 +80,30 @@ fn breakdown_parts_follow_the_priority_rule_and_skip_helper_threads() {
       {"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": 40, "dur": 30, "args": {"device": 0}},
       {"ph": "X", "cat": "cuda_runtime", "name": "cudaHostAlloc", "pid": 1, "tid": 3, "ts": 70, "dur": 30}
     ]}"#;
-    let trace = profiler_analyze::read_from(&json[..], Path::new("parts.json"), ReadOptions::default(), &mut |_| true)
-        .unwrap();
+    let trace =
+        profiler_analyze::read_from(&json[..], Path::new("parts.json"), ReadOptions::default(), &mut |_| true).unwrap();
     let step = &profiler_analyze::analyze(&trace).breakdown.per_step[0];
-    let parts = [step.gpu_ms, step.data_wait_ms, step.sync_ms, step.host_ms, step.other_ms].map(|ms| (ms * 1e3).round());
+    let parts =
+        [step.gpu_ms, step.data_wait_ms, step.sync_ms, step.host_ms, step.other_ms].map(|ms| (ms * 1e3).round());
     assert_eq!(parts, [30.0, 20.0, 10.0, 10.0, 30.0], "{step:?}");
+}
+
+#[test]
+fn several_devices_are_reported_each_and_averaged() {
+    let json = br#"{"traceEvents": [
+      {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#1", "pid": 1, "tid": 1, "ts": 0, "dur": 100},
+      {"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": 0, "dur": 80, "args": {"device": 0}},
+      {"ph": "X", "cat": "kernel", "name": "ncclDevKernel_AllReduce", "pid": 1, "tid": 7, "ts": 50, "dur": 20, "args": {"device": 1}}
+    ]}"#;
+    let trace = profiler_analyze::read_from(&json[..], Path::new("two.json"), ReadOptions::default(), &mut |_| true)
+        .unwrap();
+    let analysis = profiler_analyze::analyze(&trace);
+    let gpu = &analysis.gpu;
+    assert!((gpu.busy_fraction - 0.5).abs() < 1e-12, "mean of 0.8 and 0.2: {gpu:?}");
+    assert_eq!((gpu.compute_ms, gpu.communication_ms), (0.08, 0.02));
+    let value = serde_json::to_value(gpu).unwrap();
+    assert_eq!(value["devices"][1]["device"], 1);
+    assert_eq!(value["devices"][1]["communication_ms"], 0.02);
+    assert!(value["devices"][1].get("devices").is_none());
+    assert_eq!(analysis.temporal.len(), 2);
 }
