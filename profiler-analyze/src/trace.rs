@@ -138,6 +138,11 @@ pub struct MemoryPeak {
     pub reserved: f64,
     /// How many `[memory]` events the device had.
     pub events: u64,
+    /// Net bytes allocated since the trace began: the running sum of `Bytes`.
+    pub net_allocated: f64,
+    /// Highest `net_allocated`: the high-water mark of what was allocated during the trace, for
+    /// traces without `Total Allocated` (PyTorch 1.x).
+    pub net_allocated_peak: f64,
 }
 
 /// A GPU's entry in the trace's `deviceProperties`.

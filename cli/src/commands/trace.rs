@@ -197,10 +197,11 @@ fn analysis_document(report: &TraceAnalysisReport) -> Document {
     }
     for peak in report.memory.iter().flatten() {
         let total = peak.total_bytes.map(|t| format!(" of {}", format_bytes(t))).unwrap_or_default();
+        let basis = if peak.from_deltas { " (allocated during the trace)" } else { "" };
         fields.push((
             format!("memory {}", peak.device),
             format!(
-                "peak allocated {}, reserved {}{total}",
+                "peak allocated {}{basis}, reserved {}{total}",
                 format_bytes(peak.peak_allocated_bytes),
                 format_bytes(peak.peak_reserved_bytes)
             ),

@@ -234,6 +234,11 @@ pub struct MemoryHighWater {
     /// The device's memory from `deviceProperties`, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub total_bytes: Option<u64>,
+    /// True when the trace has no `Total Allocated` (PyTorch 1.x): the peak is then of the
+    /// bytes allocated *during* the trace (a running sum of each event's `Bytes`), not counting
+    /// what was allocated before profiling began.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_deltas: bool,
 }
 
 /// One host op.

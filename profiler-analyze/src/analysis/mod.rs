@@ -122,11 +122,13 @@ fn memory_high_water(trace: &Trace) -> Option<Vec<MemoryHighWater>> {
             } else {
                 None
             };
+            let from_deltas = peak.allocated == 0.0 && peak.net_allocated_peak > 0.0;
             MemoryHighWater {
                 device: if is_cuda { format!("cuda:{}", peak.device_id) } else { "cpu".to_owned() },
-                peak_allocated_bytes: peak.allocated as u64,
+                peak_allocated_bytes: if from_deltas { peak.net_allocated_peak } else { peak.allocated } as u64,
                 peak_reserved_bytes: peak.reserved as u64,
                 total_bytes: total.map(|t| t as u64),
+                from_deltas,
             }
         })
         .collect();

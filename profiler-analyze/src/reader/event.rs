@@ -40,6 +40,8 @@ pub(crate) struct RawArgs {
     pub(crate) device: Option<i64>,
     pub(crate) stream: Option<i64>,
     pub(crate) bytes: Option<f64>,
+    /// `[memory]` events: bytes allocated (positive) or freed (negative) by this event.
+    pub(crate) alloc_bytes: Option<f64>,
     /// `[memory]` events: bytes allocated by the caching allocator after this event.
     pub(crate) total_allocated: Option<f64>,
     pub(crate) total_reserved: Option<f64>,
@@ -97,6 +99,7 @@ keys!(ArgKey {
     Device = "device",
     Stream = "stream",
     Bytes = "bytes",
+    AllocBytes = "Bytes",
     TotalAllocated = "Total Allocated",
     TotalReserved = "Total Reserved",
     DeviceId = "Device Id",
@@ -153,6 +156,7 @@ impl<'de> Deserialize<'de> for RawArgs {
                         ArgKey::Device => args.device = integer(map.next_value()?),
                         ArgKey::Stream => args.stream = integer(map.next_value()?),
                         ArgKey::Bytes => args.bytes = map.next_value::<LooseNumber>()?.0,
+                        ArgKey::AllocBytes => args.alloc_bytes = map.next_value::<LooseNumber>()?.0,
                         ArgKey::TotalAllocated => args.total_allocated = map.next_value::<LooseNumber>()?.0,
                         ArgKey::TotalReserved => args.total_reserved = map.next_value::<LooseNumber>()?.0,
                         ArgKey::DeviceId => args.device_id = integer(map.next_value()?),

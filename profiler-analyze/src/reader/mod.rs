@@ -251,8 +251,12 @@ impl Builder {
             allocated: 0.0,
             reserved: 0.0,
             events: 0,
+            net_allocated: 0.0,
+            net_allocated_peak: 0.0,
         });
         peak.events += 1;
+        peak.net_allocated += args.alloc_bytes.unwrap_or(0.0);
+        peak.net_allocated_peak = peak.net_allocated_peak.max(peak.net_allocated);
         peak.allocated = peak.allocated.max(args.total_allocated.unwrap_or(0.0));
         peak.reserved = peak.reserved.max(args.total_reserved.unwrap_or(0.0));
     }

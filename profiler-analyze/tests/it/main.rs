@@ -53,6 +53,11 @@ fn legacy_2021_schema_links_kernels_and_finds_the_dataloader() {
     );
     assert!(analysis.recommendations.iter().any(|r| r.id == "pageable-memcpy"));
     assert_eq!(analysis.recommendations[0].id, "dataloader-bound");
+    // No `Total Allocated` in 2021: the peak of the running sum of `Bytes` (checked in Python).
+    let memory = analysis.memory.unwrap();
+    assert_eq!(memory[1].device, "cuda:0");
+    assert_eq!((memory[1].peak_allocated_bytes, memory[1].from_deltas), (2_791_636_480, true));
+    assert_eq!(memory[0].peak_allocated_bytes, 57_803_264);
 }
 
 #[test]
@@ -95,8 +100,8 @@ fn several_devices_are_reported_each_and_averaged() {
       {"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": 0, "dur": 80, "args": {"device": 0}},
       {"ph": "X", "cat": "kernel", "name": "ncclDevKernel_AllReduce", "pid": 1, "tid": 7, "ts": 50, "dur": 20, "args": {"device": 1}}
     ]}"#;
-    let trace = profiler_analyze::read_from(&json[..], Path::new("two.json"), ReadOptions::default(), &mut |_| true)
-        .unwrap();
+    let trace =
+        profiler_analyze::read_from(&json[..], Path::new("two.json"), ReadOptions::default(), &mut |_| true).unwrap();
     let analysis = profiler_analyze::analyze(&trace);
     let gpu = &analysis.gpu;
     assert!((gpu.busy_fraction - 0.5).abs() < 1e-12, "mean of 0.8 and 0.2: {gpu:?}");
