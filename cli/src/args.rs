@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{info::InfoArgs, targets::TargetsArgs, trace::TraceArgs};
+use crate::commands::{info::InfoArgs, monitor::MonitorArgs, targets::TargetsArgs, trace::TraceArgs};
 
 /// The `--version` text: the crate version and the commit it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCRPERF_GIT_COMMIT"), ")");
@@ -56,4 +56,6 @@ pub(crate) enum Command {
     Targets(TargetsArgs),
     /// PyTorch profiler traces: bottlenecks and fixes, per rank, and diffs between runs
     Trace(TraceArgs),
+    /// GPU, CPU, memory, disk and process sampling with alerts, Prometheus export and reports
+    Monitor(MonitorArgs),
 }

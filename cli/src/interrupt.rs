@@ -5,14 +5,21 @@
 //! [`set_cancellable`] to be asked to stop instead: they then finish the current unit of work,
 //! flush what they have, and `main` exits 130.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static CANCELLABLE: AtomicBool = AtomicBool::new(false);
+static FORWARDING: AtomicBool = AtomicBool::new(false);
+static SIGNALS: AtomicU32 = AtomicU32::new(0);
 
 /// Installs the SIGINT/SIGTERM handler. A failure to install it only loses the graceful path.
 pub(crate) fn install() {
     let _ = ctrlc::set_handler(|| {
+        SIGNALS.fetch_add(1, Ordering::SeqCst);
+        if FORWARDING.load(Ordering::SeqCst) {
+            REQUESTED.store(true, Ordering::SeqCst);
+            return;
+        }
         let second = REQUESTED.swap(true, Ordering::SeqCst);
         if second || !CANCELLABLE.load(Ordering::SeqCst) {
             #[expect(
@@ -30,7 +37,17 @@ pub(crate) fn requested() -> bool {
 }
 
 /// Declares that the running command polls [`requested`] and stops cleanly by itself.
-#[allow(dead_code, reason = "first used by the long-running subcommands of later capabilities")]
 pub(crate) fn set_cancellable() {
     CANCELLABLE.store(true, Ordering::SeqCst);
+}
+
+/// Declares that every signal is passed on to a child process by the running command (which
+/// polls [`signals`]): the handler then never exits by itself.
+pub(crate) fn set_forwarding() {
+    FORWARDING.store(true, Ordering::SeqCst);
+}
+
+/// How many SIGINT/SIGTERM/SIGHUP have arrived.
+pub(crate) fn signals() -> u32 {
+    SIGNALS.load(Ordering::SeqCst)
 }

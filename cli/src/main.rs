@@ -33,6 +33,8 @@ pub(crate) enum Outcome {
     /// parity mismatch).
     #[allow(dead_code, reason = "returned by the first checking subcommand, `targets digest --check`")]
     CheckFailed,
+    /// A wrapped command's own exit code, passed on as is (even after Ctrl-C).
+    Exit(u8),
 }
 
 fn main() -> ExitCode {
@@ -47,12 +49,16 @@ fn main() -> ExitCode {
     interrupt::install();
     let ui = Ui::new(&cli.global);
     let result = commands::run(cli.command, &ui);
+    if let Ok(Outcome::Exit(code)) = result {
+        return ExitCode::from(code);
+    }
     if interrupt::requested() {
         return ExitCode::from(130);
     }
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = writeln!(io::stderr().lock(), "ocrperf: error: {err:#}");

@@ -20,7 +20,6 @@ pub(crate) struct Ui {
     output: Option<PathBuf>,
     quiet: bool,
     color: bool,
-    #[allow(dead_code, reason = "read by the first long-running subcommand, `targets bench`")]
     progress: bool,
 }
 
@@ -40,6 +39,16 @@ impl Ui {
             quiet: args.quiet,
             progress: !args.quiet && !args.no_progress && io::stderr().is_terminal(),
         }
+    }
+
+    /// The `-o` file, if one was given (not `-`).
+    pub(crate) fn output_path(&self) -> Option<&std::path::Path> {
+        self.output.as_deref()
+    }
+
+    /// Whether a live status line may be drawn on stderr (a terminal, no `--quiet`).
+    pub(crate) fn live(&self) -> bool {
+        self.progress
     }
 
     /// Prints a side note on stderr, unless `--quiet`.

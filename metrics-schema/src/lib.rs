@@ -54,9 +54,11 @@ pub use git::GitInfo;
 pub use host::{GpuInfo, HostInfo};
 pub use metric::{Better, Distribution, Metric, MetricsBuilder, ToMetrics, Unit};
 pub use reports::{
-    BreakdownParts, CacheReport, DamageSummary, DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, EpochReport,
-    FileDigest, GpuStats, HostInfoReport, KernelStat, MemoryHighWater, OpStat, ParitySummary, PhaseReport, PhaseStep,
-    RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler,
+    AlertEvent, AlertLine, AlertState, BreakdownParts, CacheReport, DamageSummary, DataloaderStats, DeviceGpuStats,
+    DiffRow, DiffSide, DiskSample, EpochReport, FileDigest, GpuProcess, GpuSample, GpuStats, HostInfoReport,
+    HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MetricSummary, MonitorHeader, MonitorSample,
+    MonitorSummaryReport, NetSample, OpStat, ParitySummary, PhaseReport, PhaseStep, ProcessSample, RankSummary,
+    ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler,
     TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, TraceAnalysisReport, TraceDiffReport, WindowSummary,
 };
 pub use schema_id::{ReportKind, SchemaId};

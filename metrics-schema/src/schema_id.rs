@@ -21,6 +21,8 @@ pub enum ReportKind {
     TraceAnalysis,
     /// `ocrperf trace diff`: per-step, per-op and per-kernel changes between two traces.
     TraceDiff,
+    /// `ocrperf monitor`: per-metric statistics and alerts of a monitored run.
+    MonitorSummary,
 }
 
 impl ReportKind {
@@ -32,6 +34,7 @@ impl ReportKind {
         ReportKind::TargetsBench,
         ReportKind::TraceAnalysis,
         ReportKind::TraceDiff,
+        ReportKind::MonitorSummary,
     ];
 
     /// The kind as written inside a schema id.
@@ -43,6 +46,7 @@ impl ReportKind {
             ReportKind::TargetsBench => "targets-bench",
             ReportKind::TraceAnalysis => "trace-analysis",
             ReportKind::TraceDiff => "trace-diff",
+            ReportKind::MonitorSummary => "monitor-summary",
         }
     }
 
@@ -137,7 +141,7 @@ mod tests {
         let err = "ocrperf.teleport.v1".parse::<SchemaId>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench, trace-analysis, trace-diff); is it from a newer ocrperf?"
+            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench, trace-analysis, trace-diff, monitor-summary); is it from a newer ocrperf?"
         );
     }
 }

@@ -13,6 +13,7 @@
 
 mod ci;
 mod phase2;
+mod phase3_monitor;
 mod phase3_trace;
 mod phases;
 mod process;

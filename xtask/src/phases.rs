@@ -57,7 +57,12 @@ const PHASES: &[Phase] = &[
                 issue: "issue #4",
                 demo: Some(crate::phase3_trace::demo),
             },
-            Step { name: "monitor", crate_name: "resource-monitor", issue: "issue #5", demo: None },
+            Step {
+                name: "monitor",
+                crate_name: "resource-monitor",
+                issue: "issue #5",
+                demo: Some(crate::phase3_monitor::demo),
+            },
         ],
     },
 ];

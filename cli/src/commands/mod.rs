@@ -1,6 +1,7 @@
 //! One module per subcommand; this file only dispatches.
 
 pub(crate) mod info;
+pub(crate) mod monitor;
 pub(crate) mod targets;
 pub(crate) mod trace;
 
@@ -11,5 +12,6 @@ pub(crate) fn run(command: Command, ui: &Ui) -> anyhow::Result<Outcome> {
         Command::Info(args) => info::run(&args, ui),
         Command::Targets(args) => targets::run(&args, ui),
         Command::Trace(args) => trace::run(&args, ui),
+        Command::Monitor(args) => monitor::run(&args, ui),
     }
 }

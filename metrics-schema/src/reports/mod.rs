@@ -1,8 +1,13 @@
 //! The report payloads of the tools that exist so far. Each capability adds its own here.
 
+mod monitor;
 mod targets;
 mod trace;
 
+pub use monitor::{
+    AlertEvent, AlertLine, AlertState, DiskSample, GpuProcess, GpuSample, HostSample, MONITOR_SAMPLES_SCHEMA,
+    MetricSummary, MonitorHeader, MonitorSample, MonitorSummaryReport, NetSample, ProcessSample,
+};
 pub use targets::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport, TargetsDigestReport};
 pub use trace::{
     BreakdownParts, DamageSummary, DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, GpuStats, KernelStat,

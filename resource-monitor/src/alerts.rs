@@ -1,0 +1,407 @@
+//! Alert rules (TOML) and their evaluation over the sample stream.
+//!
+//! A rule names a metric (a `*` matches one dotted part, so `gpu.*.temperature_c` watches every
+//! GPU), a comparison and a threshold, and a `for` duration. For each matching metric it fires
+//! once when its condition has held for `for`, and resolves once when the condition has been
+//! false for `for` again; a value hovering at the threshold therefore cannot flap.
+//!
+//! ```toml
+//! [[rule]]
+//! name = "gpu-input-bound"
+//! metric = "gpu.*.utilization_percent"
+//! op = "<"
+//! threshold = 30
+//! for = "30s"
+//! severity = "warning"
+//! message = "GPU under 30% for 30 s while the job runs: input-bound?"
+//! while_process = true
+//! ```
+
+use std::{collections::HashMap, path::Path, time::Duration};
+
+use metrics_schema::{AlertEvent, AlertState, HumanDuration};
+use serde::Deserialize;
+
+use crate::Error;
+
+/// A comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Comparison {
+    /// `>`
+    #[serde(rename = ">")]
+    Above,
+    /// `>=`
+    #[serde(rename = ">=")]
+    AtLeast,
+    /// `<`
+    #[serde(rename = "<")]
+    Below,
+    /// `<=`
+    #[serde(rename = "<=")]
+    AtMost,
+}
+
+impl Comparison {
+    fn holds(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::Above => value > threshold,
+            Comparison::AtLeast => value >= threshold,
+            Comparison::Below => value < threshold,
+            Comparison::AtMost => value <= threshold,
+        }
+    }
+}
+
+/// One alert rule.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Identifies the rule in events.
+    pub name: String,
+    /// Metric name, `*` matching one dotted part.
+    pub metric: String,
+    /// How the value is compared.
+    pub op: Comparison,
+    /// The threshold.
+    pub threshold: f64,
+    /// How long the condition must hold (and then not hold) before the alert fires (resolves).
+    #[serde(rename = "for", default = "zero")]
+    pub hold: HumanDuration,
+    /// `info`, `warning` or `critical`.
+    #[serde(default = "warning")]
+    pub severity: String,
+    /// What it means, for people.
+    pub message: String,
+    /// Only while the watched process runs (the condition is false otherwise).
+    #[serde(default)]
+    pub while_process: bool,
+}
+
+fn zero() -> HumanDuration {
+    HumanDuration(Duration::ZERO)
+}
+
+fn warning() -> String {
+    "warning".to_owned()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rule: Vec<Rule>,
+}
+
+/// Reads rules from a TOML file: `[[rule]]` tables.
+pub fn load_rules(path: &Path) -> Result<Vec<Rule>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+    parse_rules(&text).map_err(|message| Error::Rules { path: path.to_owned(), message })
+}
+
+/// Parses rules from TOML text; the error names the line.
+pub fn parse_rules(text: &str) -> Result<Vec<Rule>, String> {
+    let file: RulesFile = toml::from_str(text).map_err(|err| {
+        let line = err.span().map(|span| text[..span.start].lines().count().max(1));
+        let message = err.message().to_owned();
+        match line {
+            Some(line) => format!("line {line}: {message}"),
+            None => message,
+        }
+    })?;
+    for rule in &file.rule {
+        if !matches!(rule.severity.as_str(), "info" | "warning" | "critical") {
+            return Err(format!("rule `{}`: severity must be info, warning or critical", rule.name));
+        }
+        if !rule.threshold.is_finite() {
+            return Err(format!("rule `{}`: threshold must be a finite number", rule.name));
+        }
+    }
+    Ok(file.rule)
+}
+
+/// The built-in rules; the README gives where each number comes from.
+pub fn default_rules() -> Vec<Rule> {
+    let rule =
+        |name: &str, metric: &str, op, threshold, hold: u64, severity: &str, message: &str, while_process| Rule {
+            name: name.to_owned(),
+            metric: metric.to_owned(),
+            op,
+            threshold,
+            hold: HumanDuration(Duration::from_secs(hold)),
+            severity: severity.to_owned(),
+            message: message.to_owned(),
+            while_process,
+        };
+    use Comparison::*;
+    vec![
+        rule(
+            "gpu-input-bound",
+            "gpu.*.utilization_percent",
+            Below,
+            30.0,
+            30,
+            "warning",
+            "GPU utilization under 30% for 30 s while the job runs: likely input-bound (data loading)",
+            true,
+        ),
+        rule(
+            "gpu-memory-full",
+            "gpu.*.memory_used_percent",
+            Above,
+            95.0,
+            0,
+            "warning",
+            "GPU memory over 95%: close to out-of-memory",
+            false,
+        ),
+        rule(
+            "gpu-hot",
+            "gpu.*.temperature_c",
+            AtLeast,
+            85.0,
+            0,
+            "critical",
+            "GPU at 85 °C or more: thermal slowdown is near",
+            false,
+        ),
+        rule(
+            "gpu-throttled",
+            "gpu.*.throttled_thermal_or_power",
+            AtLeast,
+            1.0,
+            0,
+            "warning",
+            "GPU clocks throttled for thermal or power reasons (HW slowdown, thermal, power brake)",
+            false,
+        ),
+        rule(
+            "host-memory",
+            "host.memory_used_percent",
+            Above,
+            90.0,
+            15,
+            "warning",
+            "Host memory over 90% for 15 s",
+            false,
+        ),
+        rule(
+            "swap-growing",
+            "host.swap_growth_bytes_per_s",
+            Above,
+            0.0,
+            10,
+            "warning",
+            "Swap use grew in every interval for 10 s: the host is paging",
+            false,
+        ),
+        rule(
+            "disk-busy",
+            "disk.*.busy_percent",
+            Above,
+            90.0,
+            30,
+            "warning",
+            "A disk busy over 90% of the time for 30 s: I/O-bound",
+            false,
+        ),
+        rule(
+            "cpu-saturated",
+            "host.cpu_min_core_percent",
+            Above,
+            95.0,
+            30,
+            "warning",
+            "Every core over 95% for 30 s: the host CPU is saturated",
+            false,
+        ),
+    ]
+}
+
+/// Evaluates rules sample by sample.
+#[derive(Debug)]
+pub struct AlertEngine {
+    rules: Vec<Rule>,
+    /// Per (rule index, metric): the state of that alert.
+    states: HashMap<(usize, String), AlertStatus>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct AlertStatus {
+    firing: bool,
+    /// When the condition (if not firing) or its negation (if firing) started to hold.
+    since_ms: Option<u64>,
+}
+
+impl AlertEngine {
+    /// An engine over these rules.
+    pub fn new(rules: Vec<Rule>) -> AlertEngine {
+        AlertEngine { rules, states: HashMap::new() }
+    }
+
+    /// The rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Feeds one sample's metrics; returns the alerts that fired or resolved at it.
+    /// `process_running` gates `while_process` rules.
+    pub fn observe(&mut self, t_ms: u64, i: u64, metrics: &[(String, f64)], process_running: bool) -> Vec<AlertEvent> {
+        let mut events = Vec::new();
+        for (index, rule) in self.rules.iter().enumerate() {
+            for (name, value) in metrics.iter().filter(|(name, _)| matches(&rule.metric, name)) {
+                let condition = rule.op.holds(*value, rule.threshold) && (!rule.while_process || process_running);
+                let status = self.states.entry((index, name.clone())).or_default();
+                // Fires when the condition has held for `for`; resolves when it has not for `for`.
+                let changing = condition != status.firing;
+                if !changing {
+                    status.since_ms = None;
+                    continue;
+                }
+                let since = *status.since_ms.get_or_insert(t_ms);
+                if t_ms.saturating_sub(since) as u128 >= rule.hold.get().as_millis() {
+                    status.firing = condition;
+                    status.since_ms = None;
+                    events.push(AlertEvent {
+                        t_ms,
+                        i,
+                        rule: rule.name.clone(),
+                        metric: name.clone(),
+                        state: if condition { AlertState::Firing } else { AlertState::Resolved },
+                        severity: rule.severity.clone(),
+                        message: rule.message.clone(),
+                        value: *value,
+                    });
+                }
+            }
+        }
+        events
+    }
+
+    /// How many alerts are firing now.
+    pub fn active(&self) -> usize {
+        self.states.values().filter(|status| status.firing).count()
+    }
+
+    /// Firing alerts as (rule, metric), for the Prometheus `ocrperf_alert_active` gauge.
+    pub fn active_alerts(&self) -> Vec<(String, String)> {
+        let mut active: Vec<(String, String)> = self
+            .states
+            .iter()
+            .filter(|(_, status)| status.firing)
+            .map(|((index, metric), _)| (self.rules[*index].name.clone(), metric.clone()))
+            .collect();
+        active.sort();
+        active
+    }
+}
+
+/// `pattern` with `*` matching exactly one dotted part.
+pub(crate) fn matches(pattern: &str, name: &str) -> bool {
+    let mut parts = name.split('.');
+    for want in pattern.split('.') {
+        match parts.next() {
+            Some(part) if want == "*" || want == part => {}
+            _ => return false,
+        }
+    }
+    parts.next().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(op: Comparison, threshold: f64, hold_s: u64) -> AlertEngine {
+        AlertEngine::new(vec![Rule {
+            name: "r".to_owned(),
+            metric: "gpu.*.utilization_percent".to_owned(),
+            op,
+            threshold,
+            hold: HumanDuration(Duration::from_secs(hold_s)),
+            severity: "warning".to_owned(),
+            message: "m".to_owned(),
+            while_process: false,
+        }])
+    }
+
+    /// Feeds one value per second; returns (second, state) of each event.
+    fn run(engine: &mut AlertEngine, values: &[f64]) -> Vec<(u64, AlertState)> {
+        values
+            .iter()
+            .enumerate()
+            .flat_map(|(second, &value)| {
+                let metrics = vec![("gpu.0.utilization_percent".to_owned(), value)];
+                engine.observe(second as u64 * 1000, second as u64, &metrics, true)
+            })
+            .map(|event| (event.t_ms / 1000, event.state))
+            .collect()
+    }
+
+    #[test]
+    fn fires_after_for_not_before_and_resolves_once() {
+        let mut low = engine(Comparison::Below, 30.0, 5);
+        // Low from second 2; fires at second 7 (held 5 s), not at 6.
+        let values = [90.0, 90.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 10.0, 80.0, 80.0, 80.0, 80.0, 80.0, 80.0, 80.0];
+        assert_eq!(run(&mut low, &values), vec![(7, AlertState::Firing), (14, AlertState::Resolved)]);
+        assert_eq!(low.active(), 0);
+    }
+
+    #[test]
+    fn a_value_at_the_threshold_does_not_flap() {
+        let mut low = engine(Comparison::Below, 30.0, 3);
+        // Alternating around the threshold never holds for 3 s: nothing fires.
+        let jitter: Vec<f64> = (0..40).map(|i| if i % 2 == 0 { 29.9 } else { 30.0 }).collect();
+        assert_eq!(run(&mut low, &jitter), vec![]);
+        // Once firing, a single good second does not resolve it.
+        let mut values = vec![10.0; 5];
+        values.extend([50.0, 10.0, 50.0, 10.0, 50.0, 10.0]);
+        assert_eq!(run(&mut low, &values), vec![(3, AlertState::Firing)]);
+        assert_eq!(low.active_alerts(), vec![("r".to_owned(), "gpu.0.utilization_percent".to_owned())]);
+    }
+
+    #[test]
+    fn zero_for_fires_at_once_and_gates_on_the_process() {
+        let mut hot = engine(Comparison::AtLeast, 85.0, 0);
+        assert_eq!(run(&mut hot, &[80.0, 85.0, 84.0]), vec![(1, AlertState::Firing), (2, AlertState::Resolved)]);
+        let mut gated = AlertEngine::new(default_rules());
+        let metrics = vec![("gpu.0.utilization_percent".to_owned(), 5.0)];
+        for second in 0..60 {
+            assert!(gated.observe(second * 1000, second, &metrics, false).is_empty());
+        }
+        let fired: Vec<AlertEvent> = (60..100).flat_map(|s| gated.observe(s * 1000, s, &metrics, true)).collect();
+        assert_eq!(fired.len(), 1);
+        assert_eq!((fired[0].rule.as_str(), fired[0].t_ms), ("gpu-input-bound", 90_000));
+    }
+
+    #[test]
+    fn wildcards_match_one_part() {
+        assert!(matches("gpu.*.temperature_c", "gpu.3.temperature_c"));
+        assert!(!matches("gpu.*.temperature_c", "gpu.3.x.temperature_c"));
+        assert!(!matches("gpu.*", "gpu.3.temperature_c"));
+        assert!(matches("host.cpu_percent", "host.cpu_percent"));
+    }
+
+    #[test]
+    fn rules_files_parse_and_errors_name_the_line() {
+        let rules = parse_rules(
+            "[[rule]]\nname = \"hot\"\nmetric = \"gpu.*.temperature_c\"\nop = \">=\"\nthreshold = 80\nfor = \"2m\"\nmessage = \"hot\"\n",
+        )
+        .unwrap();
+        assert_eq!(rules[0].hold.get(), Duration::from_secs(120));
+        assert_eq!(rules[0].severity, "warning");
+        let err = parse_rules("[[rule]]\nname = \"x\"\nmetric = \"m\"\nop = \"=\"\nthreshold = 1\nmessage = \"m\"\n")
+            .unwrap_err();
+        assert!(err.starts_with("line 4:"), "{err}");
+        let err = parse_rules(
+            "[[rule]]\nname = \"x\"\nmetric = \"m\"\nop = \">\"\nthreshold = 1\nmessage = \"m\"\nsevertiy = \"info\"\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("severtiy"), "{err}");
+        assert!(
+            parse_rules(
+                "[[rule]]\nname = \"x\"\nmetric = \"m\"\nop = \">\"\nthreshold = 1\nfor = \"5\"\nmessage = \"m\"\n"
+            )
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,48 @@
+//! Typed errors of the monitor.
+
+use std::path::PathBuf;
+
+/// What can go wrong while monitoring or reporting.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be read or written (a full disk included).
+    #[error("{}: {cause}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// An alert rules file is not valid.
+    #[error("{}: {message}", path.display())]
+    Rules {
+        /// The rules file.
+        path: PathBuf,
+        /// What is wrong, with the line.
+        message: String,
+    },
+    /// A sample file has a line that is not a sample, alert or header.
+    #[error("{}:{line}: {message}", path.display())]
+    BadSamples {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The Prometheus address could not be bound.
+    #[error("cannot listen on {address}: {cause}")]
+    Bind {
+        /// The address asked for.
+        address: String,
+        /// Why.
+        #[source]
+        cause: std::io::Error,
+    },
+    /// Drawing a chart failed.
+    #[error("drawing a chart: {0}")]
+    Chart(String),
+}

@@ -1,0 +1,177 @@
+//! One monitoring run: sources, sample file, alerts and exporter, advanced one tick at a time.
+//!
+//! The caller owns the clock and the loop (`cli` sleeps between ticks, watches a command and
+//! handles signals); [`Monitor::tick`] takes one sample and does everything that follows from it.
+
+use std::{path::PathBuf, time::Duration};
+
+use metrics_schema::{AlertEvent, HostInfo, MonitorHeader, MonitorSample, MonitorSummaryReport, TOOL_VERSION};
+
+use crate::{
+    Error,
+    alerts::{AlertEngine, Rule},
+    gpu::GpuSampler,
+    host::HostSampler,
+    process::ProcessSampler,
+    prometheus::{self, Exporter},
+    sink::SampleSink,
+    summary::Summary,
+};
+
+/// What to monitor and where the results go.
+#[derive(Debug, Clone)]
+pub struct MonitorConfig {
+    /// Time between samples.
+    pub interval: Duration,
+    /// The sample file (`.jsonl` or `.csv`), if any.
+    pub out: Option<PathBuf>,
+    /// Alert rules (the defaults unless replaced).
+    pub rules: Vec<Rule>,
+    /// Address for `/metrics`, if any.
+    pub prometheus: Option<String>,
+    /// Root of the process tree to watch.
+    pub pid: Option<u32>,
+    /// What is watched, in words, for the file header.
+    pub watched: Option<String>,
+    /// Try NVML (false skips GPUs without trying).
+    pub gpu: bool,
+}
+
+/// A run in progress.
+#[derive(Debug)]
+pub struct Monitor {
+    config: MonitorConfig,
+    host: HostSampler,
+    gpu: Option<GpuSampler>,
+    gpu_note: Option<String>,
+    process: Option<ProcessSampler>,
+    engine: AlertEngine,
+    sink: Option<SampleSink>,
+    exporter: Option<Exporter>,
+    summary: Summary,
+    alerts: Vec<AlertEvent>,
+    first_ms: Option<u64>,
+    last_ms: u64,
+    ticks: u64,
+}
+
+/// What one tick produced.
+#[derive(Debug)]
+pub struct Tick {
+    /// The sample.
+    pub sample: MonitorSample,
+    /// Alerts that fired or resolved at it.
+    pub alerts: Vec<AlertEvent>,
+    /// GPUs lost at this tick: (index, NVML's error).
+    pub lost_gpus: Vec<(u32, String)>,
+}
+
+impl Monitor {
+    /// Opens the sources, the sample file and the exporter. A missing GPU is not an error:
+    /// [`Monitor::gpu_note`] says why GPUs are not sampled.
+    pub fn start(config: MonitorConfig, host_info: HostInfo, now_ms: u64) -> Result<Monitor, Error> {
+        let (gpu, gpu_note) = if config.gpu {
+            match GpuSampler::start(config.interval.max(Duration::from_secs(1))) {
+                Ok(gpu) => (Some(gpu), None),
+                Err(note) => (None, Some(note)),
+            }
+        } else {
+            (None, Some("GPU sampling turned off".to_owned()))
+        };
+        let exporter = config.prometheus.as_deref().map(Exporter::start).transpose()?;
+        let header = MonitorHeader {
+            schema: metrics_schema::MONITOR_SAMPLES_SCHEMA.to_owned(),
+            tool_version: TOOL_VERSION.to_owned(),
+            started_ms: now_ms,
+            interval_ms: config.interval.as_millis() as u64,
+            host: host_info,
+            watched: config.watched.clone(),
+        };
+        let sink = config.out.as_deref().map(|path| SampleSink::create(path, &header)).transpose()?;
+        let mut host = HostSampler::new();
+        // Prime the counters so the first tick already has rates.
+        host.sample();
+        let mut process = config.pid.map(ProcessSampler::new);
+        if let Some(process) = &mut process {
+            process.sample();
+        }
+        Ok(Monitor {
+            engine: AlertEngine::new(config.rules.clone()),
+            config,
+            host,
+            gpu,
+            gpu_note,
+            process,
+            sink,
+            exporter,
+            summary: Summary::default(),
+            alerts: Vec::new(),
+            first_ms: None,
+            last_ms: now_ms,
+            ticks: 0,
+        })
+    }
+
+    /// Why GPUs are not sampled, if they are not.
+    pub fn gpu_note(&self) -> Option<&str> {
+        self.gpu_note.as_deref()
+    }
+
+    /// GPUs being sampled.
+    pub fn gpu_count(&self) -> u32 {
+        self.gpu.as_ref().map_or(0, GpuSampler::count)
+    }
+
+    /// Where `/metrics` is served.
+    pub fn prometheus_address(&self) -> Option<std::net::SocketAddr> {
+        self.exporter.as_ref().map(Exporter::address)
+    }
+
+    /// Takes one sample at `now_ms` (unix ms), evaluates alerts, writes the line(s) and
+    /// publishes the gauges. A write error (a full disk) is returned after the file has been
+    /// cut back to its last complete line.
+    pub fn tick(&mut self, now_ms: u64) -> Result<Tick, Error> {
+        let host = self.host.sample();
+        let (gpus, lost_gpus) = self.gpu.as_mut().map(GpuSampler::sample).unwrap_or_default();
+        let process = self.process.as_mut().map(ProcessSampler::sample);
+        let running = process.as_ref().is_some_and(|p| p.alive);
+        let sample = MonitorSample { t_ms: now_ms, i: self.ticks, host, gpus, process };
+        let metrics = sample.metrics();
+        let alerts = self.engine.observe(now_ms, self.ticks, &metrics, running);
+        self.summary.add(&metrics);
+        if let Some(exporter) = &self.exporter {
+            exporter.publish(prometheus::render(&metrics, &self.engine.active_alerts()));
+        }
+        self.first_ms.get_or_insert(now_ms);
+        self.last_ms = now_ms;
+        self.ticks += 1;
+        self.alerts.extend(alerts.iter().cloned());
+        if let Some(sink) = &mut self.sink {
+            sink.write_sample(&sample)?;
+            for alert in &alerts {
+                sink.write_alert(alert)?;
+            }
+        }
+        Ok(Tick { sample, alerts, lost_gpus })
+    }
+
+    /// Alerts firing now.
+    pub fn active_alerts(&self) -> usize {
+        self.engine.active()
+    }
+
+    /// The end-of-run report.
+    pub fn summary(&self, command_exit_code: Option<i32>) -> MonitorSummaryReport {
+        MonitorSummaryReport {
+            samples: self.ticks,
+            seconds: self.first_ms.map_or(0.0, |first| (self.last_ms - first) as f64 / 1000.0),
+            interval_ms: self.config.interval.as_millis() as u64,
+            samples_file: self.sink.as_ref().map(|sink| sink.path().display().to_string()),
+            gpus: self.gpu_count(),
+            gpu_note: self.gpu_note.clone(),
+            metrics: self.summary.finish(),
+            alerts: self.alerts.clone(),
+            command_exit_code,
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! Sample files: JSONL (a header, then one object per line) or CSV (a fixed header row).
+//!
+//! Each line is formatted in memory and written with one `write_all`, then flushed, so a crash
+//! or a kill loses at most the line being written. If a write fails (a full disk), the file is
+//! cut back to its last complete line before the error is returned, so it stays valid.
+
+use std::{
+    fs::File,
+    io::{Seek, SeekFrom, Write},
+    path::{Path, PathBuf},
+};
+
+use metrics_schema::{AlertEvent, AlertLine, MonitorHeader, MonitorSample};
+
+use crate::Error;
+
+/// Which format, from the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkFormat {
+    /// `.jsonl` (or anything else): one JSON object per line.
+    Jsonl,
+    /// `.csv`: a header row of metric names, one row per sample; alerts are not written.
+    Csv,
+}
+
+impl SinkFormat {
+    /// `.csv` → CSV, otherwise JSONL.
+    pub fn from_path(path: &Path) -> SinkFormat {
+        match path.extension().and_then(|ext| ext.to_str()) {
+            Some(ext) if ext.eq_ignore_ascii_case("csv") => SinkFormat::Csv,
+            _ => SinkFormat::Jsonl,
+        }
+    }
+}
+
+/// An open sample file.
+#[derive(Debug)]
+pub struct SampleSink {
+    path: PathBuf,
+    file: File,
+    format: SinkFormat,
+    /// Bytes of complete lines written so far.
+    length: u64,
+    /// CSV columns, fixed by the first sample.
+    columns: Option<Vec<String>>,
+    line: Vec<u8>,
+}
+
+impl SampleSink {
+    /// Creates (truncates) the file and writes the JSONL header.
+    pub fn create(path: &Path, header: &MonitorHeader) -> Result<SampleSink, Error> {
+        let file = File::create(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+        let mut sink = SampleSink {
+            path: path.to_owned(),
+            file,
+            format: SinkFormat::from_path(path),
+            length: 0,
+            columns: None,
+            line: Vec::new(),
+        };
+        if sink.format == SinkFormat::Jsonl {
+            sink.line = serde_json::to_vec(header).map_err(|err| sink.error(std::io::Error::other(err)))?;
+            sink.commit_line()?;
+        }
+        Ok(sink)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one sample.
+    pub fn write_sample(&mut self, sample: &MonitorSample) -> Result<(), Error> {
+        self.line.clear();
+        match self.format {
+            SinkFormat::Jsonl => {
+                serde_json::to_writer(&mut self.line, sample)
+                    .map_err(|err| Error::Io { path: self.path.clone(), cause: std::io::Error::other(err) })?;
+            }
+            SinkFormat::Csv => {
+                let metrics = sample.metrics();
+                if self.columns.is_none() {
+                    let mut header = String::from("t_ms,i");
+                    for (name, _) in &metrics {
+                        header.push(',');
+                        header.push_str(name);
+                    }
+                    self.line.extend_from_slice(header.as_bytes());
+                    self.line.push(b'\n');
+                    self.columns = Some(metrics.iter().map(|(name, _)| name.clone()).collect());
+                }
+                let values: std::collections::HashMap<&str, f64> =
+                    metrics.iter().map(|(name, value)| (name.as_str(), *value)).collect();
+                let mut row = format!("{},{}", sample.t_ms, sample.i);
+                for column in self.columns.iter().flatten() {
+                    row.push(',');
+                    // A device lost mid-run leaves its columns empty rather than shifting others.
+                    if let Some(value) = values.get(column.as_str()) {
+                        row.push_str(&value.to_string());
+                    }
+                }
+                self.line.extend_from_slice(row.as_bytes());
+            }
+        }
+        self.commit_line()
+    }
+
+    /// Appends an alert event (JSONL only: a CSV has fixed columns).
+    pub fn write_alert(&mut self, alert: &AlertEvent) -> Result<(), Error> {
+        if self.format != SinkFormat::Jsonl {
+            return Ok(());
+        }
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &AlertLine { alert: alert.clone() })
+            .map_err(|err| Error::Io { path: self.path.clone(), cause: std::io::Error::other(err) })?;
+        self.commit_line()
+    }
+
+    fn commit_line(&mut self) -> Result<(), Error> {
+        self.line.push(b'\n');
+        let written = self.file.write_all(&self.line).and_then(|()| self.file.flush());
+        match written {
+            Ok(()) => {
+                self.length += self.line.len() as u64;
+                Ok(())
+            }
+            Err(cause) => {
+                // Cut a partial line off so the file ends with a complete one.
+                let _ = self.file.set_len(self.length);
+                let _ = self.file.seek(SeekFrom::Start(self.length));
+                Err(self.error(cause))
+            }
+        }
+    }
+
+    fn error(&self, cause: std::io::Error) -> Error {
+        Error::Io { path: self.path.clone(), cause }
+    }
+}
+
+/// Reads a JSONL sample file back: its header, samples and alerts. A last line without its
+/// newline (a monitor killed mid-write) is ignored; any other bad line is an error naming it.
+pub fn read_samples(path: &Path) -> Result<(MonitorHeader, Vec<MonitorSample>, Vec<AlertEvent>), Error> {
+    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+    let complete = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    let bad = |line: usize, message: String| Error::BadSamples { path: path.to_owned(), line, message };
+    let mut lines = complete.lines().enumerate();
+    let header: MonitorHeader = match lines.next() {
+        Some((_, line)) => {
+            serde_json::from_str(line).map_err(|err| bad(1, format!("not a sample-file header: {err}")))?
+        }
+        None => return Err(bad(1, "empty file: no header line".to_owned())),
+    };
+    if header.schema != metrics_schema::MONITOR_SAMPLES_SCHEMA {
+        return Err(bad(
+            1,
+            format!("schema `{}`, expected `{}`", header.schema, metrics_schema::MONITOR_SAMPLES_SCHEMA),
+        ));
+    }
+    let mut samples = Vec::new();
+    let mut alerts = Vec::new();
+    for (index, line) in lines {
+        if line.starts_with("{\"alert\"") {
+            let alert: AlertLine = serde_json::from_str(line).map_err(|err| bad(index + 1, err.to_string()))?;
+            alerts.push(alert.alert);
+        } else {
+            samples.push(serde_json::from_str(line).map_err(|err| bad(index + 1, err.to_string()))?);
+        }
+    }
+    Ok((header, samples, alerts))
+}
