@@ -5,6 +5,7 @@
 
 mod global;
 mod info;
+mod monitor;
 mod targets;
 mod trace;
 
