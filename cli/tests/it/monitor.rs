@@ -87,7 +87,7 @@ fn a_wrapped_command_is_watched_and_its_exit_code_returned() {
 
 #[test]
 fn ctrl_c_is_forwarded_to_the_command() {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin("ocrperf"))
+    let child = Command::new(assert_cmd::cargo::cargo_bin("ocrperf"))
         .args(["monitor", "--interval", "100ms", "--no-gpu", "-q", "--format", "json", "--"])
         .args(["sh", "-c", "trap 'exit 42' INT; while true; do sleep 0.05; done"])
         .stdout(Stdio::piped())
