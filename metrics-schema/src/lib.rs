@@ -56,9 +56,9 @@ pub use metric::{Better, Distribution, Metric, MetricsBuilder, ToMetrics, Unit};
 pub use reports::{
     AlertEvent, AlertLine, AlertState, BreakdownParts, CacheReport, DamageSummary, DataloaderStats, DeviceGpuStats,
     DiffRow, DiffSide, DiskSample, EpochReport, FileDigest, GpuProcess, GpuSample, GpuStats, HostInfoReport,
-    HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MetricSummary, MonitorHeader, MonitorSample,
-    MonitorSummaryReport, NetSample, OpStat, ParitySummary, PhaseReport, PhaseStep, ProcessSample, RankSummary,
-    ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler,
+    HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MetricSummary, MonitorHeader, MonitorOverhead,
+    MonitorSample, MonitorSummaryReport, NetSample, OpStat, ParitySummary, PhaseReport, PhaseStep, ProcessSample,
+    RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler,
     TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, TraceAnalysisReport, TraceDiffReport, WindowSummary,
 };
 pub use schema_id::{ReportKind, SchemaId};

@@ -5,7 +5,9 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use metrics_schema::{AlertEvent, HostInfo, MonitorHeader, MonitorSample, MonitorSummaryReport, TOOL_VERSION};
+use metrics_schema::{
+    AlertEvent, HostInfo, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, TOOL_VERSION,
+};
 
 use crate::{
     Error,
@@ -53,6 +55,9 @@ pub struct Monitor {
     first_ms: Option<u64>,
     last_ms: u64,
     ticks: u64,
+    /// When the monitor started, and its CPU jiffies then, for its own overhead.
+    started: std::time::Instant,
+    started_jiffies: u64,
 }
 
 /// What one tick produced.
@@ -109,6 +114,8 @@ impl Monitor {
             first_ms: None,
             last_ms: now_ms,
             ticks: 0,
+            started: std::time::Instant::now(),
+            started_jiffies: own_cpu_jiffies(),
         })
     }
 
@@ -172,6 +179,29 @@ impl Monitor {
             metrics: self.summary.finish(),
             alerts: self.alerts.clone(),
             command_exit_code,
+            overhead: Some(self.overhead()),
         }
     }
+
+    /// CPU time and peak memory of this process since [`Monitor::start`]. Read from
+    /// `/proc/self`, so it counts every thread (PCIe, Prometheus) and allocation.
+    pub fn overhead(&self) -> MonitorOverhead {
+        let cpu_seconds = own_cpu_jiffies().saturating_sub(self.started_jiffies) as f64 / crate::procfs::USER_HZ;
+        let wall = self.started.elapsed().as_secs_f64().max(1e-9);
+        let status = crate::host::read("/proc/self/status");
+        let peak_kib = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.split_ascii_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or(0);
+        MonitorOverhead {
+            cpu_seconds,
+            cpu_percent_of_one_core: (100.0 * cpu_seconds / wall * 1000.0).round() / 1000.0,
+            peak_rss_bytes: peak_kib * 1024,
+        }
+    }
+}
+
+fn own_cpu_jiffies() -> u64 {
+    crate::procfs::parse_pid_stat(&crate::host::read("/proc/self/stat")).map_or(0, |stat| stat.cpu_jiffies)
 }

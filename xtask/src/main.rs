@@ -6,6 +6,7 @@
 //!   its demo on built-in data, prints a table, and writes `target/ocrperf/<phase>.json`.
 //! - `cargo xtask all`: the phases in order 1 → 2 → 3, stopping at the first failure.
 //! - `cargo xtask bench-trace`: the trace reader on a ~1 GB trace, against HTA when installed.
+//! - `cargo xtask bench-monitor`: the monitor's own CPU time and peak RSS over 30 s runs.
 //!
 //! A phase whose crates are not in the workspace yet says so and fails: it never pretends to pass.
 
@@ -43,6 +44,12 @@ enum Task {
     Phase3,
     /// Phases 1, 2 and 3 in order, stopping at the first failure
     All,
+    /// The monitor's own CPU and memory over 30 s at 1 s and 100 ms intervals
+    BenchMonitor {
+        /// Seconds per run
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
     /// Trace reader speed on a ~1 GB trace vs HTA (tools/trace_bench.py; extra args go to it)
     BenchTrace {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -59,6 +66,7 @@ fn main() -> ExitCode {
         Task::Phase3 => phases::run_one("phase3"),
         Task::All => phases::run_all(),
         Task::BenchTrace { args } => phase3_trace::bench(&args),
+        Task::BenchMonitor { seconds } => phase3_monitor::bench(seconds),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -73,3 +73,40 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
         metric("process.cpu_percent", "max")
     ))
 }
+
+/// `cargo xtask bench-monitor`: the monitor's own CPU time and peak RSS over 30 s at a 1 s and
+/// a 100 ms interval, sampling the host, GPUs (where there are any) and a watched process, and
+/// writing JSONL, against the targets.
+pub(crate) fn bench(seconds: u64) -> anyhow::Result<bool> {
+    let (built, _) = run_visible(crate::process::cargo().args(["build", "--release", "--locked", "-p", "cli"]))?;
+    anyhow::ensure!(built, "the release build failed");
+    let ocrperf = project_root().join("target/release/ocrperf");
+    let scratch = tempfile::tempdir()?;
+    let mut passed = true;
+    println!("{:>9}  {:>10}  {:>12}  {:>9}  {:>8}", "interval", "CPU", "target", "peak RSS", "samples");
+    for (interval, target) in [("1s", 0.5), ("100ms", 3.0)] {
+        let out = scratch.path().join(format!("{interval}.jsonl"));
+        let output = Command::new(&ocrperf)
+            .args(["monitor", "--interval", interval, "--duration", &format!("{seconds}s"), "--format", "json", "-q"])
+            .args(["--pid", &std::process::id().to_string(), "--out"])
+            .arg(&out)
+            .output()
+            .context("running ocrperf monitor")?;
+        anyhow::ensure!(output.status.success(), "monitor failed: {}", String::from_utf8_lossy(&output.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+        let cpu = report["overhead"]["cpu_percent_of_one_core"].as_f64().unwrap_or(f64::NAN);
+        let rss = report["overhead"]["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e6;
+        let ok = cpu < target && rss < 20.0;
+        passed &= ok;
+        println!(
+            "{interval:>9}  {cpu:>9.3}%  {:>12}  {rss:>6.1} MB  {:>8}  {}",
+            format!("< {target}%, < 20 MB"),
+            report["samples"],
+            if ok { "met" } else { "MISSED" }
+        );
+        if let Some(note) = report["gpu_note"].as_str() {
+            println!("           ({note})");
+        }
+    }
+    Ok(passed)
+}

@@ -273,6 +273,17 @@ fn summary_document(report: &MonitorSummaryReport) -> Document {
     }
     let fired = report.alerts.iter().filter(|a| a.state == AlertState::Firing).count();
     fields.push(("alerts fired".to_owned(), fired.to_string()));
+    if let Some(overhead) = &report.overhead {
+        fields.push((
+            "monitor overhead".to_owned(),
+            format!(
+                "{:.2}% of one core ({:.2} s CPU), peak RSS {}",
+                overhead.cpu_percent_of_one_core,
+                overhead.cpu_seconds,
+                crate::output::format_bytes(overhead.peak_rss_bytes)
+            ),
+        ));
+    }
     doc.fields(None, fields);
     let rows = report
         .metrics

@@ -6,7 +6,7 @@ mod trace;
 
 pub use monitor::{
     AlertEvent, AlertLine, AlertState, DiskSample, GpuProcess, GpuSample, HostSample, MONITOR_SAMPLES_SCHEMA,
-    MetricSummary, MonitorHeader, MonitorSample, MonitorSummaryReport, NetSample, ProcessSample,
+    MetricSummary, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, ProcessSample,
 };
 pub use targets::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport, TargetsDigestReport};
 pub use trace::{

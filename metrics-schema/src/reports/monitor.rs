@@ -246,6 +246,20 @@ pub struct MonitorSummaryReport {
     /// The watched command's exit code.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_exit_code: Option<i32>,
+    /// What the monitor itself cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overhead: Option<MonitorOverhead>,
+}
+
+/// The monitor's own cost over the run, from `/proc/self`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitorOverhead {
+    /// User plus system CPU time of the monitor process (all its threads).
+    pub cpu_seconds: f64,
+    /// That, as a percentage of one core over the run's wall time.
+    pub cpu_percent_of_one_core: f64,
+    /// Peak resident memory (`VmHWM`).
+    pub peak_rss_bytes: u64,
 }
 
 /// One metric over the run.
@@ -274,6 +288,10 @@ impl ToMetrics for MonitorSummaryReport {
                 monitor.add(&format!("{}.mean", metric.name), metric.mean, Unit::Percent, Better::Higher);
             }
             monitor.add("alerts", self.alerts.len() as f64, Unit::Count, Better::Lower);
+            if let Some(overhead) = &self.overhead {
+                monitor.add("overhead.cpu_percent", overhead.cpu_percent_of_one_core, Unit::Percent, Better::Lower);
+                monitor.add("overhead.peak_rss_bytes", overhead.peak_rss_bytes as f64, Unit::Bytes, Better::Lower);
+            }
         });
     }
 }
