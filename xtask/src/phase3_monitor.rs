@@ -15,22 +15,31 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     std::fs::create_dir_all(&out)?;
     let samples = out.join("monitor-demo.jsonl");
     let html = out.join("monitor-demo.html");
-    let ocrperf = ctx.ocrperf.display().to_string();
-    let report = ctx.ocrperf_json(&[
-        "monitor",
-        "--interval",
-        "250ms",
-        "--out",
-        &samples.display().to_string(),
-        "--",
-        &ocrperf,
-        "monitor",
-        "load",
-        "--duration",
-        "4s",
-        "--dir",
-        &out.display().to_string(),
-    ])?;
+    // A demo rule that the load trips, so the report shows an alert band.
+    let rules = out.join("monitor-demo-rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"demo-busy\"\nmetric = \"process.cpu_percent\"\nop = \">\"\nthreshold = 50\n\
+         for = \"1s\"\nseverity = \"info\"\nmessage = \"the demo load is running\"\n",
+    )?;
+    let output = Command::new(&ctx.ocrperf)
+        .current_dir(project_root())
+        .args(["monitor", "--interval", "250ms", "--format", "json", "-q", "--alerts"])
+        .arg(&rules)
+        .arg("--out")
+        .arg(&samples)
+        .arg("--")
+        .arg(&ctx.ocrperf)
+        .args(["monitor", "load", "--duration", "4s", "--dir"])
+        .arg(&out)
+        .output()
+        .context("running ocrperf monitor")?;
+    anyhow::ensure!(output.status.success(), "monitor failed: {}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).context("the monitor's JSON summary")?;
+    anyhow::ensure!(
+        report["alerts"].as_array().is_some_and(|alerts| !alerts.is_empty()),
+        "the demo rule should have fired"
+    );
     let metric = |name: &str, field: &str| {
         report["metrics"]
             .as_array()
