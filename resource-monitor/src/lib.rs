@@ -45,6 +45,7 @@ mod procfs;
 mod prometheus;
 mod report;
 mod sink;
+mod source;
 mod summary;
 
 pub use alerts::{AlertEngine, Comparison, Rule, default_rules, load_rules, parse_rules};
@@ -53,4 +54,5 @@ pub use monitor::{Monitor, MonitorConfig, Tick};
 pub use prometheus::{Exporter, render as render_prometheus};
 pub use report::{charts_svg, html_report};
 pub use sink::{SampleSink, SinkFormat, read_samples};
+pub use source::Source;
 pub use summary::Summary;

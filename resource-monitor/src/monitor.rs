@@ -17,6 +17,7 @@ use crate::{
     process::ProcessSampler,
     prometheus::{self, Exporter},
     sink::SampleSink,
+    source::Source,
     summary::Summary,
 };
 
@@ -43,10 +44,10 @@ pub struct MonitorConfig {
 #[derive(Debug)]
 pub struct Monitor {
     config: MonitorConfig,
-    host: HostSampler,
-    gpu: Option<GpuSampler>,
+    /// Host first, then GPUs and the watched process when there are any.
+    sources: Vec<Box<dyn Source>>,
+    gpus: u32,
     gpu_note: Option<String>,
-    process: Option<ProcessSampler>,
     engine: AlertEngine,
     sink: Option<SampleSink>,
     exporter: Option<Exporter>,
@@ -67,8 +68,8 @@ pub struct Tick {
     pub sample: MonitorSample,
     /// Alerts that fired or resolved at it.
     pub alerts: Vec<AlertEvent>,
-    /// GPUs lost at this tick: (index, NVML's error).
-    pub lost_gpus: Vec<(u32, String)>,
+    /// Problems the sources met at this tick (a GPU lost), for a warning each.
+    pub warnings: Vec<String>,
 }
 
 impl Monitor {
@@ -93,20 +94,25 @@ impl Monitor {
             watched: config.watched.clone(),
         };
         let sink = config.out.as_deref().map(|path| SampleSink::create(path, &header)).transpose()?;
-        let mut host = HostSampler::new();
+        let gpus = gpu.as_ref().map_or(0, GpuSampler::count);
+        let mut sources: Vec<Box<dyn Source>> = vec![Box::new(HostSampler::new())];
+        if let Some(gpu) = gpu {
+            sources.push(Box::new(gpu));
+        }
+        if let Some(pid) = config.pid {
+            sources.push(Box::new(ProcessSampler::new(pid)));
+        }
         // Prime the counters so the first tick already has rates.
-        host.sample();
-        let mut process = config.pid.map(ProcessSampler::new);
-        if let Some(process) = &mut process {
-            process.sample();
+        let mut scratch = empty_sample(now_ms, 0);
+        for source in &mut sources {
+            source.sample_into(&mut scratch);
         }
         Ok(Monitor {
             engine: AlertEngine::new(config.rules.clone()),
             config,
-            host,
-            gpu,
+            sources,
+            gpus,
             gpu_note,
-            process,
             sink,
             exporter,
             summary: Summary::default(),
@@ -126,7 +132,7 @@ impl Monitor {
 
     /// GPUs being sampled.
     pub fn gpu_count(&self) -> u32 {
-        self.gpu.as_ref().map_or(0, GpuSampler::count)
+        self.gpus
     }
 
     /// Where `/metrics` is served.
@@ -138,11 +144,12 @@ impl Monitor {
     /// publishes the gauges. A write error (a full disk) is returned after the file has been
     /// cut back to its last complete line.
     pub fn tick(&mut self, now_ms: u64) -> Result<Tick, Error> {
-        let host = self.host.sample();
-        let (gpus, lost_gpus) = self.gpu.as_mut().map(GpuSampler::sample).unwrap_or_default();
-        let process = self.process.as_mut().map(ProcessSampler::sample);
-        let running = process.as_ref().is_some_and(|p| p.alive);
-        let sample = MonitorSample { t_ms: now_ms, i: self.ticks, host, gpus, process };
+        let mut sample = empty_sample(now_ms, self.ticks);
+        let mut warnings = Vec::new();
+        for source in &mut self.sources {
+            warnings.extend(source.sample_into(&mut sample));
+        }
+        let running = sample.process.as_ref().is_some_and(|p| p.alive);
         let metrics = sample.metrics();
         let alerts = self.engine.observe(now_ms, self.ticks, &metrics, running);
         self.summary.add(&metrics);
@@ -159,7 +166,7 @@ impl Monitor {
                 sink.write_alert(alert)?;
             }
         }
-        Ok(Tick { sample, alerts, lost_gpus })
+        Ok(Tick { sample, alerts, warnings })
     }
 
     /// Alerts firing now.
@@ -200,6 +207,10 @@ impl Monitor {
             peak_rss_bytes: peak_kib * 1024,
         }
     }
+}
+
+fn empty_sample(t_ms: u64, i: u64) -> MonitorSample {
+    MonitorSample { t_ms, i, host: Default::default(), gpus: Vec::new(), process: None }
 }
 
 fn own_cpu_jiffies() -> u64 {

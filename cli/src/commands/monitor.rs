@@ -65,7 +65,8 @@ struct RunArgs {
     /// Exit 1 when any alert fired (after the command's own failure, if any)
     #[arg(long)]
     fail_on_alert: bool,
-    /// Serve Prometheus gauges on ADDR (for example 127.0.0.1:9400) at /metrics
+    /// Serve Prometheus gauges at /metrics on ADDR: a port (9400, bound on loopback) or
+    /// HOST:PORT (0.0.0.0:9400 to let other machines scrape)
     #[arg(long, value_name = "ADDR")]
     prometheus: Option<String>,
     /// Watch this process and its descendants
@@ -111,7 +112,7 @@ fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         interval,
         out: args.out.clone(),
         rules,
-        prometheus: args.prometheus.clone(),
+        prometheus: args.prometheus.as_deref().map(loopback_by_default),
         pid: args.pid.or(child.as_ref().map(Child::id)),
         watched: if args.command.is_empty() {
             args.pid.map(|pid| format!("pid {pid}"))
@@ -214,8 +215,8 @@ fn out_of_time_with_child(child: &mut Option<Child>, args: &RunArgs) -> bool {
 }
 
 fn report_tick(ui: &Ui, tick: &Tick, live: bool, active: usize) {
-    for (index, error) in &tick.lost_gpus {
-        ui.note(format_args!("warning: GPU {index} lost ({error}); sampling the others"));
+    for warning in &tick.warnings {
+        ui.note(format_args!("warning: {warning}"));
     }
     for alert in &tick.alerts {
         let state = if alert.state == AlertState::Firing { "FIRING" } else { "resolved" };
@@ -370,6 +371,13 @@ fn run_load(args: &LoadArgs) -> anyhow::Result<Outcome> {
         let _ = worker.join();
     }
     Ok(Outcome::Success)
+}
+
+/// `9400` and `:9400` mean `127.0.0.1:9400`: exposing the gauges beyond this machine is a
+/// choice the user makes by naming an address.
+fn loopback_by_default(address: &str) -> String {
+    let port = address.strip_prefix(':').unwrap_or(address);
+    if port.parse::<u16>().is_ok() { format!("127.0.0.1:{port}") } else { address.to_owned() }
 }
 
 fn unix_ms() -> u64 {
