@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{info::InfoArgs, monitor::MonitorArgs, targets::TargetsArgs, trace::TraceArgs};
+use crate::commands::{
+    info::InfoArgs, monitor::MonitorArgs, targets::TargetsArgs, throughput::ThroughputArgs, trace::TraceArgs,
+};
 
 /// The `--version` text: the crate version and the commit it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCRPERF_GIT_COMMIT"), ")");
@@ -58,4 +60,6 @@ pub(crate) enum Command {
     Trace(TraceArgs),
     /// GPU, CPU, memory, disk and process sampling with alerts, Prometheus export and reports
     Monitor(MonitorArgs),
+    /// Data-loader throughput: from batch events, traces or Lightning logs, or a built-in run
+    Throughput(ThroughputArgs),
 }

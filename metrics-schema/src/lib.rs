@@ -54,12 +54,13 @@ pub use git::GitInfo;
 pub use host::{GpuInfo, HostInfo};
 pub use metric::{Better, Distribution, Metric, MetricsBuilder, ToMetrics, Unit};
 pub use reports::{
-    AlertEvent, AlertLine, AlertState, BreakdownParts, CacheReport, DamageSummary, DataloaderStats, DeviceGpuStats,
-    DiffRow, DiffSide, DiskSample, EpochReport, FileDigest, GpuProcess, GpuSample, GpuStats, HostInfoReport,
-    HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MetricSummary, MonitorHeader, MonitorOverhead,
-    MonitorSample, MonitorSummaryReport, NetSample, OpStat, ParitySummary, PhaseReport, PhaseStep, ProcessSample,
-    RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler,
-    TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, TraceAnalysisReport, TraceDiffReport, WindowSummary,
+    AlertEvent, AlertLine, AlertState, BatchEvent, Bottleneck, BreakdownParts, CacheReport, DamageSummary,
+    DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, DiskSample, EpochReport, FileDigest, GpuProcess, GpuSample,
+    GpuStats, HostInfoReport, HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MemoryStats,
+    MetricSummary, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, OpStat,
+    ParitySummary, Percentiles, PhaseReport, PhaseStep, ProcessSample, RankSummary, ReadSummary, Recommendation,
+    Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler, TargetsBenchReport, TargetsDigestReport,
+    TemporalBreakdown, ThroughputReport, TraceAnalysisReport, TraceDiffReport, WindowSummary,
 };
 pub use schema_id::{ReportKind, SchemaId};
 pub use timestamp::Timestamp;

@@ -23,6 +23,8 @@ pub enum ReportKind {
     TraceDiff,
     /// `ocrperf monitor`: per-metric statistics and alerts of a monitored run.
     MonitorSummary,
+    /// `ocrperf throughput`: samples/s, batch-time percentiles, data wait and the verdict.
+    Throughput,
 }
 
 impl ReportKind {
@@ -35,6 +37,7 @@ impl ReportKind {
         ReportKind::TraceAnalysis,
         ReportKind::TraceDiff,
         ReportKind::MonitorSummary,
+        ReportKind::Throughput,
     ];
 
     /// The kind as written inside a schema id.
@@ -47,6 +50,7 @@ impl ReportKind {
             ReportKind::TraceAnalysis => "trace-analysis",
             ReportKind::TraceDiff => "trace-diff",
             ReportKind::MonitorSummary => "monitor-summary",
+            ReportKind::Throughput => "throughput",
         }
     }
 
@@ -141,7 +145,7 @@ mod tests {
         let err = "ocrperf.teleport.v1".parse::<SchemaId>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench, trace-analysis, trace-diff, monitor-summary); is it from a newer ocrperf?"
+            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench, trace-analysis, trace-diff, monitor-summary, throughput); is it from a newer ocrperf?"
         );
     }
 }

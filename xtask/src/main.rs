@@ -15,6 +15,7 @@
 mod ci;
 mod phase2;
 mod phase3_monitor;
+mod phase3_throughput;
 mod phase3_trace;
 mod phases;
 mod process;

@@ -50,7 +50,12 @@ const PHASES: &[Phase] = &[
         name: "phase3",
         title: "throughput, profiler traces, resource monitoring",
         steps: &[
-            Step { name: "throughput", crate_name: "throughput", issue: "issue #6", demo: None },
+            Step {
+                name: "throughput",
+                crate_name: "throughput",
+                issue: "issue #6",
+                demo: Some(crate::phase3_throughput::demo),
+            },
             Step {
                 name: "trace",
                 crate_name: "profiler-analyze",

@@ -3,6 +3,7 @@
 pub(crate) mod info;
 pub(crate) mod monitor;
 pub(crate) mod targets;
+pub(crate) mod throughput;
 pub(crate) mod trace;
 
 use crate::{Outcome, args::Command, output::Ui};
@@ -13,5 +14,6 @@ pub(crate) fn run(command: Command, ui: &Ui) -> anyhow::Result<Outcome> {
         Command::Targets(args) => targets::run(&args, ui),
         Command::Trace(args) => trace::run(&args, ui),
         Command::Monitor(args) => monitor::run(&args, ui),
+        Command::Throughput(args) => throughput::run(&args, ui),
     }
 }

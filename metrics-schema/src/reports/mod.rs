@@ -2,6 +2,7 @@
 
 mod monitor;
 mod targets;
+mod throughput;
 mod trace;
 
 pub use monitor::{
@@ -9,6 +10,7 @@ pub use monitor::{
     MetricSummary, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, ProcessSample,
 };
 pub use targets::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport, TargetsDigestReport};
+pub use throughput::{BatchEvent, Bottleneck, MemoryStats, Percentiles, ThroughputReport};
 pub use trace::{
     BreakdownParts, DamageSummary, DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, GpuStats, KernelStat,
     MemoryHighWater, OpStat, RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats,

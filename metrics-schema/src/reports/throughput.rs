@@ -1,0 +1,151 @@
+//! `ocrperf throughput`: data-loader throughput of a run, and the per-batch event schema.
+//!
+//! Batch events (JSONL, one object per batch, written by the Lightning callback or any loop):
+//! `{"step": 12, "batch_size": 8, "data_wait_s": 0.004, "compute_s": 0.051}` plus optional
+//! `"t_start"` (unix seconds) and `"gpu_mem_bytes"`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Better, MetricsBuilder, Report, ReportKind, ToMetrics, Unit};
+
+/// One batch, as written to a JSONL events file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BatchEvent {
+    /// Global step (batch index).
+    pub step: u64,
+    /// Samples in the batch.
+    pub batch_size: u64,
+    /// Seconds between the previous batch's end and this batch's arrival.
+    pub data_wait_s: f64,
+    /// Seconds from the batch's arrival to its end (forward, backward, optimizer).
+    pub compute_s: f64,
+    /// Unix time of the batch's start, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub t_start: Option<f64>,
+    /// Accelerator memory in use after the batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu_mem_bytes: Option<u64>,
+}
+
+/// Percentiles of one per-batch duration, in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// Process memory over the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryStats {
+    /// Highest resident set size seen (host memory of the measured process), when measured.
+    pub rss_peak_bytes: Option<u64>,
+    /// Least-squares slope of RSS against batch index, times 1000: a leak shows as a steady
+    /// positive number.
+    pub rss_growth_bytes_per_1k_batches: Option<f64>,
+    /// Highest accelerator memory reported with the batches.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accelerator_peak_bytes: Option<u64>,
+}
+
+/// Whether the input pipeline keeps the accelerator fed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Bottleneck {
+    /// Data wait is at least 20% of batch time: the loader is the bottleneck.
+    InputBound,
+    /// Data wait is at most 5% of batch time: compute is the bottleneck.
+    ComputeBound,
+    /// In between.
+    Balanced,
+}
+
+impl Bottleneck {
+    /// The verdict for a data-wait fraction (see the variants for the rule).
+    pub fn from_wait_fraction(fraction: f64) -> Bottleneck {
+        if fraction >= 0.20 {
+            Bottleneck::InputBound
+        } else if fraction <= 0.05 {
+            Bottleneck::ComputeBound
+        } else {
+            Bottleneck::Balanced
+        }
+    }
+
+    /// As written in JSON and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bottleneck::InputBound => "input-bound",
+            Bottleneck::ComputeBound => "compute-bound",
+            Bottleneck::Balanced => "balanced",
+        }
+    }
+}
+
+/// Throughput of one run (warm-up batches excluded).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThroughputReport {
+    /// Where the batches came from (file or `built-in`).
+    pub source: String,
+    /// Batches counted.
+    pub batches: u64,
+    /// Samples counted.
+    pub samples: u64,
+    /// Sum of batch times (data wait plus compute).
+    pub elapsed_s: f64,
+    /// `samples / elapsed_s`.
+    pub samples_per_s: f64,
+    /// `batches / elapsed_s`.
+    pub batches_per_s: f64,
+    /// Samples per second over the last window of batches.
+    pub window_samples_per_s: f64,
+    /// Batch time (data wait plus compute).
+    pub batch_time_ms: Percentiles,
+    /// Data wait per batch.
+    pub data_wait_ms: Percentiles,
+    /// Compute per batch.
+    pub compute_ms: Percentiles,
+    /// Data wait over batch time.
+    pub data_wait_fraction: f64,
+    /// Compute over batch time: `1 − data_wait_fraction`.
+    pub efficiency: f64,
+    /// Memory.
+    pub memory: MemoryStats,
+    /// The verdict.
+    pub bottleneck: Bottleneck,
+    /// Warm-up batches left out.
+    pub warmup_batches: u64,
+    /// Input lines that could not be read and were skipped (`--skip-bad-lines`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_lines: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+impl Report for ThroughputReport {
+    const KIND: ReportKind = ReportKind::Throughput;
+    const MAJOR: u32 = 1;
+}
+
+impl ToMetrics for ThroughputReport {
+    fn collect_metrics(&self, out: &mut MetricsBuilder) {
+        out.scope("throughput", |t| {
+            t.add("samples_per_s", self.samples_per_s, Unit::Count, Better::Higher);
+            t.add("batch_time_ms.p50", self.batch_time_ms.p50, Unit::Milliseconds, Better::Lower);
+            t.add("batch_time_ms.p95", self.batch_time_ms.p95, Unit::Milliseconds, Better::Lower);
+            t.add("data_wait_fraction", self.data_wait_fraction, Unit::Ratio, Better::Lower);
+        });
+    }
+}

@@ -1,0 +1,365 @@
+//! A generic instrumented loader: PyTorch's `DataLoader(num_workers, prefetch_factor)` for Rust
+//! datasets. Batches come out in order; a worker's error or panic comes out as an error in its
+//! place (never a hang); dropping the iterator stops and joins the workers.
+
+use std::{
+    collections::BTreeMap,
+    panic::{AssertUnwindSafe, catch_unwind},
+    sync::{
+        Arc, Condvar, Mutex,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+/// Why one item could not be produced.
+pub type ItemError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A map-style dataset: items by index.
+pub trait Dataset: Send + Sync + 'static {
+    /// One item (an image and its targets, ...).
+    type Item: Send + 'static;
+    /// How many items.
+    fn len(&self) -> usize;
+    /// True when there are none.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Produces item `index`.
+    fn get(&self, index: usize) -> Result<Self::Item, ItemError>;
+}
+
+/// How batches are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoaderOptions {
+    /// Items per batch (the last batch may be smaller).
+    pub batch_size: usize,
+    /// Worker threads; 0 makes batches in the caller's thread, as `num_workers=0` does.
+    pub workers: usize,
+    /// Batches each worker may have ready ahead of the consumer.
+    pub prefetch_factor: usize,
+}
+
+impl Default for LoaderOptions {
+    fn default() -> Self {
+        LoaderOptions { batch_size: 8, workers: 2, prefetch_factor: 2 }
+    }
+}
+
+/// A loader error: the batch it concerns, and why.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoaderError {
+    /// The dataset failed on an item.
+    #[error("item {index} (batch {batch}): {message}")]
+    Item {
+        /// The batch.
+        batch: usize,
+        /// The item.
+        index: usize,
+        /// The dataset's error.
+        message: String,
+    },
+    /// A worker panicked while making a batch.
+    #[error("worker {worker} panicked on batch {batch}: {message}")]
+    WorkerPanic {
+        /// The worker.
+        worker: usize,
+        /// The batch.
+        batch: usize,
+        /// The panic message.
+        message: String,
+    },
+}
+
+/// One batch, with where and when it was made.
+#[derive(Debug)]
+pub struct Batch<T> {
+    /// Position in the epoch.
+    pub index: usize,
+    /// The items.
+    pub items: Vec<T>,
+    /// The worker that made it (0 without workers).
+    pub worker: usize,
+    /// When making it started and ended.
+    pub made: (Instant, Instant),
+    /// How long the consumer waited for it.
+    pub wait: Duration,
+}
+
+/// A loader over a dataset.
+#[derive(Debug)]
+pub struct Loader<D> {
+    dataset: Arc<D>,
+    options: LoaderOptions,
+}
+
+impl<D: Dataset> Loader<D> {
+    /// A loader; `batch_size` and `prefetch_factor` of 0 are taken as 1.
+    pub fn new(dataset: Arc<D>, options: LoaderOptions) -> Loader<D> {
+        let options = LoaderOptions {
+            batch_size: options.batch_size.max(1),
+            prefetch_factor: options.prefetch_factor.max(1),
+            ..options
+        };
+        Loader { dataset, options }
+    }
+
+    /// One pass over the items in `order` (item indices), in batches.
+    pub fn epoch(&self, order: Vec<usize>) -> Epoch<D> {
+        let batches: Vec<Vec<usize>> = order.chunks(self.options.batch_size).map(<[usize]>::to_vec).collect();
+        let batches = Arc::new(batches);
+        let mut epoch = Epoch {
+            dataset: Arc::clone(&self.dataset),
+            batches: Arc::clone(&batches),
+            next: 0,
+            pending: BTreeMap::new(),
+            receiver: None,
+            shared: Arc::new(Shared::default()),
+            workers: Vec::new(),
+            failed: false,
+        };
+        if self.options.workers > 0 {
+            let (sender, receiver) = mpsc::channel();
+            let capacity = self.options.workers * self.options.prefetch_factor;
+            for worker in 0..self.options.workers {
+                let (dataset, batches, shared, sender) =
+                    (Arc::clone(&self.dataset), Arc::clone(&batches), Arc::clone(&epoch.shared), sender.clone());
+                epoch.workers.push(std::thread::spawn(move || {
+                    work(worker, &*dataset, &batches, &shared, capacity, &sender);
+                }));
+            }
+            epoch.receiver = Some(receiver);
+        }
+        epoch
+    }
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// (next batch to hand out, batches consumed).
+    progress: Mutex<(usize, usize)>,
+    changed: Condvar,
+    stop: AtomicBool,
+}
+
+type Made<T> = (usize, usize, Result<Vec<T>, LoaderError>, (Instant, Instant));
+
+fn work<D: Dataset>(
+    worker: usize,
+    dataset: &D,
+    batches: &[Vec<usize>],
+    shared: &Shared,
+    capacity: usize,
+    sender: &mpsc::Sender<Made<D::Item>>,
+) {
+    loop {
+        let batch = {
+            let Ok(mut progress) = shared.progress.lock() else { return };
+            // Stay at most `capacity` batches ahead of the consumer.
+            while progress.0 >= progress.1 + capacity && !shared.stop.load(Ordering::SeqCst) {
+                progress = match shared.changed.wait(progress) {
+                    Ok(progress) => progress,
+                    Err(_) => return,
+                };
+            }
+            if shared.stop.load(Ordering::SeqCst) || progress.0 >= batches.len() {
+                return;
+            }
+            progress.0 += 1;
+            progress.0 - 1
+        };
+        let started = Instant::now();
+        let result = make_batch(dataset, batch, &batches[batch])
+            .unwrap_or_else(|message| Err(LoaderError::WorkerPanic { worker, batch, message }));
+        if sender.send((batch, worker, result, (started, Instant::now()))).is_err() {
+            return;
+        }
+    }
+}
+
+/// The batch, or the dataset's error; `Err` from the outer result is a panic's message.
+fn make_batch<D: Dataset>(
+    dataset: &D,
+    batch: usize,
+    indices: &[usize],
+) -> Result<Result<Vec<D::Item>, LoaderError>, String> {
+    catch_unwind(AssertUnwindSafe(|| {
+        indices
+            .iter()
+            .map(|&index| {
+                dataset.get(index).map_err(|err| LoaderError::Item { batch, index, message: err.to_string() })
+            })
+            .collect()
+    }))
+    .map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a non-string panic".to_owned())
+    })
+}
+
+/// One epoch's batches, in order.
+#[derive(Debug)]
+pub struct Epoch<D: Dataset> {
+    dataset: Arc<D>,
+    batches: Arc<Vec<Vec<usize>>>,
+    next: usize,
+    pending: BTreeMap<usize, Made<D::Item>>,
+    receiver: Option<mpsc::Receiver<Made<D::Item>>>,
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    failed: bool,
+}
+
+impl<D: Dataset> Iterator for Epoch<D> {
+    type Item = Result<Batch<D::Item>, LoaderError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.next >= self.batches.len() {
+            return None;
+        }
+        let waiting = Instant::now();
+        let (batch, worker, result, made) = match &self.receiver {
+            None => {
+                let started = Instant::now();
+                let result = make_batch(&*self.dataset, self.next, &self.batches[self.next])
+                    .unwrap_or_else(|message| Err(LoaderError::WorkerPanic { worker: 0, batch: self.next, message }));
+                (self.next, 0, result, (started, Instant::now()))
+            }
+            Some(receiver) => loop {
+                if let Some(made) = self.pending.remove(&self.next) {
+                    break made;
+                }
+                match receiver.recv() {
+                    Ok(made) => {
+                        self.pending.insert(made.0, made);
+                    }
+                    // Every worker is gone without sending this batch: only after a stop.
+                    Err(_) => return None,
+                }
+            },
+        };
+        let wait = waiting.elapsed();
+        self.next += 1;
+        if let Ok(mut progress) = self.shared.progress.lock() {
+            progress.1 = self.next;
+        }
+        self.shared.changed.notify_all();
+        Some(match result {
+            Ok(items) => Ok(Batch { index: batch, items, worker, made, wait }),
+            Err(err) => {
+                self.failed = true;
+                self.stop();
+                Err(err)
+            }
+        })
+    }
+}
+
+impl<D: Dataset> Epoch<D> {
+    fn stop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.changed.notify_all();
+    }
+}
+
+impl<D: Dataset> Drop for Epoch<D> {
+    fn drop(&mut self) {
+        self.stop();
+        // Workers finish the batch in hand; their sends fail once the receiver is gone.
+        self.receiver = None;
+        for worker in self.workers.drain(..) {
+            let _ = worker.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items are their index; item `fail` errors, item `panic` panics; each takes `delay`.
+    struct Numbers {
+        len: usize,
+        fail: Option<usize>,
+        panic: Option<usize>,
+        delay: Duration,
+    }
+
+    impl Dataset for Numbers {
+        type Item = usize;
+        fn len(&self) -> usize {
+            self.len
+        }
+        fn get(&self, index: usize) -> Result<usize, ItemError> {
+            std::thread::sleep(self.delay);
+            if Some(index) == self.panic {
+                panic!("item {index} exploded");
+            }
+            if Some(index) == self.fail {
+                return Err(format!("cannot decode item {index}").into());
+            }
+            Ok(index)
+        }
+    }
+
+    fn loader(workers: usize, data: Numbers) -> Loader<Numbers> {
+        Loader::new(Arc::new(data), LoaderOptions { batch_size: 4, workers, prefetch_factor: 2 })
+    }
+
+    fn numbers(len: usize) -> Numbers {
+        Numbers { len, fail: None, panic: None, delay: Duration::ZERO }
+    }
+
+    #[test]
+    fn batches_come_in_order_with_any_worker_count() {
+        let order: Vec<usize> = (0..50).rev().collect();
+        for workers in [0, 1, 2, 5] {
+            let batches: Vec<Batch<usize>> =
+                loader(workers, numbers(50)).epoch(order.clone()).map(Result::unwrap).collect();
+            assert_eq!(batches.len(), 13, "{workers} workers");
+            assert_eq!(batches.iter().map(|b| b.index).collect::<Vec<_>>(), (0..13).collect::<Vec<_>>());
+            let items: Vec<usize> = batches.into_iter().flat_map(|b| b.items).collect();
+            assert_eq!(items, order, "{workers} workers");
+        }
+    }
+
+    #[test]
+    fn errors_and_panics_come_out_in_place_without_hanging() {
+        for workers in [0, 3] {
+            let data = Numbers { fail: Some(9), ..numbers(40) };
+            let results: Vec<_> = loader(workers, data).epoch((0..40).collect()).collect();
+            assert_eq!(results.len(), 3, "two good batches, then the error, then nothing");
+            let err = results[2].as_ref().unwrap_err().to_string();
+            assert_eq!(err, "item 9 (batch 2): cannot decode item 9");
+
+            let data = Numbers { panic: Some(21), ..numbers(40) };
+            let results: Vec<_> = loader(workers, data).epoch((0..40).collect()).collect();
+            let err = results.last().unwrap().as_ref().unwrap_err().to_string();
+            assert!(err.contains("panicked on batch 5: item 21 exploded"), "{err}");
+        }
+    }
+
+    #[test]
+    fn two_workers_overlap_and_drop_stops_them() {
+        let slow = || Numbers { delay: Duration::from_millis(5), ..numbers(40) };
+        let time = |workers| {
+            let started = Instant::now();
+            assert_eq!(loader(workers, slow()).epoch((0..40).collect()).count(), 10);
+            started.elapsed()
+        };
+        let (one, two) = (time(1), time(2));
+        assert!(two.as_secs_f64() < one.as_secs_f64() * 0.75, "1 worker {one:?}, 2 workers {two:?}");
+        // Dropping mid-epoch returns promptly with workers joined.
+        let started = Instant::now();
+        let mut epoch = loader(2, slow()).epoch((0..40).collect());
+        epoch.next();
+        drop(epoch);
+        assert!(started.elapsed() < Duration::from_millis(200));
+    }
+}
