@@ -154,6 +154,10 @@ impl ThroughputMonitor {
         });
     }
 
+    fn mean_ms(&self, total_ns: u128) -> f64 {
+        if self.batches == 0 { 0.0 } else { total_ns as f64 / self.batches as f64 / 1e6 }
+    }
+
     /// Batches recorded after warm-up.
     pub fn batches(&self) -> u64 {
         self.batches
@@ -180,9 +184,9 @@ impl ThroughputMonitor {
             } else {
                 round(self.window_samples as f64 / (self.window_ns as f64 / 1e9), 3)
             },
-            batch_time_ms: percentiles(&self.batch_hist),
-            data_wait_ms: percentiles(&self.wait_hist),
-            compute_ms: percentiles(&self.compute_hist),
+            batch_time_ms: percentiles(&self.batch_hist, self.mean_ms(self.wait_ns + self.compute_ns)),
+            data_wait_ms: percentiles(&self.wait_hist, self.mean_ms(self.wait_ns)),
+            compute_ms: percentiles(&self.compute_hist, self.mean_ms(self.compute_ns)),
             data_wait_fraction: round(wait_fraction, 6),
             efficiency: round(1.0 - wait_fraction, 6),
             memory: MemoryStats {
@@ -203,13 +207,14 @@ impl ThroughputMonitor {
     }
 }
 
-fn percentiles(histogram: &Histogram<u64>) -> Percentiles {
+/// Percentiles from the histogram (3 significant digits); the mean is exact, from the sums.
+fn percentiles(histogram: &Histogram<u64>, mean_ms: f64) -> Percentiles {
     if histogram.is_empty() {
         return Percentiles { mean: 0.0, p50: 0.0, p90: 0.0, p95: 0.0, p99: 0.0, max: 0.0 };
     }
     let ms = |ns: u64| round(ns as f64 / 1e6, 4);
     Percentiles {
-        mean: round(histogram.mean() / 1e6, 4),
+        mean: round(mean_ms, 4),
         p50: ms(histogram.value_at_quantile(0.50)),
         p90: ms(histogram.value_at_quantile(0.90)),
         p95: ms(histogram.value_at_quantile(0.95)),

@@ -1,6 +1,10 @@
-//! `cargo xtask ci`: the checks a change must pass, in order of how fast they fail.
+//! `cargo xtask ci`: the checks a change must pass, in order of how fast they fail. After the
+//! Rust tests, the Python integration's tests run when Python with pytest is present (they use
+//! the `ocrperf` the Rust tests built).
 
-use crate::process::{cargo, run_visible};
+use std::process::Command;
+
+use crate::process::{cargo, project_root, run_visible};
 
 pub(crate) fn run() -> anyhow::Result<bool> {
     let checks: [(&str, &[&str]); 3] = [
@@ -18,8 +22,34 @@ pub(crate) fn run() -> anyhow::Result<bool> {
             return Ok(false);
         }
     }
+    match pytest() {
+        Some(mut command) => {
+            let (ok, seconds) = run_visible(&mut command)?;
+            timings.push(("python", ok, seconds));
+            if !ok {
+                print_summary(&timings);
+                eprintln!("xtask ci: python tests failed");
+                return Ok(false);
+            }
+        }
+        None => println!("xtask ci: python3 with pytest not found; skipping integrations/lightning tests"),
+    }
     print_summary(&timings);
     Ok(true)
+}
+
+/// `python3 -m pytest integrations` when python3 can import pytest.
+fn pytest() -> Option<Command> {
+    let has_pytest = Command::new("python3").args(["-c", "import pytest"]).output().is_ok_and(|o| o.status.success());
+    has_pytest.then(|| {
+        let root = project_root();
+        let mut command = Command::new("python3");
+        command
+            .current_dir(&root)
+            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "integrations"])
+            .env("OCRPERF_BIN", root.join("target/debug/ocrperf"));
+        command
+    })
 }
 
 fn print_summary(timings: &[(&str, bool, f64)]) {

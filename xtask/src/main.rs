@@ -7,6 +7,7 @@
 //! - `cargo xtask all`: the phases in order 1 → 2 → 3, stopping at the first failure.
 //! - `cargo xtask bench-trace`: the trace reader on a ~1 GB trace, against HTA when installed.
 //! - `cargo xtask bench-monitor`: the monitor's own CPU time and peak RSS over 30 s runs.
+//! - `cargo xtask bench-loader`: the throughput loader with DBNet targets vs `targets bench`.
 //!
 //! A phase whose crates are not in the workspace yet says so and fails: it never pretends to pass.
 
@@ -51,6 +52,8 @@ enum Task {
         #[arg(long, default_value_t = 30)]
         seconds: u64,
     },
+    /// The instrumented loader with the DBNet pipeline vs `targets bench`, 1 and 2 threads
+    BenchLoader,
     /// Trace reader speed on a ~1 GB trace vs HTA (tools/trace_bench.py; extra args go to it)
     BenchTrace {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Task::All => phases::run_all(),
         Task::BenchTrace { args } => phase3_trace::bench(&args),
         Task::BenchMonitor { seconds } => phase3_monitor::bench(seconds),
+        Task::BenchLoader => phase3_throughput::bench_loader(),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -7,6 +7,7 @@ mod global;
 mod info;
 mod monitor;
 mod targets;
+mod throughput;
 mod trace;
 
 use std::process::Output;

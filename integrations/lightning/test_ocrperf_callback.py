@@ -1,0 +1,94 @@
+"""The callback against a duck-typed trainer (no torch, no Lightning needed), end to end with
+`ocrperf throughput` when the binary is built (`OCRPERF_BIN`, else target/{release,debug}/ocrperf).
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+from ocrperf_callback import OcrperfThroughput, _batch_size
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+class FakeTrainer:
+    def __init__(self):
+        self.global_step = 0
+
+
+class Batch:
+    """A tensor-like batch: only `.shape` is read."""
+
+    def __init__(self, size):
+        self.shape = (size, 3, 640, 640)
+
+
+def run_fake_training(path, waits, computes, size=8):
+    clock = FakeClock()
+    callback = OcrperfThroughput(path, clock=clock, wall_clock=lambda: 1.7e9, record_gpu_memory=False)
+    trainer = FakeTrainer()
+    callback.on_train_start(trainer, None)
+    for index, (wait, compute) in enumerate(zip(waits, computes)):
+        clock.advance(wait)
+        callback.on_train_batch_start(trainer, None, Batch(size), index)
+        clock.advance(compute)
+        callback.on_train_batch_end(trainer, None, {"loss": 1.0}, Batch(size), index)
+        trainer.global_step += 1
+    callback.on_train_end(trainer, None)
+
+
+def test_events_measure_wait_and_compute(tmp_path):
+    path = tmp_path / "batches.jsonl"
+    run_fake_training(path, waits=[0.5, 0.01, 0.02], computes=[0.1, 0.1, 0.2])
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [e["step"] for e in events] == [0, 1, 2]
+    assert [e["batch_size"] for e in events] == [8, 8, 8]
+    assert [round(e["data_wait_s"], 6) for e in events] == [0.5, 0.01, 0.02]
+    assert [round(e["compute_s"], 6) for e in events] == [0.1, 0.1, 0.2]
+    assert all(e["t_start"] == 1.7e9 for e in events)
+
+
+def test_batch_size_of_common_batch_shapes():
+    assert _batch_size(Batch(4)) == 4
+    assert _batch_size({"image": Batch(6), "gt": Batch(6)}) == 6
+    assert _batch_size((Batch(3), [1, 2, 3])) == 3
+    assert _batch_size([[1], [2]]) == 2
+
+
+def ocrperf_binary():
+    candidates = [os.environ.get("OCRPERF_BIN"), ROOT / "target/release/ocrperf", ROOT / "target/debug/ocrperf"]
+    for candidate in candidates:
+        if candidate and pathlib.Path(candidate).exists():
+            return str(candidate)
+    return None
+
+
+def test_ocrperf_reads_the_callbacks_events(tmp_path):
+    binary = ocrperf_binary()
+    if binary is None:
+        pytest.skip("ocrperf is not built (cargo build), so the end-to-end half cannot run")
+    path = tmp_path / "batches.jsonl"
+    # 20 batches: 30 ms wait, 70 ms compute: input-bound (wait 30% ≥ 20%), 80 samples/s.
+    run_fake_training(path, waits=[0.03] * 20, computes=[0.07] * 20)
+    result = subprocess.run([binary, "throughput", str(path), "--format", "json", "-q"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["schema"] == "ocrperf.throughput.v1"
+    assert report["batches"] == 20 and report["samples"] == 160
+    assert abs(report["samples_per_s"] - 80.0) < 0.01
+    assert abs(report["data_wait_fraction"] - 0.3) < 1e-6
+    assert report["bottleneck"] == "input-bound"
