@@ -7,8 +7,7 @@ use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
         Arc, Condvar, Mutex,
-        atomic::{AtomicBool, Ordering},
-        mpsc,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     thread::JoinHandle,
     time::{Duration, Instant},
@@ -115,23 +114,28 @@ impl<D: Dataset> Loader<D> {
             dataset: Arc::clone(&self.dataset),
             batches: Arc::clone(&batches),
             next: 0,
-            pending: BTreeMap::new(),
-            receiver: None,
+            ready: None,
             shared: Arc::new(Shared::default()),
             workers: Vec::new(),
             failed: false,
         };
         if self.options.workers > 0 {
-            let (sender, receiver) = mpsc::channel();
             let capacity = self.options.workers * self.options.prefetch_factor;
+            let ready =
+                Arc::new(Ready { made: Mutex::new((BTreeMap::new(), self.options.workers)), arrived: Condvar::new() });
             for worker in 0..self.options.workers {
-                let (dataset, batches, shared, sender) =
-                    (Arc::clone(&self.dataset), Arc::clone(&batches), Arc::clone(&epoch.shared), sender.clone());
+                let (dataset, batches, shared, ready) =
+                    (Arc::clone(&self.dataset), Arc::clone(&batches), Arc::clone(&epoch.shared), Arc::clone(&ready));
                 epoch.workers.push(std::thread::spawn(move || {
-                    work(worker, &*dataset, &batches, &shared, capacity, &sender);
+                    work(worker, &*dataset, &batches, &shared, capacity, &ready);
+                    // The last worker out wakes a consumer that waits for a batch nobody will make.
+                    if let Ok(mut made) = ready.made.lock() {
+                        made.1 -= 1;
+                    }
+                    ready.arrived.notify_all();
                 }));
             }
-            epoch.receiver = Some(receiver);
+            epoch.ready = Some(ready);
         }
         epoch
     }
@@ -139,13 +143,25 @@ impl<D: Dataset> Loader<D> {
 
 #[derive(Debug, Default)]
 struct Shared {
-    /// (next batch to hand out, batches consumed).
-    progress: Mutex<(usize, usize)>,
+    /// Next batch to hand out (under the lock, so batches are handed out in order).
+    next: Mutex<usize>,
+    /// Batches the consumer has taken: read without the lock on the fast path.
+    consumed: AtomicUsize,
+    /// Workers blocked on a full prefetch window; the consumer only notifies when there are.
+    waiting: AtomicUsize,
     changed: Condvar,
     stop: AtomicBool,
 }
 
 type Made<T> = (usize, usize, Result<Vec<T>, LoaderError>, (Instant, Instant));
+
+/// Finished batches by index (so the consumer takes them in order without a second buffer),
+/// and how many workers are still running (so it never waits for a batch nobody will make).
+#[derive(Debug)]
+struct Ready<T> {
+    made: Mutex<(BTreeMap<usize, Made<T>>, usize)>,
+    arrived: Condvar,
+}
 
 fn work<D: Dataset>(
     worker: usize,
@@ -153,30 +169,34 @@ fn work<D: Dataset>(
     batches: &[Vec<usize>],
     shared: &Shared,
     capacity: usize,
-    sender: &mpsc::Sender<Made<D::Item>>,
+    ready: &Ready<D::Item>,
 ) {
     loop {
         let batch = {
-            let Ok(mut progress) = shared.progress.lock() else { return };
+            let Ok(mut next) = shared.next.lock() else { return };
             // Stay at most `capacity` batches ahead of the consumer.
-            while progress.0 >= progress.1 + capacity && !shared.stop.load(Ordering::SeqCst) {
-                progress = match shared.changed.wait(progress) {
-                    Ok(progress) => progress,
+            while *next >= shared.consumed.load(Ordering::SeqCst) + capacity && !shared.stop.load(Ordering::SeqCst) {
+                shared.waiting.fetch_add(1, Ordering::SeqCst);
+                let woken = shared.changed.wait_timeout(next, Duration::from_millis(50));
+                shared.waiting.fetch_sub(1, Ordering::SeqCst);
+                next = match woken {
+                    Ok((next, _)) => next,
                     Err(_) => return,
                 };
             }
-            if shared.stop.load(Ordering::SeqCst) || progress.0 >= batches.len() {
+            if shared.stop.load(Ordering::SeqCst) || *next >= batches.len() {
                 return;
             }
-            progress.0 += 1;
-            progress.0 - 1
+            *next += 1;
+            *next - 1
         };
         let started = Instant::now();
         let result = make_batch(dataset, batch, &batches[batch])
             .unwrap_or_else(|message| Err(LoaderError::WorkerPanic { worker, batch, message }));
-        if sender.send((batch, worker, result, (started, Instant::now()))).is_err() {
-            return;
-        }
+        let Ok(mut made) = ready.made.lock() else { return };
+        made.0.insert(batch, (batch, worker, result, (started, Instant::now())));
+        drop(made);
+        ready.arrived.notify_all();
     }
 }
 
@@ -209,8 +229,7 @@ pub struct Epoch<D: Dataset> {
     dataset: Arc<D>,
     batches: Arc<Vec<Vec<usize>>>,
     next: usize,
-    pending: BTreeMap<usize, Made<D::Item>>,
-    receiver: Option<mpsc::Receiver<Made<D::Item>>>,
+    ready: Option<Arc<Ready<D::Item>>>,
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     failed: bool,
@@ -224,32 +243,38 @@ impl<D: Dataset> Iterator for Epoch<D> {
             return None;
         }
         let waiting = Instant::now();
-        let (batch, worker, result, made) = match &self.receiver {
+        let (batch, worker, result, made) = match &self.ready {
             None => {
                 let started = Instant::now();
                 let result = make_batch(&*self.dataset, self.next, &self.batches[self.next])
                     .unwrap_or_else(|message| Err(LoaderError::WorkerPanic { worker: 0, batch: self.next, message }));
                 (self.next, 0, result, (started, Instant::now()))
             }
-            Some(receiver) => loop {
-                if let Some(made) = self.pending.remove(&self.next) {
-                    break made;
-                }
-                match receiver.recv() {
-                    Ok(made) => {
-                        self.pending.insert(made.0, made);
+            Some(ready) => {
+                let Ok(mut made) = ready.made.lock() else { return None };
+                loop {
+                    if let Some(batch) = made.0.remove(&self.next) {
+                        break batch;
                     }
-                    // Every worker is gone without sending this batch: only after a stop.
-                    Err(_) => return None,
+                    // Every worker is gone without making this batch: only after a stop.
+                    if made.1 == 0 {
+                        return None;
+                    }
+                    made = match ready.arrived.wait(made) {
+                        Ok(made) => made,
+                        Err(_) => return None,
+                    };
                 }
-            },
+            }
         };
         let wait = waiting.elapsed();
         self.next += 1;
-        if let Ok(mut progress) = self.shared.progress.lock() {
-            progress.1 = self.next;
+        self.shared.consumed.store(self.next, Ordering::SeqCst);
+        if self.shared.waiting.load(Ordering::SeqCst) > 0 {
+            // Taking the lock orders this notify after a worker's check-then-wait.
+            drop(self.shared.next.lock());
+            self.shared.changed.notify_all();
         }
-        self.shared.changed.notify_all();
         Some(match result {
             Ok(items) => Ok(Batch { index: batch, items, worker, made, wait }),
             Err(err) => {
@@ -271,8 +296,7 @@ impl<D: Dataset> Epoch<D> {
 impl<D: Dataset> Drop for Epoch<D> {
     fn drop(&mut self) {
         self.stop();
-        // Workers finish the batch in hand; their sends fail once the receiver is gone.
-        self.receiver = None;
+        // Workers finish the batch in hand, then see the stop.
         for worker in self.workers.drain(..) {
             let _ = worker.join();
         }
