@@ -11,8 +11,8 @@ pub enum Error {
     Io {
         /// The file.
         path: PathBuf,
-        /// The operating system's reason.
-        #[source]
+        /// The operating system's reason (in the message, not a `source()`, so error chains
+        /// don't print it twice).
         cause: std::io::Error,
     },
     /// The bytes are not a Kineto trace: bad JSON, a wrong type, or the file ends early.

@@ -3,7 +3,6 @@
 use std::{
     path::{Path, PathBuf},
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
-    time::Instant,
 };
 
 use metrics_schema::{
@@ -237,22 +236,6 @@ pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAn
         ranks,
         stragglers,
         notes,
-    }
-}
-
-/// Times the clock for [`build_report`].
-#[derive(Debug)]
-pub struct Stopwatch(Instant);
-
-impl Stopwatch {
-    /// Starts now.
-    pub fn start() -> Self {
-        Stopwatch(Instant::now())
-    }
-
-    /// Seconds since the start.
-    pub fn seconds(&self) -> f64 {
-        self.0.elapsed().as_secs_f64()
     }
 }
 

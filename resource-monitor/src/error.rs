@@ -11,8 +11,7 @@ pub enum Error {
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
-        #[source]
+        /// Why (in the message, not a `source()`, so error chains don't print it twice).
         cause: std::io::Error,
     },
     /// An alert rules file is not valid.
@@ -38,8 +37,7 @@ pub enum Error {
     Bind {
         /// The address asked for.
         address: String,
-        /// Why.
-        #[source]
+        /// Why (in the message, not a `source()`, so error chains don't print it twice).
         cause: std::io::Error,
     },
     /// Drawing a chart failed.

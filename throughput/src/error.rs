@@ -11,8 +11,7 @@ pub enum Error {
     Io {
         /// The file.
         path: PathBuf,
-        /// Why.
-        #[source]
+        /// Why (in the message, not a `source()`, so error chains don't print it twice).
         cause: std::io::Error,
     },
     /// A line or record is not what the format says.

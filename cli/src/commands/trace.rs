@@ -5,9 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use metrics_schema::{Envelope, KernelStat, OpStat, TraceAnalysisReport, TraceDiffReport};
-use profiler_analyze::{
-    AnalyzeOptions, RankResult, Stopwatch, analyze_files, breakdown_svg, build_report, trace_files,
-};
+use profiler_analyze::{AnalyzeOptions, RankResult, analyze_files, breakdown_svg, build_report, trace_files};
 
 use crate::{
     Outcome, interrupt,
@@ -72,9 +70,9 @@ pub(crate) fn run(args: &TraceArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 }
 
 fn analyze(args: &AnalyzeArgs, ui: &Ui) -> anyhow::Result<Outcome> {
-    let clock = Stopwatch::start();
+    let clock = std::time::Instant::now();
     let results = read_run(&args.paths, &args.read, ui)?;
-    let report = build_report(&results, args.read.top, clock.seconds());
+    let report = build_report(&results, args.read.top, clock.elapsed().as_secs_f64());
     if let Some(svg) = &args.svg {
         let title = file_name(&results[0].file);
         let chart = breakdown_svg(&results[0].analysis, &title);

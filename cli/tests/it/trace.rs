@@ -103,5 +103,6 @@ fn damaged_traces_exit_2_with_the_offset_unless_lenient() {
     std::fs::create_dir(&empty).unwrap();
     let output = run(ocrperf().args(["trace", "analyze"]).arg(&empty), 2);
     assert!(stderr(&output).contains("no .json or .json.gz traces"), "{}", stderr(&output));
-    run(ocrperf().args(["trace", "analyze"]).arg(dir.path().join("absent.json")), 2);
+    let output = run(ocrperf().args(["trace", "analyze"]).arg(dir.path().join("absent.json")), 2);
+    assert_eq!(stderr(&output).matches("No such file or directory").count(), 1, "{}", stderr(&output));
 }
