@@ -9,7 +9,10 @@ Each training batch becomes one JSON line (the `BatchEvent` schema of `metrics-s
 `{"step", "batch_size", "data_wait_s", "compute_s", "t_start"[, "gpu_mem_bytes"]}`.
 
 - data wait: from the end of the previous batch (`on_train_batch_end`) to this batch's
-  `on_train_batch_start`, i.e. the time Lightning spent fetching the batch from the DataLoader;
+  `on_train_batch_start`, i.e. the time Lightning spent fetching the batch from the DataLoader.
+  The clock restarts at the start of each training epoch and after each validation run, so
+  validation and epoch-end work (checkpoints, logging) never count as data wait; creating the
+  epoch's DataLoader iterator (starting its workers) does;
 - compute: from `on_train_batch_start` to `on_train_batch_end` (forward, backward, optimizer).
   CUDA work is asynchronous, so with `sync_cuda=True` the callback calls
   `torch.cuda.synchronize()` before reading the clock at the end of a batch; without it,
@@ -73,6 +76,7 @@ class OcrperfThroughput(Callback):
         self._last_end = None
         self._start = None
         self._start_wall = None
+        self._step = 0
         self._pending = 0
 
     # Lightning hooks -------------------------------------------------------------------------
@@ -82,6 +86,12 @@ class OcrperfThroughput(Callback):
             self._file = open(self.path, "a", encoding="utf-8")
         self._last_end = self.clock()
 
+    def on_train_epoch_start(self, trainer, pl_module):
+        self._last_end = self.clock()
+
+    def on_validation_end(self, trainer, pl_module):
+        self._last_end = self.clock()
+
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         now = self.clock()
         if self._last_end is None:
@@ -89,6 +99,8 @@ class OcrperfThroughput(Callback):
         self._wait = now - self._last_end
         self._start = now
         self._start_wall = self.wall_clock()
+        # Lightning counts optimizer steps and increments after this batch's step.
+        self._step = int(getattr(trainer, "global_step", batch_idx))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if self._start is None:
@@ -97,7 +109,7 @@ class OcrperfThroughput(Callback):
             self._synchronize()
         now = self.clock()
         event = {
-            "step": int(getattr(trainer, "global_step", batch_idx)),
+            "step": self._step,
             "batch_size": int(self.batch_size_fn(batch)),
             "data_wait_s": round(max(0.0, self._wait), 9),
             "compute_s": round(max(0.0, now - self._start), 9),

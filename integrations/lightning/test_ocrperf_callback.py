@@ -3,15 +3,8 @@
 """
 
 import json
-import os
-import pathlib
-import subprocess
-
-import pytest
 
 from ocrperf_callback import OcrperfThroughput, _batch_size
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 class FakeClock:
@@ -62,6 +55,33 @@ def test_events_measure_wait_and_compute(tmp_path):
     assert all(e["t_start"] == 1.7e9 for e in events)
 
 
+def test_validation_and_epoch_ends_are_not_data_wait(tmp_path):
+    path = tmp_path / "batches.jsonl"
+    clock = FakeClock()
+    callback = OcrperfThroughput(path, clock=clock, record_gpu_memory=False)
+    trainer = FakeTrainer()
+    callback.on_train_start(trainer, None)
+
+    def batch(wait):
+        clock.advance(wait)
+        callback.on_train_batch_start(trainer, None, Batch(2), trainer.global_step)
+        clock.advance(0.1)
+        callback.on_train_batch_end(trainer, None, None, Batch(2), trainer.global_step)
+        trainer.global_step += 1
+
+    batch(0.01)
+    clock.advance(5.0)  # a validation run
+    callback.on_validation_end(trainer, None)
+    batch(0.02)
+    clock.advance(7.0)  # epoch end: checkpoint, logging
+    callback.on_train_epoch_start(trainer, None)
+    batch(0.03)
+    callback.on_train_end(trainer, None)
+    events = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [round(e["data_wait_s"], 6) for e in events] == [0.01, 0.02, 0.03]
+    assert [e["step"] for e in events] == [0, 1, 2]
+
+
 def test_batch_size_of_common_batch_shapes():
     assert _batch_size(Batch(4)) == 4
     assert _batch_size({"image": Batch(6), "gt": Batch(6)}) == 6
@@ -69,24 +89,11 @@ def test_batch_size_of_common_batch_shapes():
     assert _batch_size([[1], [2]]) == 2
 
 
-def ocrperf_binary():
-    candidates = [os.environ.get("OCRPERF_BIN"), ROOT / "target/release/ocrperf", ROOT / "target/debug/ocrperf"]
-    for candidate in candidates:
-        if candidate and pathlib.Path(candidate).exists():
-            return str(candidate)
-    return None
-
-
-def test_ocrperf_reads_the_callbacks_events(tmp_path):
-    binary = ocrperf_binary()
-    if binary is None:
-        pytest.skip("ocrperf is not built (cargo build), so the end-to-end half cannot run")
+def test_ocrperf_reads_the_callbacks_events(tmp_path, throughput_report):
     path = tmp_path / "batches.jsonl"
     # 20 batches: 30 ms wait, 70 ms compute: input-bound (wait 30% ≥ 20%), 80 samples/s.
     run_fake_training(path, waits=[0.03] * 20, computes=[0.07] * 20)
-    result = subprocess.run([binary, "throughput", str(path), "--format", "json", "-q"], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = throughput_report(path)
     assert report["schema"] == "ocrperf.throughput.v1"
     assert report["batches"] == 20 and report["samples"] == 160
     assert abs(report["samples_per_s"] - 80.0) < 0.01

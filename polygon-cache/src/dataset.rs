@@ -128,6 +128,9 @@ pub struct BenchOptions {
     pub epochs: usize,
     /// Worker threads.
     pub threads: usize,
+    /// Map sets each thread cycles through: 1 reuses one hot set; a data loader holds
+    /// `batch × (workers × prefetch + 1)` sets, and more sets mean colder memory.
+    pub buffers_per_thread: usize,
     /// The cache budget in bytes; `None` runs without a cache.
     pub cache_bytes: Option<u64>,
     /// What to call the data set in the report.
@@ -163,34 +166,38 @@ pub fn run_bench(
         None => TargetGenerator::new(config),
     };
     let threads = options.threads.max(1);
+    let buffers_per_thread = options.buffers_per_thread.max(1);
     let failed = AtomicUsize::new(0);
     let stopped = AtomicBool::new(false);
     let mut epochs = Vec::new();
+    // Each thread's map sets live across epochs, as a loader's recycled buffers do.
+    let mut buffers: Vec<Vec<Targets>> =
+        (0..threads).map(|_| (0..buffers_per_thread).map(|_| Targets::default()).collect()).collect();
     for epoch in 1..=options.epochs {
         let before = cache.as_ref().map(PolygonCache::stats);
         let next = AtomicUsize::new(0);
         let epoch_started = Instant::now();
-        let worker = || {
-            let mut targets = Targets::default();
-            loop {
+        let worker = |buffers: &mut [Targets]| {
+            for turn in 0.. {
+                let targets = &mut buffers[turn % buffers_per_thread];
                 if (hooks.should_stop)() {
                     stopped.store(true, Ordering::Relaxed);
                     return;
                 }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(image) = images.get(index) else { return };
-                if generator.generate_into(image.height, image.width, &image.polygons, &mut targets).is_err() {
+                if generator.generate_into(image.height, image.width, &image.polygons, targets).is_err() {
                     failed.fetch_add(1, Ordering::Relaxed);
                 }
                 (hooks.on_image)();
             }
         };
         if threads == 1 {
-            worker();
+            worker(&mut buffers[0]);
         } else {
             std::thread::scope(|scope| {
-                for _ in 0..threads {
-                    scope.spawn(worker);
+                for buffers in &mut buffers {
+                    scope.spawn(|| worker(buffers));
                 }
             });
         }
@@ -217,6 +224,7 @@ pub fn run_bench(
     TargetsBenchReport {
         dataset: options.dataset.clone(),
         threads,
+        buffers_per_thread,
         images: images_done,
         seconds,
         images_per_s: if seconds > 0.0 { images_done as f64 / seconds } else { 0.0 },

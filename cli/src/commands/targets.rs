@@ -131,6 +131,10 @@ struct BenchArgs {
     /// Worker threads
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
     threads: u32,
+    /// Map sets each thread cycles through, as a data loader keeps batches in flight
+    /// (batch × (workers × prefetch + 1)); 1 reuses one hot set
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    buffers: u32,
     /// Run without the polygon cache
     #[arg(long, conflicts_with = "cache_mb")]
     no_cache: bool,
@@ -270,6 +274,7 @@ fn bench(args: &BenchArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     let options = BenchOptions {
         epochs: args.epochs as usize,
         threads: args.threads as usize,
+        buffers_per_thread: args.buffers as usize,
         cache_bytes: (!args.no_cache).then_some(args.cache_mb << 20),
         dataset,
     };
@@ -286,6 +291,7 @@ fn bench_document(report: &TargetsBenchReport) -> Document {
     let mut fields = vec![
         ("data set".to_owned(), report.dataset.clone()),
         ("threads".to_owned(), report.threads.to_string()),
+        ("map sets per thread".to_owned(), report.buffers_per_thread.to_string()),
         ("images".to_owned(), report.images.to_string()),
         ("images/s".to_owned(), format!("{:.1}", report.images_per_s)),
     ];

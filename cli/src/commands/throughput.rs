@@ -51,6 +51,11 @@ struct FileArgs {
     /// Leave out this many batches at the start
     #[arg(long, default_value_t = 0, value_name = "N")]
     warmup: u64,
+    /// Make each image's maps in its worker's one reused buffer and hand on empty items, as
+    /// `targets bench` does: measures the loader's own cost without the memory of batches in
+    /// flight
+    #[arg(long)]
+    discard_maps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +91,11 @@ struct RunArgs {
     /// keeps them); one epoch's worth measures the warm cache alone
     #[arg(long, default_value_t = 0, value_name = "N")]
     warmup: u64,
+    /// Make each image's maps in its worker's one reused buffer and hand on empty items, as
+    /// `targets bench` does: measures the loader's own cost without the memory of batches in
+    /// flight
+    #[arg(long)]
+    discard_maps: bool,
 }
 
 pub(crate) fn run(args: &ThroughputArgs, ui: &Ui) -> anyhow::Result<Outcome> {
@@ -160,11 +170,19 @@ struct DbnetTargets {
     images: Vec<Image>,
     generator: TargetGenerator,
     spare: std::sync::Mutex<Vec<Targets>>,
+    /// Hand on empty `Targets`, returning each map set to `spare` at once (`--discard-maps`):
+    /// the workers then share as many sets as there are workers, as `targets bench` does.
+    discard_maps: bool,
 }
 
 impl DbnetTargets {
-    /// Takes back the maps of a consumed batch.
-    fn recycle(&self, used: Vec<Targets>) {
+    /// A recycled map set (the last one returned: the likeliest still in cache), or a new one.
+    fn take_spare(&self) -> Targets {
+        self.spare.lock().ok().and_then(|mut spare| spare.pop()).unwrap_or_default()
+    }
+
+    /// Takes back used map sets.
+    fn recycle(&self, used: impl IntoIterator<Item = Targets>) {
         if let Ok(mut spare) = self.spare.lock() {
             spare.extend(used);
         }
@@ -180,9 +198,16 @@ impl Dataset for DbnetTargets {
 
     fn get(&self, index: usize) -> Result<Targets, ItemError> {
         let image = &self.images[index];
-        let mut targets = self.spare.lock().ok().and_then(|mut spare| spare.pop()).unwrap_or_default();
-        self.generator.generate_into(image.height, image.width, &image.polygons, &mut targets)?;
-        Ok(targets)
+        let mut targets = self.take_spare();
+        let made = self.generator.generate_into(image.height, image.width, &image.polygons, &mut targets);
+        let handed_on = if self.discard_maps {
+            self.recycle([targets]);
+            Targets::default()
+        } else {
+            targets
+        };
+        made?;
+        Ok(handed_on)
     }
 }
 
@@ -203,7 +228,12 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     } else {
         TargetGenerator::with_cache(config, PolygonCache::with_max_bytes(args.cache_mb << 20))
     };
-    let dataset = Arc::new(DbnetTargets { images, generator, spare: std::sync::Mutex::new(Vec::new()) });
+    let dataset = Arc::new(DbnetTargets {
+        images,
+        generator,
+        spare: std::sync::Mutex::new(Vec::new()),
+        discard_maps: args.discard_maps,
+    });
     let loader = Loader::new(
         Arc::clone(&dataset),
         LoaderOptions { batch_size: args.batch_size, workers: args.workers, prefetch_factor: args.prefetch_factor },
@@ -235,7 +265,9 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
             monitor.record(timing);
             overall.record(timing);
             timeline.add(origin, &batch, arrived, compute);
-            dataset.recycle(batch.items);
+            if !args.discard_maps {
+                dataset.recycle(batch.items);
+            }
             progress.inc(1);
             if interrupt::requested() {
                 break;

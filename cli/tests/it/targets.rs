@@ -118,6 +118,28 @@ fn bench_without_cache_and_on_the_built_in_set() {
     assert_eq!(report.epochs[0].cache_hit_rate, None);
 }
 
+#[test]
+fn bench_cycles_through_several_map_sets_with_the_same_work() {
+    let (dir, gt, _) = fixture(5);
+    let bench = |buffers: &str| {
+        let args = ["targets", "bench", "--epochs", "2", "--buffers", buffers, "--format", "json", "--gt"];
+        let output = run(ocrperf().current_dir(dir.path()).args(args).arg(&gt), 0);
+        Envelope::<TargetsBenchReport>::from_json(&stdout(&output)).unwrap().report
+    };
+    let (one, three) = (bench("1"), bench("3"));
+    assert_eq!((one.buffers_per_thread, three.buffers_per_thread), (1, 3));
+    assert_eq!((three.images, three.failed_images), (one.images, one.failed_images));
+    assert_eq!(three.cache.map(|c| (c.hits, c.misses)), one.cache.map(|c| (c.hits, c.misses)));
+    let text = stdout(&run(
+        ocrperf()
+            .current_dir(dir.path())
+            .args(["targets", "bench", "--buffers", "3", "--format", "table", "--gt"])
+            .arg(&gt),
+        0,
+    ));
+    assert!(text.lines().any(|line| line.contains("map sets per thread") && line.trim_end().ends_with('3')), "{text}");
+}
+
 /// Runs `targets digest` on one ground-truth file with `content` and returns stderr.
 fn digest_error(content: &[u8], extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
@@ -229,6 +251,7 @@ fn bad_numbers_are_usage_errors() {
     for args in [
         &["--epochs", "0"][..],
         &["--threads", "0"],
+        &["--buffers", "0"],
         &["--cache-mb", "0"],
         &["--shrink-ratio", "1.5"],
         &["--no-cache", "--cache-mb", "5"],

@@ -90,3 +90,13 @@ fn the_built_in_run_writes_a_chrome_trace_with_a_track_per_worker() {
     assert_eq!(batches, 50);
     assert!(events.iter().filter(|e| e["ph"] == "X").all(|e| e["dur"].as_f64().unwrap() >= 0.0));
 }
+
+#[test]
+fn discarding_maps_still_counts_every_sample() {
+    let args = ["throughput", "run", "--workers", "2", "--epochs", "2", "--step-ms", "0ms", "--batch-size", "7"];
+    let output = run(ocrperf().args(args).args(["--discard-maps", "--format", "json", "-q"]), 0);
+    let report = json(&output);
+    // 200 images in batches of 7: 28 full batches and one of 4, twice.
+    assert_eq!((report["batches"].as_u64(), report["samples"].as_u64()), (Some(58), Some(400)));
+    assert!(report["samples_per_s"].as_f64().unwrap() > 0.0);
+}

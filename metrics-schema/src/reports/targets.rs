@@ -86,6 +86,9 @@ pub struct TargetsBenchReport {
     pub dataset: String,
     /// Worker threads.
     pub threads: usize,
+    /// Map sets each thread cycles through (1: one reused set, the fastest case).
+    #[serde(default = "one")]
+    pub buffers_per_thread: usize,
     /// Images processed over all epochs.
     pub images: u64,
     /// Wall time over all epochs.
@@ -101,6 +104,10 @@ pub struct TargetsBenchReport {
     /// True when Ctrl-C stopped the run early; the epochs listed are the complete ones.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// One pass over the data set.
@@ -191,6 +198,7 @@ mod tests {
         let report = TargetsBenchReport {
             dataset: "built-in".into(),
             threads: 1,
+            buffers_per_thread: 1,
             images: 30,
             seconds: 1.0,
             images_per_s: 30.0,
@@ -219,5 +227,10 @@ mod tests {
             ]
         );
         insta::assert_json_snapshot!("targets_bench", report);
+        // Reports written before `buffers_per_thread` existed read as one map set per thread.
+        let mut older = serde_json::to_value(&report).unwrap();
+        older.as_object_mut().unwrap().remove("buffers_per_thread");
+        let older: TargetsBenchReport = serde_json::from_value(older).unwrap();
+        assert_eq!(older, report);
     }
 }
