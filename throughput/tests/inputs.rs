@@ -79,6 +79,19 @@ fn lightning_metrics_csv_gives_the_logged_totals() {
 }
 
 #[test]
+fn a_held_back_lightning_csv_from_another_version_and_machine() {
+    let mut m = monitor();
+    let path = testdata("lightning/cpu_lightning_2.6.6_metrics.csv");
+    let intervals = inputs::lightning::read_metrics_csv(&path, &mut m).unwrap();
+    let report = m.report("metrics.csv");
+    // Logged every 5 steps over 64 batches: 12 rows, the last at 60 batches and 480 samples.
+    assert_eq!(intervals, 12);
+    assert_eq!((report.batches, report.samples), (60, 480));
+    assert!((report.elapsed_s - 1.532_542_812).abs() < 1e-6, "{}", report.elapsed_s);
+    assert!((report.samples_per_s - 480.0 / 1.532_542_812).abs() < 1e-3, "{}", report.samples_per_s);
+}
+
+#[test]
 fn non_inputs_fail_with_the_file_named() {
     let err = inputs::kineto::read_steps(&testdata("lightning/metrics.csv")).unwrap_err().to_string();
     assert!(err.contains("metrics.csv:1: not a Kineto trace"), "{err}");

@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use metrics_schema::{Envelope, HumanDuration, ThroughputReport};
+use metrics_schema::{Bottleneck, Envelope, HumanDuration, ThroughputReport};
 use polygon_cache::{Image, PolygonCache, TargetConfig, TargetGenerator, Targets, read_dataset, synthetic_dataset};
 use throughput::{Dataset, ItemError, Loader, LoaderOptions, MonitorSettings, ThroughputMonitor, inputs};
 
@@ -116,6 +116,7 @@ fn from_files(args: &FileArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         ..MonitorSettings::default()
     });
     let mut skipped = 0;
+    let mut wait_measured = false;
     for file in &args.files {
         match Kind::of(file) {
             Kind::Events => skipped += inputs::jsonl::read_events(file, &mut monitor, args.skip_bad_lines)?.skipped,
@@ -127,12 +128,22 @@ fn from_files(args: &FileArgs, ui: &Ui) -> anyhow::Result<Outcome> {
             }
             Kind::Lightning => {
                 inputs::lightning::read_metrics_csv(file, &mut monitor)?;
+                ui.note(format_args!(
+                    "warning: {}: Lightning's metrics.csv records no data wait; its batches count as all compute \
+                     (the ocrperf callback records both)",
+                    file.display()
+                ));
+                continue;
             }
         }
+        wait_measured = true;
     }
     let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
     let mut report = monitor.report(&names.join(", "));
     report.skipped_lines = skipped;
+    if !wait_measured {
+        report.bottleneck = Bottleneck::Unmeasured;
+    }
     if skipped > 0 {
         ui.note(format_args!("warning: skipped {skipped} unreadable lines"));
     }
@@ -361,11 +372,15 @@ fn document(report: &ThroughputReport, epochs: &[EpochRow]) -> Document {
         ("source".to_owned(), report.source.clone()),
         (
             "verdict".to_owned(),
-            format!(
-                "{} (data wait {:.1}% of batch time)",
-                report.bottleneck.as_str(),
-                100.0 * report.data_wait_fraction
-            ),
+            if report.bottleneck == Bottleneck::Unmeasured {
+                "unmeasured (the input records no data wait)".to_owned()
+            } else {
+                format!(
+                    "{} (data wait {:.1}% of batch time)",
+                    report.bottleneck.as_str(),
+                    100.0 * report.data_wait_fraction
+                )
+            },
         ),
         (
             "rate".to_owned(),

@@ -38,9 +38,29 @@ fn traces_need_a_batch_size_and_lightning_csv_reads() {
     let report = json(&run(ocrperf().args(["throughput", "--batch-size", "8", "--format", "json"]).arg(&trace), 0));
     assert_eq!(report["bottleneck"], "input-bound");
     assert_eq!(report["batches"], 4);
-    let report =
-        json(&run(ocrperf().args(["throughput", "--format", "json"]).arg(testdata("lightning/metrics.csv")), 0));
+    let output = run(ocrperf().args(["throughput", "--format", "json"]).arg(testdata("lightning/metrics.csv")), 0);
+    let report = json(&output);
     assert_eq!((report["batches"].as_u64(), report["samples"].as_u64()), (Some(180), Some(1440)));
+    // Lightning logs no data wait: no verdict, and a warning that says why.
+    assert_eq!(report["bottleneck"], "unmeasured");
+    assert!(
+        stderr(&output).contains("metrics.csv: Lightning's metrics.csv records no data wait"),
+        "{}",
+        stderr(&output)
+    );
+    let table = run(ocrperf().args(["throughput", "--format", "table"]).arg(testdata("lightning/metrics.csv")), 0);
+    assert!(
+        stdout(&table).contains("verdict        unmeasured (the input records no data wait)"),
+        "{}",
+        stdout(&table)
+    );
+    // With batch events alongside, the verdict comes from the batches that have a wait.
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("batches.jsonl");
+    std::fs::write(&events, "{\"step\":0,\"batch_size\":8,\"data_wait_s\":0.5,\"compute_s\":0.1}\n").unwrap();
+    let mixed =
+        run(ocrperf().args(["throughput", "--format", "json"]).arg(&events).arg(testdata("lightning/metrics.csv")), 0);
+    assert_ne!(json(&mixed)["bottleneck"], "unmeasured");
 }
 
 #[test]

@@ -68,6 +68,9 @@ pub enum Bottleneck {
     ComputeBound,
     /// In between.
     Balanced,
+    /// The input records no data wait (Lightning's `metrics.csv`), so the verdict cannot be
+    /// made.
+    Unmeasured,
 }
 
 impl Bottleneck {
@@ -88,6 +91,7 @@ impl Bottleneck {
             Bottleneck::InputBound => "input-bound",
             Bottleneck::ComputeBound => "compute-bound",
             Bottleneck::Balanced => "balanced",
+            Bottleneck::Unmeasured => "unmeasured",
         }
     }
 }
