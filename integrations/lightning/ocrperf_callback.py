@@ -19,7 +19,9 @@ Each training batch becomes one JSON line (the `BatchEvent` schema of `metrics-s
   compute time is host time and the GPU's backlog shows up as data wait of a later batch.
 
 Lines are written whole and flushed every `flush_every` batches, so a crash loses at most
-those. It depends on Lightning only (and on torch only when `sync_cuda` or memory reporting
+those. With several processes (DDP), only global rank 0 writes, unless `path` contains
+`{rank}`: then each rank writes its own file (`batches.{rank}.jsonl` → `batches.0.jsonl`,
+`batches.1.jsonl`, ...), so that a slow rank shows. It depends on Lightning only (and on torch only when `sync_cuda` or memory reporting
 is on, which Lightning already has).
 """
 
@@ -65,7 +67,9 @@ class OcrperfThroughput(Callback):
     def __init__(self, path, sync_cuda=False, record_gpu_memory=True, flush_every=1, clock=time.perf_counter,
                  wall_clock=time.time, batch_size_fn=None):
         super().__init__()
-        self.path = os.fspath(path)
+        self._template = os.fspath(path)
+        self.path = self._template.replace("{rank}", "0")
+        self._enabled = True
         self.sync_cuda = sync_cuda
         self.record_gpu_memory = record_gpu_memory
         self.flush_every = max(1, int(flush_every))
@@ -82,7 +86,11 @@ class OcrperfThroughput(Callback):
     # Lightning hooks -------------------------------------------------------------------------
 
     def on_train_start(self, trainer, pl_module):
-        if self._file is None:
+        rank = int(getattr(trainer, "global_rank", 0) or 0)
+        self.path = self._template.replace("{rank}", str(rank))
+        # Several ranks appending to one file would interleave their lines.
+        self._enabled = rank == 0 or "{rank}" in self._template
+        if self._enabled and self._file is None:
             self._file = open(self.path, "a", encoding="utf-8")
         self._last_end = self.clock()
 
@@ -93,6 +101,8 @@ class OcrperfThroughput(Callback):
         self._last_end = self.clock()
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if not self._enabled:
+            return
         now = self.clock()
         if self._last_end is None:
             self._last_end = now

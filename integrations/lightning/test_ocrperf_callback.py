@@ -82,6 +82,26 @@ def test_validation_and_epoch_ends_are_not_data_wait(tmp_path):
     assert [e["step"] for e in events] == [0, 1, 2]
 
 
+def run_as_rank(template, rank):
+    trainer = FakeTrainer()
+    trainer.global_rank = rank
+    callback = OcrperfThroughput(template, record_gpu_memory=False)
+    callback.on_train_start(trainer, None)
+    callback.on_train_batch_start(trainer, None, Batch(2), 0)
+    callback.on_train_batch_end(trainer, None, None, Batch(2), 0)
+    callback.on_train_end(trainer, None)
+
+
+def test_only_rank_zero_writes_unless_the_path_names_the_rank(tmp_path):
+    for rank in range(3):
+        run_as_rank(tmp_path / "shared.jsonl", rank)
+        run_as_rank(str(tmp_path / "per_rank.{rank}.jsonl"), rank)
+    assert len((tmp_path / "shared.jsonl").read_text().splitlines()) == 1
+    files = sorted(p.name for p in tmp_path.glob("per_rank.*.jsonl"))
+    assert files == ["per_rank.0.jsonl", "per_rank.1.jsonl", "per_rank.2.jsonl"]
+    assert all(len((tmp_path / name).read_text().splitlines()) == 1 for name in files)
+
+
 def test_batch_size_of_common_batch_shapes():
     assert _batch_size(Batch(4)) == 4
     assert _batch_size({"image": Batch(6), "gt": Batch(6)}) == 6

@@ -1,10 +1,14 @@
 """The callback inside a real Lightning `Trainer` (CPU), end to end with `ocrperf throughput`.
 
 Skipped where Lightning and torch are not installed (CI installs neither: torch is gigabytes);
-run it with `pip install lightning` and `python3 -m pytest integrations`.
+run it with `pip install lightning` and `python3 -m pytest integrations`. The DDP test starts two
+CPU processes (gloo) through Lightning's launcher, in a subprocess of its own.
 """
 
 import json
+import pathlib
+import subprocess
+import sys
 import time
 
 import pytest
@@ -90,3 +94,35 @@ def test_a_slow_step_is_compute_bound_and_validation_is_not_data_wait(tmp_path, 
     report = throughput_report(path)
     assert report["data_wait_fraction"] < 0.05
     assert report["bottleneck"] == "compute-bound"
+
+
+DDP_SCRIPT = """
+import sys
+sys.path[:0] = [{here!r}]
+import lightning as L
+from torch.utils.data import DataLoader
+from ocrperf_callback import OcrperfThroughput
+from test_with_lightning import Samples, TinyModel
+
+if __name__ == "__main__":
+    trainer = L.Trainer(
+        max_epochs=1, limit_train_batches=10, limit_val_batches=0, accelerator="cpu", devices=2,
+        strategy="ddp", callbacks=[OcrperfThroughput(sys.argv[1])], logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    )
+    trainer.fit(TinyModel(0.005, 0.0), DataLoader(Samples(80, 0.001), batch_size=4))
+"""
+
+
+def test_two_ddp_ranks_on_the_cpu_write_one_file_each_or_only_rank_zero(tmp_path):
+    script = tmp_path / "ddp_run.py"
+    script.write_text(DDP_SCRIPT.format(here=str(pathlib.Path(__file__).resolve().parent)))
+    for template in ["per_rank.{rank}.jsonl", "shared.jsonl"]:
+        result = subprocess.run([sys.executable, str(script), str(tmp_path / template)], cwd=tmp_path,
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+    # 10 batches per rank (Lightning's DistributedSampler splits the 80 samples).
+    for name in ["per_rank.0.jsonl", "per_rank.1.jsonl", "shared.jsonl"]:
+        events = [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
+        assert [e["step"] for e in events] == list(range(10)), name
+    assert not (tmp_path / "per_rank.2.jsonl").exists()
