@@ -61,6 +61,14 @@ pub enum LoaderError {
         /// The dataset's error.
         message: String,
     },
+    /// A worker thread could not be started (too many threads, no memory).
+    #[error("could not start loader worker {worker}: {message}")]
+    Spawn {
+        /// The worker.
+        worker: usize,
+        /// The operating system's reason.
+        message: String,
+    },
     /// A worker panicked while making a batch.
     #[error("worker {worker} panicked on batch {batch}: {message}")]
     WorkerPanic {
@@ -118,6 +126,7 @@ impl<D: Dataset> Loader<D> {
             shared: Arc::new(Shared::default()),
             workers: Vec::new(),
             failed: false,
+            spawn_error: None,
         };
         if self.options.workers > 0 {
             let capacity = self.options.workers * self.options.prefetch_factor;
@@ -126,14 +135,23 @@ impl<D: Dataset> Loader<D> {
             for worker in 0..self.options.workers {
                 let (dataset, batches, shared, ready) =
                     (Arc::clone(&self.dataset), Arc::clone(&batches), Arc::clone(&epoch.shared), Arc::clone(&ready));
-                epoch.workers.push(std::thread::spawn(move || {
+                let spawned = std::thread::Builder::new().name(format!("loader-{worker}")).spawn(move || {
                     work(worker, &*dataset, &batches, &shared, capacity, &ready);
                     // The last worker out wakes a consumer that waits for a batch nobody will make.
                     if let Ok(mut made) = ready.made.lock() {
                         made.1 -= 1;
                     }
                     ready.arrived.notify_all();
-                }));
+                });
+                match spawned {
+                    Ok(handle) => epoch.workers.push(handle),
+                    Err(err) => {
+                        // The first batch is this error; the workers already running stop.
+                        epoch.spawn_error = Some(LoaderError::Spawn { worker, message: err.to_string() });
+                        epoch.stop();
+                        break;
+                    }
+                }
             }
             epoch.ready = Some(ready);
         }
@@ -233,12 +251,17 @@ pub struct Epoch<D: Dataset> {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
     failed: bool,
+    spawn_error: Option<LoaderError>,
 }
 
 impl<D: Dataset> Iterator for Epoch<D> {
     type Item = Result<Batch<D::Item>, LoaderError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(err) = self.spawn_error.take() {
+            self.failed = true;
+            return Some(Err(err));
+        }
         if self.failed || self.next >= self.batches.len() {
             return None;
         }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use anyhow::Context as _;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, builder::RangedU64ValueParser};
 use metrics_schema::{Bottleneck, Envelope, HumanDuration, ThroughputReport};
 use polygon_cache::{Image, PolygonCache, TargetConfig, TargetGenerator, Targets, read_dataset, synthetic_dataset};
 use throughput::{Dataset, ItemError, Loader, LoaderOptions, MonitorSettings, ThroughputMonitor, inputs};
@@ -43,7 +43,7 @@ struct FileArgs {
     #[arg(value_name = "FILE")]
     files: Vec<PathBuf>,
     /// Samples per step for Kineto traces (they do not record it)
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     batch_size: Option<u64>,
     /// Count and skip unreadable JSONL lines instead of failing
     #[arg(long)]
@@ -51,11 +51,6 @@ struct FileArgs {
     /// Leave out this many batches at the start
     #[arg(long, default_value_t = 0, value_name = "N")]
     warmup: u64,
-    /// Make each image's maps in its worker's one reused buffer and hand on empty items, as
-    /// `targets bench` does: measures the loader's own cost without the memory of batches in
-    /// flight
-    #[arg(long)]
-    discard_maps: bool,
 }
 
 #[derive(Debug, Args)]
@@ -64,19 +59,19 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     gt: Option<PathBuf>,
     /// Loader worker threads (0: in the main thread)
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(0..=1024))]
     workers: usize,
     /// Images per batch
-    #[arg(long, default_value_t = 8, value_name = "B")]
+    #[arg(long, default_value_t = 8, value_name = "B", value_parser = RangedU64ValueParser::<usize>::new().range(1..=65_536))]
     batch_size: usize,
     /// Batches each worker prepares ahead
-    #[arg(long, default_value_t = 2, value_name = "N")]
+    #[arg(long, default_value_t = 2, value_name = "N", value_parser = RangedU64ValueParser::<usize>::new().range(1..=1024))]
     prefetch_factor: usize,
     /// Passes over the data
-    #[arg(long, default_value_t = 3, value_name = "E")]
+    #[arg(long, default_value_t = 3, value_name = "E", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: u32,
     /// Polygon cache budget in MiB
-    #[arg(long, default_value_t = 1024, value_name = "M", conflicts_with = "no_cache")]
+    #[arg(long, default_value_t = 1024, value_name = "M", conflicts_with = "no_cache", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     cache_mb: u64,
     /// No polygon cache
     #[arg(long)]

@@ -120,3 +120,19 @@ fn discarding_maps_still_counts_every_sample() {
     assert_eq!((report["batches"].as_u64(), report["samples"].as_u64()), (Some(58), Some(400)));
     assert!(report["samples_per_s"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn bad_numbers_are_usage_errors() {
+    for args in [
+        &["run", "--workers", "100000"][..],
+        &["run", "--batch-size", "0"],
+        &["run", "--prefetch-factor", "0"],
+        &["run", "--epochs", "0"],
+        &["run", "--cache-mb", "0"],
+        &["run", "--step-ms", "soon"],
+        &["--batch-size", "0", "trace.json"],
+    ] {
+        let output = run(ocrperf().arg("throughput").args(args), 2);
+        assert!(stderr(&output).contains("error: invalid value"), "{args:?}: {}", stderr(&output));
+    }
+}
