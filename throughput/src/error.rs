@@ -14,6 +14,18 @@ pub enum Error {
         /// Why (in the message, not a `source()`, so error chains don't print it twice).
         cause: std::io::Error,
     },
+    /// Reading stopped part-way (a cut-short gzip stream, a failing disk).
+    #[error("{}: byte {offset}{}: {cause}", path.display(), if *compressed { " of the uncompressed data" } else { "" })]
+    ReadAt {
+        /// The file.
+        path: PathBuf,
+        /// How many bytes were read before the failure.
+        offset: u64,
+        /// Whether `offset` counts uncompressed bytes of a gzip file.
+        compressed: bool,
+        /// Why.
+        cause: std::io::Error,
+    },
     /// A line or record is not what the format says.
     #[error("{}:{line}: {message}", path.display())]
     BadLine {

@@ -100,3 +100,45 @@ fn non_inputs_fail_with_the_file_named() {
         .to_string();
     assert!(err.contains("README.md: no train/time"), "{err}");
 }
+
+#[test]
+fn non_finite_or_negative_csv_values_name_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let header = "epoch,step,train/batches,train/samples,train/time\n0,4,5,40,1.5\n";
+    for (row, expected) in [
+        ("0,9,10,80,NaN", "bad train/time `NaN`"),
+        ("0,9,10,80,inf", "bad train/time `inf`"),
+        ("0,9,-10,80,2.5", "bad train/batches `-10`"),
+        ("0,9,10,eighty,2.5", "bad train/samples `eighty`"),
+    ] {
+        let path = dir.path().join("metrics.csv");
+        std::fs::write(&path, format!("{header}{row}\n")).unwrap();
+        let err = inputs::lightning::read_metrics_csv(&path, &mut monitor()).unwrap_err().to_string();
+        assert!(err.ends_with(&format!("metrics.csv:3: {expected} (a finite number, not negative)")), "{err}");
+    }
+}
+
+#[test]
+fn a_cut_short_gzip_names_where_reading_stopped() {
+    use std::io::Write as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    for step in 0..2000 {
+        writeln!(gz, "{{\"step\":{step},\"batch_size\":8,\"data_wait_s\":0.01,\"compute_s\":0.0{}}}", step % 7)
+            .unwrap();
+    }
+    let bytes = gz.finish().unwrap();
+    let events = dir.path().join("batches.jsonl.gz");
+    std::fs::write(&events, &bytes[..bytes.len() / 2]).unwrap();
+    let err = inputs::jsonl::read_events(&events, &mut monitor(), false).unwrap_err().to_string();
+    let line: u64 = err.split(':').nth(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{err}"));
+    assert!(line > 1 && line <= 2000 && err.contains("cannot read this line"), "{err}");
+
+    let trace = testdata("traces/h100/dbnet_fp32_workers0_bs8.json.gz");
+    let cut = dir.path().join("cut.json.gz");
+    let whole = std::fs::read(&trace).unwrap();
+    std::fs::write(&cut, &whole[..whole.len() / 3]).unwrap();
+    let err = inputs::kineto::read_steps(&cut).unwrap_err().to_string();
+    assert!(err.contains("cut.json.gz: byte ") && err.contains(" of the uncompressed data: "), "{err}");
+}

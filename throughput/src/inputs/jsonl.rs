@@ -30,13 +30,17 @@ pub struct JsonlStats {
 /// Feeds every event of `path` to `monitor`. A bad line is an error naming `file:line`, unless
 /// `skip_bad_lines`, which counts it instead. Blank lines are ignored.
 pub fn read_events(path: &Path, monitor: &mut ThroughputMonitor, skip_bad_lines: bool) -> Result<JsonlStats, Error> {
-    let mut reader = super::open(path)?;
+    let (mut reader, _) = super::open(path)?;
     let mut stats = JsonlStats::default();
     let mut line = Vec::with_capacity(256);
     let mut number = 0u64;
     loop {
         line.clear();
-        let read = reader.read_until(b'\n', &mut line).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+        let read = reader.read_until(b'\n', &mut line).map_err(|cause| Error::BadLine {
+            path: path.to_owned(),
+            line: number + 1,
+            message: format!("cannot read this line: {cause}"),
+        })?;
         if read == 0 {
             break;
         }

@@ -33,15 +33,20 @@ pub fn read_metrics_csv(path: &Path, monitor: &mut ThroughputMonitor) -> Result<
         if field(time).is_empty() {
             continue;
         }
-        let bad = |what: &str| Error::BadLine {
-            path: path.to_owned(),
-            line: index as u64 + 2,
-            message: format!("bad {what}"),
+        // Finite and not negative: a time, or a count (Lightning may write counts as `5.0`).
+        let number = |at: usize, name: &str| {
+            let raw = field(at);
+            match raw.parse::<f64>() {
+                Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+                _ => Err(Error::BadLine {
+                    path: path.to_owned(),
+                    line: index as u64 + 2,
+                    message: format!("bad {name} `{raw}` (a finite number, not negative)"),
+                }),
+            }
         };
-        let now: f64 = field(time).parse().map_err(|_| bad("train/time"))?;
-        let count: f64 = field(batches).parse().map_err(|_| bad("train/batches"))?;
-        let seen: f64 = field(samples).parse().map_err(|_| bad("train/samples"))?;
-        let (count, seen) = (count as u64, seen as u64);
+        let now = number(time, "train/time")?;
+        let (count, seen) = (number(batches, "train/batches")? as u64, number(samples, "train/samples")? as u64);
         // A new run or fit restarts the counters.
         if count < last_batches || now < last_time {
             (last_time, last_batches, last_samples) = (0.0, 0, 0);

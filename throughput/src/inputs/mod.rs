@@ -13,21 +13,30 @@ use std::{
 
 use crate::Error;
 
-/// Opens a file for reading, through gzip when it starts with gzip's magic bytes.
-pub(crate) fn open(path: &Path) -> Result<Box<dyn BufRead>, Error> {
+/// Opens a file for reading, through gzip when it starts with gzip's magic bytes (then the
+/// flag is true).
+pub(crate) fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool), Error> {
     let io = |cause| Error::Io { path: path.to_owned(), cause };
     let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
     let gzip = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    Ok(if gzip {
+    let reader: Box<dyn BufRead> = if gzip {
         Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(reader)))
     } else {
         Box::new(reader)
-    })
+    };
+    Ok((reader, gzip))
 }
 
 /// Reads a whole (possibly gzipped) file.
 pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, Error> {
+    let (mut reader, compressed) = open(path)?;
     let mut bytes = Vec::new();
-    open(path)?.read_to_end(&mut bytes).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+    // On an error, `read_to_end` has kept what it read: its length is where reading stopped.
+    reader.read_to_end(&mut bytes).map_err(|cause| Error::ReadAt {
+        path: path.to_owned(),
+        offset: bytes.len() as u64,
+        compressed,
+        cause,
+    })?;
     Ok(bytes)
 }
