@@ -292,10 +292,6 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         }
     }
     progress.finish_and_clear();
-    if let Some(path) = &args.chrome_trace {
-        metrics_schema::write_atomic(path, |out| out.write_all(timeline.to_json(args.workers).as_bytes()))?;
-        ui.note(format_args!("wrote {} (open it in https://ui.perfetto.dev)", path.display()));
-    }
     let source = format!(
         "{source}, {} workers, batch {}, {}, step {} ms",
         args.workers,
@@ -306,6 +302,11 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     let report = overall.report(&source);
     let envelope = Envelope::for_this_machine(report);
     ui.emit(&envelope, &document(&envelope.report, &epochs))?;
+    // After the report, so that a trace that cannot be written does not cost the run's figures.
+    if let Some(path) = &args.chrome_trace {
+        metrics_schema::write_atomic(path, |out| out.write_all(timeline.to_json(args.workers).as_bytes()))?;
+        ui.note(format_args!("wrote {} (open it in https://ui.perfetto.dev)", path.display()));
+    }
     Ok(Outcome::Success)
 }
 

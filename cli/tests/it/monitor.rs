@@ -250,27 +250,20 @@ fn the_html_report_parses_and_holds_four_charts_and_the_alerts() {
     assert!(stderr(&output).contains("bad.jsonl:1: not a sample-file header"), "{}", stderr(&output));
 }
 
-/// A full disk: a 64 KiB tmpfs in a private mount namespace (skipped, saying so, where
-/// unprivileged user namespaces are not allowed).
+/// A full disk: a 64 KiB tmpfs (see `on_a_full_disk`).
+#[cfg(target_os = "linux")]
 #[test]
-#[allow(clippy::print_stderr, reason = "a test that cannot run here says so")]
 fn a_full_disk_ends_the_run_with_exit_2_and_a_valid_file() {
-    if !Command::new("unshare").args(["-rm", "true"]).status().is_ok_and(|status| status.success()) {
-        eprintln!("skipped: unprivileged mount namespaces are not available here");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let mount = dir.path().join("small");
-    std::fs::create_dir(&mount).unwrap();
-    let bin = assert_cmd::cargo::cargo_bin("ocrperf");
-    let script = format!(
-        "mount -t tmpfs -o size=64k tmpfs {m} && {bin} monitor --interval 10ms --duration 20s --no-gpu -q --out {m}/s.jsonl; \
+    let command = format!(
+        "{bin} monitor --interval 10ms --duration 20s --no-gpu -q --out {m}/s.jsonl; \
          code=$?; cp {m}/s.jsonl {d}/copy.jsonl; exit $code",
         m = mount.display(),
-        bin = bin.display(),
+        bin = crate::ocrperf_path(),
         d = dir.path().display()
     );
-    let output = Command::new("unshare").args(["-rm", "sh", "-c", &script]).output().unwrap();
+    let Some(output) = crate::on_a_full_disk(&mount, &command) else { return };
     assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("s.jsonl: No space left on device"), "{message}");

@@ -282,26 +282,19 @@ fn ctrl_c_stops_the_bench_with_complete_epochs_and_exit_130() {
     assert!(report.epochs.iter().all(|e| e.images == 200));
 }
 
-/// A full disk: a 64 KiB tmpfs in a private mount namespace (an unprivileged user namespace;
-/// the test says so and passes where those are not allowed).
+/// A full disk: a 64 KiB tmpfs (see `on_a_full_disk`).
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_exits_2_naming_the_file_and_leaves_no_partial_file() {
-    use std::process::Command;
-    if !Command::new("unshare").args(["-rm", "true"]).status().is_ok_and(|status| status.success()) {
-        eprintln!("skipped: cannot create a private mount namespace here");
-        return;
-    }
     let (dir, gt, _) = fixture(2);
     let small = dir.path().join("small");
-    fs::create_dir(&small).unwrap();
-    let script = format!(
-        "mount -t tmpfs -o size=64k tmpfs '{small}' && '{bin}' targets gen -q --gt '{gt}' --out '{small}'; echo rc=$?; ls -A '{small}'",
+    let command = format!(
+        "'{bin}' targets gen -q --gt '{gt}' --out '{small}'; echo rc=$?; ls -A '{small}'",
         small = small.display(),
-        bin = assert_cmd::cargo::cargo_bin("ocrperf").display(),
+        bin = crate::ocrperf_path(),
         gt = gt.display(),
     );
-    let output = Command::new("unshare").args(["-rm", "sh", "-c", &script]).output().unwrap();
+    let Some(output) = crate::on_a_full_disk(&small, &command) else { return };
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(out.contains("rc=2"), "stdout: {out}\nstderr: {err}");
     assert_eq!(

@@ -136,3 +136,28 @@ fn bad_numbers_are_usage_errors() {
         assert!(stderr(&output).contains("error: invalid value"), "{args:?}: {}", stderr(&output));
     }
 }
+
+/// A full disk for the Chrome trace: exit 2 naming the file, no partial file, and the report
+/// still printed (the run's figures are not lost).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_chrome_trace_on_a_full_disk_exits_2_after_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let command = format!(
+        "head -c 60000 /dev/zero > '{small}/filler'; '{bin}' throughput run --workers 2 --epochs 1 --step-ms 0ms \
+         --format json -q --chrome-trace '{small}/timeline.json'; echo rc=$?; ls -A '{small}'",
+        small = small.display(),
+        bin = crate::ocrperf_path(),
+    );
+    let Some(output) = crate::on_a_full_disk(&small, &command) else { return };
+    let (out, err) = (stdout(&output), stderr(&output));
+    assert_eq!(
+        err,
+        format!("ocrperf: error: {}/timeline.json: No space left on device (os error 28)\n", small.display())
+    );
+    let (report, rest) = out.split_at(out.rfind("}\n").map_or(0, |end| end + 2));
+    let report: serde_json::Value = serde_json::from_str(report).unwrap();
+    assert_eq!((report["batches"].as_u64(), report["samples"].as_u64()), (Some(25), Some(200)));
+    assert_eq!(rest, "rc=2\nfiller\n", "a partial or temporary file was left behind");
+}
