@@ -54,13 +54,15 @@ pub use git::GitInfo;
 pub use host::{GpuInfo, HostInfo};
 pub use metric::{Better, Distribution, Metric, MetricsBuilder, ToMetrics, Unit};
 pub use reports::{
-    AlertEvent, AlertLine, AlertState, BatchEvent, Bottleneck, BreakdownParts, CacheReport, DamageSummary,
-    DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, DiskSample, EpochReport, FileDigest, GpuProcess, GpuSample,
-    GpuStats, HostInfoReport, HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MemoryStats,
-    MetricSummary, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, OpStat,
+    AlertEvent, AlertLine, AlertState, BaselineMetric, BaselineReport, BatchEvent, Bottleneck, BreakdownParts,
+    CacheReport, Comparison, DamageSummary, DataloaderStats, DecisionRule, DeviceGpuStats, DiffRow, DiffSide,
+    Direction, DiskSample, EpochReport, FileDigest, GateSettings, GpuProcess, GpuSample, GpuStats, HostInfoReport,
+    HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MemoryStats, MetricKind, MetricSummary,
+    MetricsReport, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, OpStat,
     ParitySummary, Percentiles, PhaseReport, PhaseStep, ProcessSample, RankSummary, ReadSummary, Recommendation,
-    Severity, StepBreakdown, StepParts, StepStats, StepStatus, Straggler, TargetsBenchReport, TargetsDigestReport,
-    TemporalBreakdown, ThroughputReport, TraceAnalysisReport, TraceDiffReport, WindowSummary,
+    RegressReport, RegressSide, RunInfo, Severity, SourcesRead, StepBreakdown, StepParts, StepStats, StepStatus,
+    Straggler, TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, ThroughputReport, TraceAnalysisReport,
+    TraceDiffReport, Verdict, VerdictCounts, WindowSummary,
 };
 pub use schema_id::{ReportKind, SchemaId};
 pub use timestamp::Timestamp;

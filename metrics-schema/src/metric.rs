@@ -25,6 +25,24 @@ pub enum Unit {
     Celsius,
     /// Watts.
     Watts,
+    /// A number without a unit (a loss, a score).
+    Number,
+}
+
+impl Unit {
+    /// A short suffix for tables (`ms`, `/s`, `%`); empty for plain numbers and ratios.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Milliseconds => "ms",
+            Unit::Bytes => "B",
+            Unit::Percent => "%",
+            Unit::PerSecond => "/s",
+            Unit::Count | Unit::Ratio | Unit::Number => "",
+            Unit::Celsius => "°C",
+            Unit::Watts => "W",
+        }
+    }
 }
 
 /// Which direction is an improvement.
@@ -286,6 +304,7 @@ mod tests {
             Unit::Count,
             Unit::Celsius,
             Unit::Watts,
+            Unit::Number,
         ];
         insta::assert_json_snapshot!("units", units);
         insta::assert_json_snapshot!("distribution", Distribution::from_samples(&[3.0, 1.0, 2.0, 10.0]).unwrap());

@@ -25,6 +25,12 @@ pub enum ReportKind {
     MonitorSummary,
     /// `ocrperf throughput`: samples/s, batch-time percentiles, data wait and the verdict.
     Throughput,
+    /// `ocrperf baseline`: a run's steady-state metrics and its bottlenecks.
+    Baseline,
+    /// `ocrperf regress`: a run against a baseline, with a verdict per metric.
+    Regress,
+    /// A plain list of named metrics (custom benchmarks, `cargo xtask perf-gate`).
+    Metrics,
 }
 
 impl ReportKind {
@@ -38,6 +44,9 @@ impl ReportKind {
         ReportKind::TraceDiff,
         ReportKind::MonitorSummary,
         ReportKind::Throughput,
+        ReportKind::Baseline,
+        ReportKind::Regress,
+        ReportKind::Metrics,
     ];
 
     /// The kind as written inside a schema id.
@@ -51,6 +60,9 @@ impl ReportKind {
             ReportKind::TraceDiff => "trace-diff",
             ReportKind::MonitorSummary => "monitor-summary",
             ReportKind::Throughput => "throughput",
+            ReportKind::Baseline => "baseline",
+            ReportKind::Regress => "regress",
+            ReportKind::Metrics => "metrics",
         }
     }
 
@@ -145,7 +157,7 @@ mod tests {
         let err = "ocrperf.teleport.v1".parse::<SchemaId>().unwrap_err();
         assert_eq!(
             err.to_string(),
-            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench, trace-analysis, trace-diff, monitor-summary, throughput); is it from a newer ocrperf?"
+            "unknown report kind `teleport` (known: host-info, phase, targets-digest, targets-bench, trace-analysis, trace-diff, monitor-summary, throughput, baseline, regress, metrics); is it from a newer ocrperf?"
         );
     }
 }

@@ -26,6 +26,14 @@ impl Timestamp {
         Timestamp(UNIX_EPOCH + Duration::from_millis(since_epoch.as_millis() as u64))
     }
 
+    /// A Unix time in seconds (as trackers record it), truncated to the millisecond. `None` for
+    /// a time that is not finite, negative, or beyond the year 9999.
+    pub fn from_unix_seconds(seconds: f64) -> Option<Self> {
+        const YEAR_10000: f64 = 253_402_300_800.0;
+        (seconds.is_finite() && (0.0..YEAR_10000).contains(&seconds))
+            .then(|| Timestamp(UNIX_EPOCH + Duration::from_millis((seconds * 1000.0) as u64)))
+    }
+
     /// Milliseconds since the Unix epoch.
     pub fn unix_millis(self) -> u64 {
         self.0.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)

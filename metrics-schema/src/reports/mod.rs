@@ -1,13 +1,19 @@
 //! The report payloads of the tools that exist so far. Each capability adds its own here.
 
+mod baseline;
 mod monitor;
+mod regress;
 mod targets;
 mod throughput;
 mod trace;
 
+pub use baseline::{BaselineMetric, BaselineReport, Direction, MetricKind, RunInfo, SourcesRead};
 pub use monitor::{
     AlertEvent, AlertLine, AlertState, DiskSample, GpuProcess, GpuSample, HostSample, MONITOR_SAMPLES_SCHEMA,
     MetricSummary, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, ProcessSample,
+};
+pub use regress::{
+    Comparison, DecisionRule, GateSettings, MetricsReport, RegressReport, RegressSide, Verdict, VerdictCounts,
 };
 pub use targets::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport, TargetsDigestReport};
 pub use throughput::{BatchEvent, Bottleneck, MemoryStats, Percentiles, ThroughputReport};

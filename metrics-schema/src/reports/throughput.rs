@@ -146,7 +146,7 @@ impl Report for ThroughputReport {
 impl ToMetrics for ThroughputReport {
     fn collect_metrics(&self, out: &mut MetricsBuilder) {
         out.scope("throughput", |t| {
-            t.add("samples_per_s", self.samples_per_s, Unit::Count, Better::Higher);
+            t.add("samples_per_s", self.samples_per_s, Unit::PerSecond, Better::Higher);
             t.add("batch_time_ms.p50", self.batch_time_ms.p50, Unit::Milliseconds, Better::Lower);
             t.add("batch_time_ms.p95", self.batch_time_ms.p95, Unit::Milliseconds, Better::Lower);
             t.add("data_wait_fraction", self.data_wait_fraction, Unit::Ratio, Better::Lower);

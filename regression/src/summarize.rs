@@ -1,0 +1,266 @@
+//! From runs to a [`BaselineReport`]: each metric's direction, warm-up, steady-state
+//! distribution and block means, and the bottleneck findings.
+
+use std::collections::BTreeSet;
+
+use metrics_schema::{BaselineMetric, BaselineReport, Direction, Distribution, MetricKind, SourcesRead, Unit};
+
+use crate::{RunMetrics, Thresholds, Warmup, direction, findings, stats};
+
+/// How to summarise.
+#[derive(Debug, Clone)]
+pub struct BaselineOptions<'a> {
+    /// The warm-up rule for every series.
+    pub warmup: Warmup,
+    /// Direction overrides and ignored metrics.
+    pub thresholds: &'a Thresholds,
+    /// Wall time spent reading the sources, for the report's read rate.
+    pub read_seconds: f64,
+}
+
+/// Summarises one run, or several repeated runs of one workload, into a baseline.
+///
+/// With several runs, each metric also keeps one value per run (its steady-state median): the
+/// gate's unit of comparison when both sides have enough runs.
+pub fn build_baseline(runs: &[RunMetrics], options: &BaselineOptions<'_>) -> BaselineReport {
+    let names: BTreeSet<&String> = runs.iter().flat_map(|run| run.series.keys().chain(run.scalars.keys())).collect();
+    let mut metrics: Vec<BaselineMetric> =
+        names.into_iter().filter_map(|name| summarize_metric(name, runs, options)).collect();
+    metrics.sort_by(|a, b| {
+        (a.better == Direction::Info).cmp(&(b.better == Direction::Info)).then_with(|| a.name.cmp(&b.name))
+    });
+
+    let mut findings = Vec::new();
+    let mut seen = BTreeSet::new();
+    for finding in runs.iter().flat_map(|run| &run.findings) {
+        if seen.insert((finding.id.clone(), finding.title.clone())) {
+            findings.push(finding.clone());
+        }
+    }
+    let has_verdict = findings.iter().any(|f| f.id.starts_with("throughput-"));
+    findings.extend(findings::analyse(&metrics, has_verdict, runs.len()));
+    findings.sort_by_key(|finding| std::cmp::Reverse(finding.severity));
+
+    let files: Vec<&crate::SourceFile> = runs.iter().flat_map(|run| &run.files).collect();
+    let bytes: u64 = files.iter().map(|file| file.bytes).sum();
+    let seconds = options.read_seconds;
+    let mut notes: Vec<String> = runs.iter().flat_map(|run| run.notes.iter().cloned()).collect();
+    if runs.len() > 1 {
+        notes.push(format!("summarises {} repeated runs; each metric keeps one value per run", runs.len()));
+    }
+    let mut info = runs.first().map(|run| run.info.clone()).unwrap_or_default();
+    if runs.len() > 1 {
+        let names: Vec<String> = runs.iter().filter_map(|run| run.info.name.clone()).collect();
+        if !names.is_empty() {
+            info.name = Some(names.join(", "));
+        }
+    }
+    BaselineReport {
+        run: info,
+        sources: files.iter().map(|file| format!("{} ({})", file.path, file.format)).collect(),
+        read: SourcesRead {
+            files: files.len() as u64,
+            bytes,
+            seconds,
+            mb_per_s: if seconds > 0.0 { bytes as f64 / 1e6 / seconds } else { 0.0 },
+        },
+        runs: u32::try_from(runs.len()).unwrap_or(u32::MAX),
+        warmup_rule: options.warmup.to_string(),
+        metrics,
+        findings,
+        damage: runs.iter().flat_map(RunMetrics::damage_summaries).collect(),
+        notes,
+    }
+}
+
+fn summarize_metric(name: &str, runs: &[RunMetrics], options: &BaselineOptions<'_>) -> Option<BaselineMetric> {
+    let settings = options.thresholds.for_metric(name);
+    let series: Vec<&crate::Series> = runs.iter().filter_map(|run| run.series.get(name)).collect();
+    if !series.is_empty() {
+        let hint = series[0].hint;
+        let mut resolved = direction::resolve(name, hint, settings.direction);
+        let all_values: Vec<Vec<f64>> = series.iter().map(|s| s.values()).collect();
+        if hint.better.is_none()
+            && settings.direction.is_none()
+            && resolved.better != Direction::Info
+            && all_values.iter().any(|values| direction::is_cumulative(values))
+        {
+            resolved.better = Direction::Info;
+            resolved.from = "cumulative counter (never decreases)".to_owned();
+        }
+        if settings.ignore {
+            resolved.better = Direction::Info;
+            resolved.from = "ignored by the thresholds file".to_owned();
+        }
+        let steady: Vec<&[f64]> =
+            all_values.iter().map(|values| &values[options.warmup.steady_start(values)..]).collect();
+        let warmup: usize = all_values.iter().zip(&steady).map(|(all, kept)| all.len() - kept.len()).sum();
+        let pooled: Vec<f64> = steady.iter().flat_map(|values| values.iter().copied()).collect();
+        let distribution = Distribution::from_samples(&pooled)?;
+        // One block size for every run, so that their means are alike.
+        let block_size = steady.iter().map(|values| stats::fine_blocks(values).0).max().unwrap_or(1);
+        let block_means: Vec<f64> = steady.iter().flat_map(|values| stats::block_means(values, block_size)).collect();
+        let runs_values = if runs.len() > 1 {
+            steady.iter().filter_map(|values| Distribution::from_samples(values)).map(|d| d.p50).collect()
+        } else {
+            Vec::new()
+        };
+        return Some(BaselineMetric {
+            name: name.to_owned(),
+            unit: resolved.unit,
+            better: resolved.better,
+            direction_from: resolved.from,
+            source: series[0].source.clone(),
+            kind: MetricKind::Series,
+            samples: pooled.len() as u64,
+            warmup: warmup as u64,
+            distribution,
+            block_size: block_size as u64,
+            block_autocorrelation: (block_means.len() >= 3).then(|| stats::lag1_autocorrelation(&block_means)),
+            block_means,
+            runs: runs_values,
+        });
+    }
+    let scalars: Vec<&crate::Scalar> = runs.iter().filter_map(|run| run.scalars.get(name)).collect();
+    let first = scalars.first()?;
+    let mut resolved = direction::resolve(name, first.hint, settings.direction);
+    if settings.ignore {
+        resolved.better = Direction::Info;
+        resolved.from = "ignored by the thresholds file".to_owned();
+    }
+    let values: Vec<f64> = scalars.iter().map(|scalar| scalar.value).collect();
+    Some(BaselineMetric {
+        name: name.to_owned(),
+        unit: resolved.unit,
+        better: resolved.better,
+        direction_from: resolved.from,
+        source: first.source.clone(),
+        kind: MetricKind::Scalar,
+        samples: values.len() as u64,
+        warmup: 0,
+        distribution: Distribution::from_samples(&values)?,
+        block_size: 0,
+        block_means: Vec::new(),
+        block_autocorrelation: None,
+        runs: if runs.len() > 1 { values } else { Vec::new() },
+    })
+}
+
+/// Scales a baseline's figures as if the workload were `factor` times slower (for metrics whose
+/// lower values are better, values grow; for higher-is-better ones they shrink): the injected
+/// slowdown of the gate's power benchmark. Info metrics are left alone.
+pub fn slow_down(report: &mut BaselineReport, factor: f64) {
+    for metric in &mut report.metrics {
+        let scale = match metric.better {
+            Direction::Lower => factor,
+            Direction::Higher => 1.0 / factor,
+            Direction::Info => continue,
+        };
+        let d = &mut metric.distribution;
+        for value in
+            [&mut d.mean, &mut d.stddev, &mut d.min, &mut d.p50, &mut d.p90, &mut d.p95, &mut d.p99, &mut d.max]
+        {
+            *value *= scale;
+        }
+        for value in metric.block_means.iter_mut().chain(metric.runs.iter_mut()) {
+            *value *= scale;
+        }
+    }
+}
+
+/// The steady-state values of a run's series, for charts: (x, value) pairs with x the step, and
+/// the x where the steady state starts.
+pub(crate) fn chart_points(series: &crate::Series, warmup: &Warmup) -> (Vec<(f64, f64)>, Option<f64>) {
+    let values = series.values();
+    let start = warmup.steady_start(&values);
+    let points: Vec<(f64, f64)> = series.points.iter().map(|p| (p.step as f64, p.value)).collect();
+    let cut = (start > 0).then(|| points.get(start).map_or(f64::NAN, |p| p.0));
+    (points, cut)
+}
+
+/// Seconds per unit for time units; `None` for other units.
+pub(crate) fn seconds_per_unit(unit: Unit) -> Option<f64> {
+    match unit {
+        Unit::Seconds => Some(1.0),
+        Unit::Milliseconds => Some(1e-3),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{Hint, Point};
+
+    fn by_name(report: &BaselineReport) -> BTreeMap<&str, &BaselineMetric> {
+        report.metrics.iter().map(|metric| (metric.name.as_str(), metric)).collect()
+    }
+
+    fn run_with(name: &str, values: &[f64]) -> RunMetrics {
+        let mut run = RunMetrics::default();
+        for (step, &value) in values.iter().enumerate() {
+            run.push(name, Point { step: step as i64, wall_time: f64::NAN, value }, Hint::default(), "test");
+        }
+        run
+    }
+
+    #[test]
+    fn a_series_gets_direction_warmup_distribution_and_blocks() {
+        let mut values = vec![50.0; 20];
+        values.extend((0..300).map(|i| 100.0 + f64::from(i % 7)));
+        let run = run_with("perf/samples_per_sec", &values);
+        let thresholds = Thresholds::default();
+        let options = BaselineOptions { warmup: Warmup::Auto, thresholds: &thresholds, read_seconds: 0.0 };
+        let report = build_baseline(&[run], &options);
+        let metric = &report.metrics[0];
+        assert_eq!((metric.better, metric.unit), (Direction::Higher, Unit::PerSecond));
+        assert_eq!(metric.direction_from, "name: *per_sec*");
+        // MSER-5 cuts whole batches of 5: the slow 20 and possibly one more batch.
+        assert!((20..=30).contains(&metric.warmup), "{}", metric.warmup);
+        assert_eq!(metric.samples + metric.warmup, 320);
+        assert_eq!(metric.distribution.min, 100.0);
+        assert_eq!(metric.block_size, 2);
+        assert!(metric.runs.is_empty());
+    }
+
+    #[test]
+    fn cumulative_counters_and_ignored_metrics_are_info() {
+        let mut run = run_with("train/time", &(0..50).map(f64::from).collect::<Vec<_>>());
+        run.merge(run_with("perf/step_time_ms", &[10.0; 50]));
+        let thresholds =
+            Thresholds::parse("[[metric]]\nname = \"perf/*\"\nignore = true\n", std::path::Path::new("t.toml"))
+                .unwrap();
+        let options = BaselineOptions { warmup: Warmup::Samples(0), thresholds: &thresholds, read_seconds: 0.0 };
+        let report = build_baseline(&[run], &options);
+        let by = by_name(&report);
+        assert_eq!(by["train/time"].better, Direction::Info);
+        assert_eq!(by["train/time"].direction_from, "cumulative counter (never decreases)");
+        assert_eq!(by["perf/step_time_ms"].direction_from, "ignored by the thresholds file");
+    }
+
+    #[test]
+    fn repeated_runs_keep_one_value_per_run() {
+        let runs: Vec<RunMetrics> = (0..3).map(|i| run_with("step_ms", &vec![10.0 + f64::from(i); 40])).collect();
+        let thresholds = Thresholds::default();
+        let options = BaselineOptions { warmup: Warmup::Samples(0), thresholds: &thresholds, read_seconds: 0.0 };
+        let report = build_baseline(&runs, &options);
+        assert_eq!(report.runs, 3);
+        assert_eq!(report.metrics[0].runs, [10.0, 11.0, 12.0]);
+        assert_eq!(report.metrics[0].samples, 120);
+    }
+
+    #[test]
+    fn slowing_down_moves_each_direction_the_worse_way() {
+        let mut run = run_with("step_ms", &[10.0; 40]);
+        run.merge(run_with("images_per_s", &[100.0; 40]));
+        let thresholds = Thresholds::default();
+        let options = BaselineOptions { warmup: Warmup::Samples(0), thresholds: &thresholds, read_seconds: 0.0 };
+        let mut report = build_baseline(&[run], &options);
+        slow_down(&mut report, 1.1);
+        let by = by_name(&report);
+        assert!((by["step_ms"].distribution.p50 - 11.0).abs() < 1e-9);
+        assert!((by["images_per_s"].block_means[0] - 100.0 / 1.1).abs() < 1e-9);
+    }
+}
