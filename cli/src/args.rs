@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{
-    info::InfoArgs, monitor::MonitorArgs, targets::TargetsArgs, throughput::ThroughputArgs, trace::TraceArgs,
+    baseline::BaselineArgs, info::InfoArgs, monitor::MonitorArgs, regress::RegressArgs, targets::TargetsArgs,
+    throughput::ThroughputArgs, trace::TraceArgs,
 };
 
 /// The `--version` text: the crate version and the commit it was built from.
@@ -62,4 +63,8 @@ pub(crate) enum Command {
     Monitor(MonitorArgs),
     /// Data-loader throughput: from batch events, traces or Lightning logs, or a built-in run
     Throughput(ThroughputArgs),
+    /// A run's performance baseline from W&B, MLflow, TensorBoard, Lightning or ocrperf files
+    Baseline(BaselineArgs),
+    /// The performance gate: a run against a baseline; exit 1 on a regression
+    Regress(RegressArgs),
 }

@@ -17,6 +17,9 @@ use crate::args::{Format, GlobalArgs};
 #[derive(Debug)]
 pub(crate) struct Ui {
     format: Format,
+    /// `--format` as given, for output that ignores `-o` (see [`Ui::emit_to_stdout`]).
+    explicit_format: Option<Format>,
+    stdout_is_terminal: bool,
     output: Option<PathBuf>,
     quiet: bool,
     color: bool,
@@ -34,6 +37,8 @@ impl Ui {
         });
         Ui {
             format,
+            explicit_format: args.format,
+            stdout_is_terminal: io::stdout().is_terminal(),
             color: output.is_none() && color_wanted(to_terminal, |name| std::env::var_os(name)),
             output,
             quiet: args.quiet,
@@ -83,15 +88,17 @@ impl Ui {
 
     /// Writes the report in the chosen format to stdout or, atomically, to `-o FILE`.
     pub(crate) fn emit<T: Report>(&self, envelope: &Envelope<T>, document: &Document) -> anyhow::Result<()> {
-        let text = match self.format {
-            Format::Json => {
-                let mut json = serde_json::to_string_pretty(envelope).context("serialising the report")?;
-                json.push('\n');
-                json
-            }
-            Format::Table => document.to_text(self.color),
-            Format::Md => document.to_markdown(),
-        };
+        self.emit_with_markdown(envelope, document, None)
+    }
+
+    /// Like [`Ui::emit`], with the report's own Markdown page instead of the document's tables.
+    pub(crate) fn emit_with_markdown<T: Report>(
+        &self,
+        envelope: &Envelope<T>,
+        document: &Document,
+        markdown: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let text = render(self.format, self.color, envelope, document, markdown)?;
         match &self.output {
             Some(path) => {
                 metrics_schema::write_atomic(path, |out| out.write_all(text.as_bytes()))?;
@@ -104,6 +111,34 @@ impl Ui {
         }
         Ok(())
     }
+
+    /// Prints the report on stdout whatever `-o` says, for commands that take `-o` as a
+    /// directory of files: `--format` if given, else a table on a terminal and JSON otherwise.
+    pub(crate) fn emit_to_stdout<T: Report>(&self, envelope: &Envelope<T>, document: &Document) -> anyhow::Result<()> {
+        let format = self.explicit_format.unwrap_or(if self.stdout_is_terminal { Format::Table } else { Format::Json });
+        let color = self.stdout_is_terminal && color_wanted(true, |name| std::env::var_os(name));
+        let text = render(format, color, envelope, document, None)?;
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).context("writing to stdout")
+    }
+}
+
+fn render<T: Report>(
+    format: Format,
+    color: bool,
+    envelope: &Envelope<T>,
+    document: &Document,
+    markdown: Option<&str>,
+) -> anyhow::Result<String> {
+    Ok(match format {
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(envelope).context("serialising the report")?;
+            json.push('\n');
+            json
+        }
+        Format::Table => document.to_text(color),
+        Format::Md => markdown.map_or_else(|| document.to_markdown(), str::to_owned),
+    })
 }
 
 fn format_from_extension(path: &Path) -> Format {

@@ -111,7 +111,12 @@ fn draw(
             .x_label_area_size(28)
             .y_label_area_size(60)
             .build_cartesian_2d(x_min..x_max, y_low..y_high)?;
-        chart.configure_mesh().x_desc("step").light_line_style(WHITE.mix(0.0)).draw()?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
         if let Some(cut) = cut.filter(|c| c.is_finite()) {
             chart.draw_series(std::iter::once(Rectangle::new(
                 [(x_min, y_low), (cut, y_high)],

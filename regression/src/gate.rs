@@ -268,12 +268,12 @@ fn judge(measured: &Measured, comparison: &Comparison, alpha: f64) -> (Verdict, 
         Better::Higher => change < 0.0,
     };
     let shown = format_change(change);
-    let p_text = measured.p.map(|p| format!("p = {} ", format_p(p))).unwrap_or_default();
+    let p_text = measured.p.map(p_equals).unwrap_or_default();
     if !change.is_finite() || change == 0.0 {
         return (Verdict::Unchanged, "no change".to_owned());
     }
     if !significant {
-        return (Verdict::Unchanged, format!("{shown} is not significant ({p_text}≥ {alpha})"));
+        return (Verdict::Unchanged, format!("{shown} is not significant: {p_text}, alpha {alpha}"));
     }
     if !beyond {
         return (Verdict::Unchanged, format!("{shown} is within the {} threshold", percent(threshold)));
@@ -289,14 +289,11 @@ fn judge(measured: &Measured, comparison: &Comparison, alpha: f64) -> (Verdict, 
         );
     }
     let evidence = match measured.p {
-        Some(p) => format!("p = {} < {alpha}", format_p(p)),
+        Some(p) => format!("significant: {}, alpha {alpha}", p_equals(p)),
         None => "one value a side".to_owned(),
     };
-    if worse {
-        (Verdict::Regressed, format!("{shown}, worse beyond the {} threshold ({evidence})", percent(threshold)))
-    } else {
-        (Verdict::Improved, format!("{shown}, better beyond the {} threshold ({evidence})", percent(threshold)))
-    }
+    let (verdict, word) = if worse { (Verdict::Regressed, "worse") } else { (Verdict::Improved, "better") };
+    (verdict, format!("{shown}, {word} beyond the {} threshold; {evidence}", percent(threshold)))
 }
 
 /// Ranks on the log scale when every value is positive (the change is then a ratio), else on
@@ -411,6 +408,12 @@ pub fn format_p(p: f64) -> String {
     let decimals = (1 - p.log10().floor() as i32).clamp(1, 6) as usize;
     let text = format!("{p:.decimals$}");
     text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// `p = 0.012`, or `p < 0.0001`.
+pub fn p_equals(p: f64) -> String {
+    let text = format_p(p);
+    if text.starts_with('<') { format!("p {text}") } else { format!("p = {text}") }
 }
 
 /// A number with at most four significant digits and no trailing zeros.

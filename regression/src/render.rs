@@ -7,7 +7,7 @@ use metrics_schema::{BaselineMetric, BaselineReport, Direction, MetricKind, Regr
 
 use crate::{
     charts::Chart,
-    gate::{describe_gpus, format_change, format_p, trim_number},
+    gate::{describe_gpus, format_change, p_equals, trim_number},
 };
 
 /// A value with its unit, for tables: `812.4/s`, `12.31 ms`, `0.30 ms` for seconds below one,
@@ -62,9 +62,10 @@ pub fn baseline_markdown(report: &BaselineReport, charts: &[Chart]) -> String {
     let gated = report.metrics.iter().filter(|m| m.better != Direction::Info).count();
     let _ = writeln!(
         out,
-        "{} metrics ({gated} gated) from {} files ({:.1} MB) of {}{}. Warm-up: {}.\n",
+        "{} metrics ({gated} gated) from {} file{} ({:.1} MB) of {}{}. Warm-up: {}.\n",
         report.metrics.len(),
         report.read.files,
+        if report.read.files == 1 { "" } else { "s" },
         report.read.bytes as f64 / 1e6,
         if run.tool.is_empty() { "the sources" } else { &run.tool },
         if report.runs > 1 { format!(", {} repeated runs", report.runs) } else { String::new() },
@@ -247,7 +248,7 @@ pub fn comparison_line(comparison: &metrics_schema::Comparison) -> String {
         let _ = write!(line, " (CI {} to {})", format_change(low), format_change(high));
     }
     if let Some(p) = comparison.p {
-        let _ = write!(line, ", p = {}", format_p(p));
+        let _ = write!(line, ", {}", p_equals(p));
     }
     let _ = write!(line, " [{}]: {}", comparison.rule.as_str(), comparison.reason);
     line

@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand, builder::RangedU64ValueParser};
-use metrics_schema::{Bottleneck, Envelope, HumanDuration, ThroughputReport};
+use metrics_schema::{BatchEvent, Bottleneck, Envelope, HumanDuration, ThroughputReport};
 use polygon_cache::{Image, PolygonCache, TargetConfig, TargetGenerator, Targets, read_dataset, synthetic_dataset};
 use throughput::{Dataset, ItemError, Loader, LoaderOptions, MonitorSettings, ThroughputMonitor, inputs};
 
@@ -82,6 +82,10 @@ struct RunArgs {
     /// Write the batch timeline as a Chrome trace (Perfetto opens it): one track per worker
     #[arg(long, value_name = "FILE")]
     chrome_trace: Option<PathBuf>,
+    /// Write one batch event per line (JSONL, as the Lightning callback writes them), for
+    /// `ocrperf baseline` and `ocrperf regress`
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
     /// Leave out this many batches at the start of the overall figures (the per-epoch table
     /// keeps them); one epoch's worth measures the warm cache alone
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -249,6 +253,7 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         ThroughputMonitor::new(MonitorSettings { warmup_batches: args.warmup, ..MonitorSettings::default() });
     let mut epochs = Vec::new();
     let mut timeline = Timeline::default();
+    let mut events = Vec::new();
     let origin = Instant::now();
     let mut cache_before = (0, 0);
     interrupt::set_cancellable();
@@ -271,6 +276,19 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
             monitor.record(timing);
             overall.record(timing);
             timeline.add(origin, &batch, arrived, compute);
+            if args.events.is_some() {
+                let started = std::time::SystemTime::now().checked_sub(arrived.elapsed() + batch.wait);
+                events.push(BatchEvent {
+                    step: events.len() as u64,
+                    batch_size: timing.samples,
+                    data_wait_s: batch.wait.as_secs_f64(),
+                    compute_s: compute.as_secs_f64(),
+                    t_start: started
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_secs_f64()),
+                    gpu_mem_bytes: None,
+                });
+            }
             if !args.discard_maps {
                 dataset.recycle(batch.items);
             }
@@ -302,7 +320,17 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     let report = overall.report(&source);
     let envelope = Envelope::for_this_machine(report);
     ui.emit(&envelope, &document(&envelope.report, &epochs))?;
-    // After the report, so that a trace that cannot be written does not cost the run's figures.
+    // After the report, so that a file that cannot be written does not cost the run's figures.
+    if let Some(path) = &args.events {
+        metrics_schema::write_atomic(path, |out| {
+            for event in &events {
+                serde_json::to_writer(&mut *out, event)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        })?;
+        ui.note(format_args!("wrote {} ({} batch events)", path.display(), events.len()));
+    }
     if let Some(path) = &args.chrome_trace {
         metrics_schema::write_atomic(path, |out| out.write_all(timeline.to_json(args.workers).as_bytes()))?;
         ui.note(format_args!("wrote {} (open it in https://ui.perfetto.dev)", path.display()));

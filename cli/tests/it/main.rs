@@ -6,6 +6,7 @@
 mod global;
 mod info;
 mod monitor;
+mod regression;
 mod targets;
 mod throughput;
 mod trace;

@@ -416,7 +416,7 @@ pub fn load(spec: &SourceSpec, options: &ReadOptions<'_>) -> Result<Vec<RunMetri
     for tool in ["wandb", "mlflow", "tensorboard", "lightning"] {
         let same: Vec<_> = candidates.iter().filter(|c| c.format.tool() == tool).collect();
         if same.len() > 1 {
-            let names: Vec<_> = same.iter().map(|c| format!("`{}`", c.label)).collect();
+            let names: Vec<_> = same.iter().map(|c| describe(c)).collect();
             return Err(Error::Runs(format!(
                 "the sources hold {} {tool} runs ({}); choose one with --run NAME|ID, or give --repeats to treat \
                  them as repeated runs of one workload",
@@ -433,14 +433,20 @@ pub fn load(spec: &SourceSpec, options: &ReadOptions<'_>) -> Result<Vec<RunMetri
 }
 
 fn list(candidates: &[Candidate]) -> String {
-    let names: Vec<_> = candidates
-        .iter()
-        .map(|c| match (&c.run_name, &c.run_id) {
-            (Some(name), Some(id)) => format!("`{name}` ({id})"),
-            _ => format!("`{}`", c.label),
-        })
-        .collect();
+    let names: Vec<_> = candidates.iter().map(describe).collect();
     if names.is_empty() { "no runs".to_owned() } else { names.join(", ") }
+}
+
+/// A run as messages name it: `name` (id) where the tracker has both, else its path.
+fn describe(candidate: &Candidate) -> String {
+    let (name, id) = match candidate.format {
+        Format::Wandb => wandb::peek_info(&candidate.files[0]).map(|info| (info.name, info.id)).unwrap_or_default(),
+        _ => (candidate.run_name.clone(), candidate.run_id.clone()),
+    };
+    match (name, id) {
+        (Some(name), Some(id)) => format!("`{name}` ({id})"),
+        _ => format!("`{}`", candidate.label),
+    }
 }
 
 /// Reads one candidate run.

@@ -1,0 +1,232 @@
+//! `ocrperf baseline`: a performance report of one run from wherever its numbers live, for
+//! people (Markdown with charts) and for the gate (`baseline.json`).
+
+use std::{
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use anyhow::Context as _;
+use clap::Args;
+use metrics_schema::{BaselineReport, Direction, Envelope};
+use regression::{
+    BaselineOptions, ReadOptions, RunMetrics, SourceSpec, Thresholds, Warmup, build_baseline, charts, render,
+    render::format_value,
+};
+
+use crate::{
+    Outcome, interrupt,
+    output::{Document, Ui},
+};
+
+#[derive(Debug, Args)]
+pub(crate) struct BaselineArgs {
+    /// W&B run directories or .wandb logs, mlruns/ or mlflow.db, TensorBoard log directories,
+    /// Lightning metrics.csv, ocrperf reports and JSONL, or directories holding them
+    #[arg(required = true, value_name = "SOURCE")]
+    sources: Vec<PathBuf>,
+    /// Read only this run (name or id) where the sources hold several
+    #[arg(long, value_name = "NAME|ID")]
+    run: Option<String>,
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+/// How sources are read and summarised; shared with `regress`.
+#[derive(Debug, Args)]
+pub(crate) struct ReadArgs {
+    /// Every run found is a repeat of one workload: each metric keeps one value per run, and
+    /// with 5 or more runs a side the gate compares runs, not steps
+    #[arg(long)]
+    pub(crate) repeats: bool,
+    /// Warm-up left out of every series: auto (MSER-5), a sample count, or a fraction (0.1, 10%)
+    #[arg(long, value_name = "auto|N|FRAC")]
+    pub(crate) warmup: Option<String>,
+    /// Gate settings and per-metric rules (TOML): thresholds, noise floors, directions, ignored
+    /// metrics, require_same_host
+    #[arg(long, value_name = "FILE")]
+    pub(crate) thresholds: Option<PathBuf>,
+    /// Read damaged files up to the damage (CRC mismatch, truncation, a bad line), say what was
+    /// skipped and record it in the report
+    #[arg(long)]
+    pub(crate) lenient: bool,
+}
+
+impl ReadArgs {
+    /// The thresholds file's settings, or the defaults.
+    pub(crate) fn thresholds(&self) -> anyhow::Result<Thresholds> {
+        Ok(match &self.thresholds {
+            Some(path) => Thresholds::read(path)?,
+            None => Thresholds::default(),
+        })
+    }
+
+    /// `--warmup`, else the thresholds file's, else auto.
+    pub(crate) fn warmup(&self, thresholds: &Thresholds) -> anyhow::Result<Warmup> {
+        Ok(match &self.warmup {
+            Some(text) => text.parse()?,
+            None => thresholds.warmup.unwrap_or_default(),
+        })
+    }
+
+    /// Reads the runs of `spec` with a progress bar over the sources' bytes, warning about
+    /// damage that `--lenient` read past.
+    pub(crate) fn load(&self, spec: &SourceSpec, ui: &Ui) -> anyhow::Result<regression::Side> {
+        let total = spec.paths.iter().map(|path| size_of(path)).sum();
+        interrupt::set_cancellable();
+        let bar = ui.progress_bytes(total, "reading");
+        let progress = |bytes: u64| {
+            bar.inc(bytes);
+            !interrupt::requested()
+        };
+        let options = ReadOptions { lenient: self.lenient, progress: &progress };
+        let side = regression::load_side(spec, &options);
+        bar.finish_and_clear();
+        let side = side?;
+        if let regression::Side::Runs(runs) = &side {
+            warn_about_damage(runs, ui);
+        }
+        Ok(side)
+    }
+}
+
+fn warn_about_damage(runs: &[RunMetrics], ui: &Ui) {
+    for damage in runs.iter().flat_map(|run| &run.damage) {
+        ui.note(format_args!("warning: {damage}; read up to the damage (--lenient)"));
+    }
+}
+
+/// Bytes under `path` (a file, or a directory's files), for the progress bar.
+fn size_of(path: &Path) -> u64 {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else { return 0 };
+    if metadata.is_dir() {
+        std::fs::read_dir(path)
+            .map_or(0, |entries| entries.filter_map(Result::ok).map(|entry| size_of(&entry.path())).sum())
+    } else {
+        metadata.len()
+    }
+}
+
+pub(crate) fn run(args: &BaselineArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    let thresholds = args.read.thresholds()?;
+    let warmup = args.read.warmup(&thresholds)?;
+    let spec = SourceSpec { paths: args.sources.clone(), run: args.run.clone(), repeats: args.read.repeats };
+    let clock = Instant::now();
+    let runs = match args.read.load(&spec, ui)? {
+        regression::Side::Runs(runs) => runs,
+        regression::Side::Baseline(_) => {
+            anyhow::bail!(
+                "{} is already a baseline; compare it with `ocrperf regress --baseline`",
+                args.sources[0].display()
+            )
+        }
+    };
+    let options = BaselineOptions { warmup, thresholds: &thresholds, read_seconds: clock.elapsed().as_secs_f64() };
+    let envelope = Envelope::for_this_machine(build_baseline(&runs, &options));
+    let document = baseline_document(&envelope.report);
+    match ui.output_path().filter(|path| is_directory_target(path)) {
+        Some(dir) => {
+            let charts = charts::key_charts(&runs[0], &envelope.report, &warmup)
+                .map_err(|err| anyhow::anyhow!("drawing charts: {err}"))?;
+            write_directory(dir, &envelope, &charts)?;
+            ui.note(format_args!(
+                "wrote {0}/baseline.json, {0}/baseline.md and {1} chart{2}",
+                dir.display(),
+                charts.len(),
+                if charts.len() == 1 { "" } else { "s" }
+            ));
+            ui.emit_to_stdout(&envelope, &document)?;
+        }
+        None => ui.emit_with_markdown(&envelope, &document, Some(&render::baseline_markdown(&envelope.report, &[])))?,
+    }
+    Ok(Outcome::Success)
+}
+
+/// `-o DIR`: an existing directory, a path ending in `/`, or a path without an extension.
+fn is_directory_target(path: &Path) -> bool {
+    path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') || path.extension().is_none()
+}
+
+fn write_directory(dir: &Path, envelope: &Envelope<BaselineReport>, charts: &[charts::Chart]) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for chart in charts {
+        metrics_schema::write_atomic(&dir.join(&chart.file_name), |out| out.write_all(chart.svg.as_bytes()))?;
+    }
+    let markdown = render::baseline_markdown(&envelope.report, charts);
+    metrics_schema::write_atomic(&dir.join("baseline.md"), |out| out.write_all(markdown.as_bytes()))?;
+    // The JSON last: a baseline.json that exists is complete with its page and charts.
+    metrics_schema::write_atomic(&dir.join("baseline.json"), |out| {
+        serde_json::to_writer_pretty(&mut *out, envelope)?;
+        out.write_all(b"\n")
+    })?;
+    Ok(())
+}
+
+fn baseline_document(report: &BaselineReport) -> Document {
+    let run = &report.run;
+    let name = run.name.clone().or_else(|| run.id.clone()).unwrap_or_else(|| "run".to_owned());
+    let mut doc = Document::new(format!("Baseline: {name}"));
+    let mut fields = vec![("tool".to_owned(), run.tool.clone())];
+    let mut add = |key: &str, value: Option<String>| {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            fields.push((key.to_owned(), value));
+        }
+    };
+    add("run id", run.id.clone());
+    add("started", run.started_at.map(|t| t.to_string()));
+    add("host", run.host.clone());
+    add("CPU", run.cpu_model.clone());
+    add("GPUs", (!run.gpus.is_empty()).then(|| regression::gate::describe_gpus(&run.gpus)));
+    add("git commit", run.git_commit.clone());
+    add("repeated runs", (report.runs > 1).then(|| report.runs.to_string()));
+    add(
+        "read",
+        Some(format!(
+            "{} file{}, {:.1} MB in {:.2} s ({:.0} MB/s)",
+            report.read.files,
+            if report.read.files == 1 { "" } else { "s" },
+            report.read.bytes as f64 / 1e6,
+            report.read.seconds,
+            report.read.mb_per_s
+        )),
+    );
+    add("warm-up", Some(report.warmup_rule.clone()));
+    for damage in &report.damage {
+        add("damage", Some(format!("{} at byte {}: {}", damage.file, damage.offset, damage.message)));
+    }
+    doc.fields(None, fields);
+    if !report.findings.is_empty() {
+        let rows = report.findings.iter().map(|f| vec![f.severity.as_str().to_owned(), f.title.clone()]).collect();
+        doc.table(Some("Bottlenecks"), &["severity", "finding"], rows);
+    }
+    let gated: Vec<Vec<String>> = report
+        .metrics
+        .iter()
+        .filter(|m| m.better != Direction::Info)
+        .map(|m| {
+            let d = &m.distribution;
+            vec![
+                m.name.clone(),
+                m.better.as_str().to_owned(),
+                format_value(d.p50, m.unit),
+                format_value(d.p95, m.unit),
+                m.samples.to_string(),
+                m.warmup.to_string(),
+            ]
+        })
+        .collect();
+    let info = report.metrics.len() - gated.len();
+    if !gated.is_empty() {
+        doc.table(Some("Gated metrics"), &["metric", "better", "median", "p95", "samples", "warm-up"], gated);
+    }
+    if info > 0 {
+        doc.fields(
+            None,
+            vec![(
+                "not gated".to_owned(),
+                format!("{info} metrics without a direction (listed in the JSON and baseline.md)"),
+            )],
+        );
+    }
+    doc
+}
