@@ -10,7 +10,9 @@
 //!    (5%: a factor of 1.05 either way) in the worse direction, and its absolute size is beyond
 //!    the metric's noise floor.
 //!
-//! With one value a side, (2) alone decides. **Improved** is the same in the better direction;
+//! With one value a side, (2) alone decides, except for tail figures (p95, p99, max), which are
+//! not judged from one value a side unless the thresholds file sets their threshold.
+//! **Improved** is the same in the better direction;
 //! anything else is **unchanged**. Runs on different GPUs (or hosts, with
 //! `require_same_host`), metrics missing on one side and series too short to test are **not
 //! comparable**.
@@ -44,8 +46,8 @@ pub fn rule_text(thresholds: &Thresholds) -> String {
          the runs' values with {MIN_RUNS} or more runs a side, otherwise on block means of the steady-state series, \
          corrected for autocorrelation) and its Hodges–Lehmann estimate is beyond the metric's threshold (default \
          {threshold}: a factor of {factor:.2} either way) and noise floor, in the worse direction. With one value a \
-         side, the threshold and noise floor alone decide. Improvements are judged the same way in the better \
-         direction.",
+         side, the threshold and noise floor alone decide (tails such as p95 are not judged from one value). \
+         Improvements are judged the same way in the better direction.",
         alpha = thresholds.alpha,
         threshold = percent(thresholds.threshold),
         factor = 1.0 + thresholds.threshold,
@@ -106,6 +108,11 @@ pub fn compare(
                 comparison.reason = format!("units differ: {:?} vs {:?}", b.unit, c.unit);
             }
             (Some(b), Some(c), None) => decide(b, c, thresholds.alpha, &mut comparison),
+        }
+        if comparison.rule == DecisionRule::SingleValue && crate::is_tail(name) && !settings.threshold_set {
+            // One value of a run's tail says nothing of how much it moves; see `is_tail`.
+            counts.not_gated += 1;
+            continue;
         }
         match comparison.verdict {
             Verdict::Regressed => counts.regressed += 1,
@@ -553,6 +560,22 @@ mod tests {
         let floored = compare(&report(vec![scalar(2.0)]), &report(vec![scalar(1.0)]), ["b", "c"], &thresholds);
         assert_eq!(floored.comparisons[0].verdict, Verdict::Unchanged);
         assert!(floored.comparisons[0].reason.contains("noise floor"), "{}", floored.comparisons[0].reason);
+    }
+
+    #[test]
+    fn a_single_tail_value_is_not_judged_unless_asked() {
+        let scalar = |name: &str, value: f64| {
+            let mut metric = series(name, Direction::Lower, &[value]);
+            metric.kind = MetricKind::Scalar;
+            metric
+        };
+        let (base, cur) = (report(vec![scalar("batch_ms.p95", 20.0)]), report(vec![scalar("batch_ms.p95", 30.0)]));
+        let result = compare(&base, &cur, ["b", "c"], &Thresholds::default());
+        assert!(result.comparisons.is_empty());
+        assert_eq!(result.counts.not_gated, 1);
+        let asked = Thresholds::parse("[[metric]]\nname = \"*.p95\"\nthreshold = \"20%\"\n", std::path::Path::new("t"))
+            .unwrap();
+        assert_eq!(compare(&base, &cur, ["b", "c"], &asked).comparisons[0].verdict, Verdict::Regressed);
     }
 
     #[test]

@@ -61,7 +61,9 @@ use metrics_schema::{BaselineReport, Envelope, ReportKind};
 pub use run::{Hint, Point, RunMetrics, Scalar, Series, SourceFile};
 pub use sources::{ReadOptions, SourceSpec};
 pub use summarize::{BaselineOptions, build_baseline, slow_down};
-pub use thresholds::{DEFAULT_ALPHA, DEFAULT_THRESHOLD, MetricRule, MetricSettings, Thresholds, default_noise_floor};
+pub use thresholds::{
+    DEFAULT_ALPHA, DEFAULT_THRESHOLD, MetricRule, MetricSettings, TAIL_FACTOR, Thresholds, default_noise_floor, is_tail,
+};
 pub use warmup::Warmup;
 
 /// One side of a comparison: a baseline file, or sources to summarise.

@@ -8,18 +8,25 @@
 //! - `cargo xtask bench-trace`: the trace reader on a ~1 GB trace, against HTA when installed.
 //! - `cargo xtask bench-monitor`: the monitor's own CPU time and peak RSS over 30 s runs.
 //! - `cargo xtask bench-loader`: the throughput loader with DBNet targets vs `targets bench`.
+//! - `cargo xtask perf-gate --base REV`: this project's benchmarks, base against head, gated.
+//! - `cargo xtask bench-gate`: the gate's false alarms and power curve on recorded runs.
+//! - `cargo xtask bench-readers`: the TensorBoard and W&B readers against the trackers' own.
 //!
 //! A phase whose crates are not in the workspace yet says so and fails: it never pretends to pass.
 
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "xtask talks to the developer's terminal")]
 
 mod ci;
+mod gate_bench;
+mod perf_gate;
+mod phase1;
 mod phase2;
 mod phase3_monitor;
 mod phase3_throughput;
 mod phase3_trace;
 mod phases;
 mod process;
+mod report;
 #[cfg(test)]
 mod tidy;
 
@@ -54,6 +61,30 @@ enum Task {
     },
     /// The instrumented loader with the DBNet pipeline vs `targets bench`, 1 and 2 threads
     BenchLoader,
+    /// The project's own performance gate: REV built in a git worktree, both builds'
+    /// benchmarks interleaved, the head gated against the base with `ocrperf regress`
+    PerfGate {
+        /// The base revision (a branch, tag or commit)
+        #[arg(long, value_name = "REV")]
+        base: String,
+        /// Rounds per build (5 or more lets the rank test compare rounds)
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Keep the base's worktree (target/perf-gate/base) afterwards
+        #[arg(long)]
+        keep: bool,
+    },
+    /// The gate's false alarms and power curve on recorded unchanged runs
+    BenchGate {
+        /// First record this many runs of the built-in workload into testdata/regression/builtin
+        #[arg(long, value_name = "N")]
+        record: Option<usize>,
+    },
+    /// TensorBoard and W&B readers vs the trackers' own Python readers (tools/reader_bench.py)
+    BenchReaders {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Trace reader speed on a ~1 GB trace vs HTA (tools/trace_bench.py; extra args go to it)
     BenchTrace {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -72,6 +103,9 @@ fn main() -> ExitCode {
         Task::BenchTrace { args } => phase3_trace::bench(&args),
         Task::BenchMonitor { seconds } => phase3_monitor::bench(seconds),
         Task::BenchLoader => phase3_throughput::bench_loader(),
+        Task::PerfGate { base, rounds, keep } => perf_gate::run(&base, rounds, keep),
+        Task::BenchGate { record } => gate_bench::run(record),
+        Task::BenchReaders { args } => phase1::bench_readers(&args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

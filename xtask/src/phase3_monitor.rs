@@ -76,6 +76,23 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     anyhow::ensure!(ok, "the HTML report failed");
     let page = std::fs::read_to_string(&html).with_context(|| format!("reading {}", html.display()))?;
     anyhow::ensure!(page.matches("<svg").count() == 4, "the report should hold four charts");
+    let charts = out.join("monitor-demo");
+    let (ok, _) = run_visible(
+        Command::new(&ctx.ocrperf)
+            .current_dir(project_root())
+            .args(["monitor", "report", "-q", "--svg"])
+            .arg(&charts)
+            .arg(&samples),
+    )?;
+    anyhow::ensure!(ok, "the SVG charts failed");
+    let mut section = format!(
+        "{samples_taken} samples at 250 ms of a built-in CPU and disk load, with a demo alert rule that fires \
+         (the shaded band). [The monitor's HTML report](monitor-demo.html).\n\n"
+    );
+    for chart in ["gpu", "cpu", "memory", "disk"] {
+        section.push_str(&format!("![{chart}](monitor-demo/{chart}.svg)\n\n"));
+    }
+    ctx.write_section("monitor", &section)?;
     println!("wrote {} and {}", samples.display(), html.display());
     Ok(format!(
         "{samples_taken} samples, load seen at {:.0}% CPU; report: target/ocrperf/monitor-demo.html",

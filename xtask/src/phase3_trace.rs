@@ -20,6 +20,7 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     let out = project_root().join("target/ocrperf");
     std::fs::create_dir_all(&out)?;
     let mut rates = Vec::new();
+    let mut section = String::new();
     for (label, trace) in [("workers0", WORKERS0), ("workers8", WORKERS8)] {
         let svg = out.join(format!("trace-{label}.svg"));
         let md = out.join(format!("trace-{label}.md"));
@@ -45,6 +46,17 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
         let expected = if label == "workers0" { "dataloader-bound" } else { "gpu-underutilized" };
         anyhow::ensure!(ids.first() == Some(&expected), "{label}: expected `{expected}` first, got {ids:?}");
         rates.push(report["read"]["mb_per_s"].as_f64().unwrap_or(0.0));
+        let titles: Vec<&str> =
+            report["recommendations"].as_array().into_iter().flatten().filter_map(|r| r["title"].as_str()).collect();
+        section.push_str(&format!(
+            "**{trace}**: {} steps, median {:.1} ms, DataLoader {:.1}% of the window, GPU busy {:.1}%. Findings: {}. \
+             [Full analysis](trace-{label}.md).\n\n![step breakdown, {label}](trace-{label}.svg)\n\n",
+            report["steps"]["count"],
+            report["steps"]["median_ms"].as_f64().unwrap_or(f64::NAN),
+            100.0 * report["dataloader"]["fraction"].as_f64().unwrap_or(f64::NAN),
+            100.0 * report["gpu"]["busy_fraction"].as_f64().unwrap_or(f64::NAN),
+            titles.join("; ")
+        ));
         println!("  wrote {} and {}", svg.display(), md.display());
     }
     let diff = ctx.ocrperf_json(&["trace", "diff", WORKERS0, WORKERS8])?;
@@ -54,6 +66,7 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
         step["a_ms"].as_f64().unwrap_or(f64::NAN),
         step["b_ms"].as_f64().unwrap_or(f64::NAN)
     );
+    ctx.write_section("trace", &section)?;
     Ok(format!(
         "workers=0 dataloader-bound, workers=8 {:.1}x faster per step",
         step["a_ms"].as_f64().unwrap_or(f64::NAN) / step["b_ms"].as_f64().unwrap_or(f64::NAN)

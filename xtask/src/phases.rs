@@ -10,7 +10,10 @@ use anyhow::Context as _;
 use metrics_schema::{Envelope, PhaseReport, PhaseStep, StepStatus};
 use serde::Deserialize;
 
-use crate::process::{cargo, describe, project_root, run_visible};
+use crate::{
+    process::{cargo, describe, project_root, run_visible},
+    report::PhaseOutcome,
+};
 
 /// A step's demo: runs the capability on built-in data and returns the key figure.
 type Demo = fn(&DemoContext) -> anyhow::Result<String>;
@@ -34,7 +37,12 @@ const PHASES: &[Phase] = &[
     Phase {
         name: "phase1",
         title: "regression baselines and the CI gate",
-        steps: &[Step { name: "regression", crate_name: "regression", issue: "not filed yet", demo: None }],
+        steps: &[Step {
+            name: "regression",
+            crate_name: "regression",
+            issue: "issue #11",
+            demo: Some(crate::phase1::demo),
+        }],
     },
     Phase {
         name: "phase2",
@@ -78,6 +86,27 @@ pub(crate) struct DemoContext {
 }
 
 impl DemoContext {
+    /// Leaves `markdown` as the step's section of the combined report (`cargo xtask all`).
+    pub(crate) fn write_section(&self, step: &str, markdown: &str) -> anyhow::Result<()> {
+        let path = project_root().join("target/ocrperf").join(format!("{step}-section.md"));
+        metrics_schema::write_atomic(&path, |out| out.write_all(markdown.as_bytes()))?;
+        Ok(())
+    }
+
+    /// Runs the release `ocrperf` with `args` plus `-q`; exit 0 or 1 (a failed check) is fine.
+    pub(crate) fn ocrperf(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
+        let mut cmd = std::process::Command::new(&self.ocrperf);
+        cmd.current_dir(project_root()).args(args).arg("-q");
+        let output = cmd.output().with_context(|| format!("could not run `{}`", describe(&cmd)))?;
+        anyhow::ensure!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "`{}` failed: {}",
+            describe(&cmd),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok(output)
+    }
+
     /// Runs the release `ocrperf` with `args` plus `--format json -q` and parses its report.
     pub(crate) fn ocrperf_json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
         let mut cmd = std::process::Command::new(&self.ocrperf);
@@ -98,7 +127,7 @@ pub(crate) fn run_one(name: &str) -> anyhow::Result<bool> {
     let members = workspace_members()?;
     let phase = PHASES.iter().find(|phase| phase.name == name).context("no such phase")?;
     let mut context = None;
-    run_phase(phase, &members, &mut context)
+    Ok(run_phase(phase, &members, &mut context)?.passed)
 }
 
 pub(crate) fn run_all() -> anyhow::Result<bool> {
@@ -112,21 +141,34 @@ pub(crate) fn run_all() -> anyhow::Result<bool> {
     }
     println!();
     let mut context = None;
+    let mut outcomes: Vec<PhaseOutcome<'_>> =
+        PHASES.iter().map(|phase| PhaseOutcome { name: phase.name, title: phase.title, report: None }).collect();
+    let mut passed = true;
     for (index, phase) in PHASES.iter().enumerate() {
-        if !run_phase(phase, &members, &mut context)? {
+        let report = run_phase(phase, &members, &mut context)?;
+        let ok = report.passed;
+        outcomes[index].report = Some(report);
+        if !ok {
             let skipped: Vec<_> = PHASES[index + 1..].iter().map(|p| p.name).collect();
             if !skipped.is_empty() {
                 println!("not run, because {} failed: {}", phase.name, skipped.join(", "));
             }
-            return Ok(false);
+            passed = false;
+            break;
         }
         println!();
     }
-    println!("all phases passed");
-    Ok(true)
+    let [markdown, html] = crate::report::write(&outcomes)?;
+    println!("wrote {} and {}", markdown.display(), html.display());
+    println!("{}", if passed { "all phases passed" } else { "a phase failed" });
+    Ok(passed)
 }
 
-fn run_phase(phase: &Phase, members: &BTreeSet<String>, context: &mut Option<DemoContext>) -> anyhow::Result<bool> {
+fn run_phase(
+    phase: &Phase,
+    members: &BTreeSet<String>,
+    context: &mut Option<DemoContext>,
+) -> anyhow::Result<PhaseReport> {
     println!("== {}: {} ==", phase.name, phase.title);
     let mut steps = Vec::new();
     let mut failed = false;
@@ -165,7 +207,7 @@ fn run_phase(phase: &Phase, members: &BTreeSet<String>, context: &mut Option<Dem
     if !missing.is_empty() {
         println!("{} is not built yet: it needs {}", phase.name, missing.join(", "));
     }
-    Ok(report.passed)
+    Ok(report)
 }
 
 fn run_step(step: &Step, context: &DemoContext) -> anyhow::Result<(StepStatus, Option<String>, Option<String>)> {

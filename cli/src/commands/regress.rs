@@ -173,7 +173,14 @@ fn regress_document(report: &RegressReport) -> Document {
     if counts.not_gated > 0 {
         doc.fields(
             None,
-            vec![("not gated".to_owned(), format!("{} metrics without a direction or ignored", counts.not_gated))],
+            vec![(
+                "not gated".to_owned(),
+                format!(
+                    "{} {} without a direction, ignored, or a single run's tail (p95, p99, max)",
+                    counts.not_gated,
+                    if counts.not_gated == 1 { "metric" } else { "metrics" }
+                ),
+            )],
         );
     }
     doc

@@ -466,6 +466,12 @@ pub fn read_candidate(candidate: &Candidate, options: &ReadOptions<'_>) -> Resul
         }
         format => {
             for file in &candidate.files {
+                // A directory's ocrperf files are one run but not one format: each is read as
+                // what it is.
+                let format = match format {
+                    Format::Report | Format::MonitorSamples | Format::BatchEvents => detect(file)?.unwrap_or(format),
+                    other => other,
+                };
                 let result = match format {
                     Format::Report | Format::MonitorSamples | Format::BatchEvents => {
                         report::read(file, format, options, &mut run)

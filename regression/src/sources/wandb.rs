@@ -248,13 +248,16 @@ struct Building {
 #[derive(Debug, Default)]
 struct State {
     info: RunInfo,
-    index: FxHashMap<String, usize>,
+    index: FxHashMap<Box<[u8]>, usize>,
     series: Vec<Building>,
     summary: Vec<(String, f64)>,
     config: Vec<(String, String)>,
     stats_rows: i64,
     exit_code: Option<i64>,
-    name_buf: String,
+    /// The current item's key, as bytes (names are made into text once per series).
+    name_buf: Vec<u8>,
+    /// One history or stats row: (series index, value).
+    row: Vec<(usize, f64)>,
 }
 
 impl State {
@@ -290,13 +293,13 @@ impl State {
             match field? {
                 (1, Wire::Bytes(key)) if !key.is_empty() => {
                     self.name_buf.clear();
-                    self.name_buf.push_str(&String::from_utf8_lossy(key));
+                    self.name_buf.extend_from_slice(key);
                 }
                 (2, Wire::Bytes(part)) => {
                     if !self.name_buf.is_empty() {
-                        self.name_buf.push('.');
+                        self.name_buf.push(b'.');
                     }
-                    self.name_buf.push_str(&String::from_utf8_lossy(part));
+                    self.name_buf.extend_from_slice(part);
                 }
                 (5, wire) => number = wire.as_sint64().map(|v| v as f64),
                 (6, wire) => number = wire.as_f64(),
@@ -311,16 +314,17 @@ impl State {
     fn history(&mut self, history: &[u8]) -> Result<(), ProtoError> {
         let mut step = None;
         let mut wall_time = f64::NAN;
-        let mut row: Vec<(usize, f64)> = Vec::new();
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
         for field in Fields::new(history) {
             match field? {
                 (1, Wire::Bytes(item)) => {
                     let (number, _) = self.item(item)?;
                     let Some(value) = number else { continue };
-                    match self.name_buf.as_str() {
-                        "_step" => step = step.or(Some(value as i64)),
-                        "_timestamp" => wall_time = value,
-                        name if name.starts_with('_') => {}
+                    match self.name_buf.as_slice() {
+                        b"_step" => step = step.or(Some(value as i64)),
+                        b"_timestamp" => wall_time = value,
+                        name if name.starts_with(b"_") => {}
                         _ => {
                             let index = self.series_index(Hint::default());
                             row.push((index, value));
@@ -341,19 +345,26 @@ impl State {
             }
         }
         let step = step.unwrap_or(0);
-        for (index, value) in row {
+        for &(index, value) in &row {
             self.series[index].points.push(Point { step, wall_time, value });
         }
+        self.row = row;
         Ok(())
     }
 
+    /// The current key as text.
+    fn name(&self) -> String {
+        String::from_utf8_lossy(&self.name_buf).into_owned()
+    }
+
     fn series_index(&mut self, hint: Hint) -> usize {
-        if let Some(&index) = self.index.get(self.name_buf.as_str()) {
+        if let Some(&index) = self.index.get(self.name_buf.as_slice()) {
             return index;
         }
         let index = self.series.len();
-        self.series.push(Building { name: self.name_buf.clone(), hint, points: Vec::new() });
-        self.index.insert(self.name_buf.clone(), index);
+        let name = String::from_utf8_lossy(&self.name_buf).into_owned();
+        self.series.push(Building { name, hint, points: Vec::new() });
+        self.index.insert(self.name_buf.as_slice().into(), index);
         index
     }
 
@@ -363,16 +374,16 @@ impl State {
                 (1, Wire::Bytes(item)) => {
                     let (number, _) = self.item(item)?;
                     if let Some(value) = number
-                        && !self.name_buf.starts_with('_')
+                        && !self.name_buf.starts_with(b"_")
                     {
-                        let name = self.name_buf.clone();
+                        let name = self.name();
                         self.summary.retain(|(key, _)| *key != name);
                         self.summary.push((name, value));
                     }
                 }
                 (2, Wire::Bytes(item)) => {
                     self.item(item)?;
-                    let name = self.name_buf.clone();
+                    let name = self.name();
                     self.summary.retain(|(key, _)| *key != name);
                 }
                 _ => {}
@@ -386,11 +397,11 @@ impl State {
             if let (1, Wire::Bytes(item)) = field? {
                 let (_, json) = self.item(item)?;
                 if let Some(json) = json
-                    && !self.name_buf.starts_with('_')
+                    && !self.name_buf.starts_with(b"_")
                 {
                     let value = String::from_utf8_lossy(json);
                     let value = value.trim_matches('"').to_owned();
-                    let name = self.name_buf.clone();
+                    let name = self.name();
                     self.config.retain(|(key, _)| *key != name);
                     self.config.push((name, value));
                 }
@@ -408,8 +419,10 @@ impl State {
                 (3, Wire::Bytes(item)) => {
                     let (number, _) = self.item(item)?;
                     if let Some(value) = number {
-                        let key = std::mem::take(&mut self.name_buf);
-                        self.name_buf = format!("system/{key}");
+                        let key = self.name();
+                        self.name_buf.clear();
+                        self.name_buf.extend_from_slice(b"system/");
+                        self.name_buf.extend_from_slice(key.as_bytes());
                         let index = self.series_index(system_hint(&key));
                         row.push((index, value));
                     }
@@ -570,7 +583,12 @@ fn protobuf_timestamp(timestamp: &[u8]) -> Result<f64, ProtoError> {
 /// `NaN` and `Infinity`, which Python's `json` writes, come out as non-finite and are dropped
 /// by the caller.
 fn parse_json_number(text: &[u8]) -> Option<f64> {
-    std::str::from_utf8(text).ok()?.trim().parse().ok()
+    let text = text.trim_ascii();
+    // A JSON number starts with a digit or a minus; Python's NaN and Infinity are letters.
+    match text.first() {
+        Some(b'0'..=b'9' | b'-' | b'N' | b'I') => std::str::from_utf8(text).ok()?.parse().ok(),
+        _ => None,
+    }
 }
 
 /// Older SDKs write the machine's description beside the log.

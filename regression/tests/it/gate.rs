@@ -76,11 +76,25 @@ fn noise_runs() -> &'static [regression::RunMetrics] {
     })
 }
 
-/// All 276 ordered-once pairs of the 24 unchanged noise runs: no regression, no improvement.
+/// All 276 pairs of the 24 unchanged tracker runs, and all 190 pairs of the 20 recorded runs of
+/// the built-in workload: no regression, no improvement.
 #[test]
 fn no_false_alarm_over_all_pairs_of_unchanged_runs() {
+    let spec = SourceSpec { paths: vec![fixtures("builtin")], run: None, repeats: true };
+    let builtin = sources::load(&spec, &ReadOptions::default()).unwrap();
+    assert_eq!(builtin.len(), 20);
+    let (alarms, pairs) = false_alarms(&builtin);
+    assert_eq!(pairs, 190);
+    assert!(alarms.is_empty(), "{} false alarms: {alarms:#?}", alarms.len());
     let runs = noise_runs();
     assert_eq!(runs.len(), 24);
+    let (alarms, pairs) = false_alarms(runs);
+    assert_eq!(pairs, 276);
+    assert!(alarms.is_empty(), "{} false alarms: {alarms:#?}", alarms.len());
+}
+
+/// The regressions and improvements over every pair of `runs`, and the number of pairs.
+fn false_alarms(runs: &[regression::RunMetrics]) -> (Vec<String>, usize) {
     let thresholds = Thresholds::default();
     let options = BaselineOptions { warmup: Warmup::Auto, thresholds: &thresholds, read_seconds: 0.0 };
     let baselines: Vec<_> = runs.iter().map(|run| build_baseline(std::slice::from_ref(run), &options)).collect();
@@ -99,8 +113,7 @@ fn no_false_alarm_over_all_pairs_of_unchanged_runs() {
             );
         }
     }
-    assert_eq!(pairs, 276);
-    assert!(alarms.is_empty(), "{} false alarms: {alarms:#?}", alarms.len());
+    (alarms, pairs)
 }
 
 /// How many of the comparisons of `a[i]` against `b[j]` slowed down by `factor` (every

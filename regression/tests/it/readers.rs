@@ -89,9 +89,13 @@ fn directories_are_searched_and_grouped_into_runs() {
     assert_eq!(count(sources::Format::MlflowFiles), 2);
     // 2 runs + 2 layouts + 24 noise runs, one per directory.
     assert_eq!(count(sources::Format::TensorBoard), 28);
-    // The gzipped database is not a database; nothing else is picked up.
+    // The gzipped database is not a database.
     assert_eq!(count(sources::Format::MlflowSqlite), 0);
-    assert_eq!(candidates.len(), 34);
+    // 20 recorded runs of the built-in workload: batch events and a report, one run per directory.
+    let builtin = candidates.iter().filter(|c| c.label.contains("builtin")).collect::<Vec<_>>();
+    assert_eq!(builtin.len(), 20);
+    assert!(builtin.iter().all(|c| c.files.len() == 2), "{builtin:?}");
+    assert_eq!(candidates.len(), 54);
 
     // Several runs of one tracker are one run only when a name picks one.
     let err = load(&fixtures("wandb"), None).unwrap_err().to_string();
@@ -133,4 +137,29 @@ fn lightning_csv_fixtures() {
         assert!(close(rate.iter().sum::<f64>() / rate.len() as f64, mean_rate), "{file}");
         assert!(run.series.keys().all(|name| name != "step" && name != "epoch"));
     }
+}
+
+#[test]
+fn a_directory_of_different_ocrperf_files_is_one_run_read_file_by_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("batches.jsonl"),
+        "{\"step\":0,\"batch_size\":8,\"data_wait_s\":0.001,\"compute_s\":0.02}\n{\"step\":1,\"batch_size\":8,\"data_wait_s\":0.001,\"compute_s\":0.02}\n",
+    )
+    .unwrap();
+    let report = metrics_schema::MetricsReport {
+        label: None,
+        metrics: vec![metrics_schema::Metric {
+            name: "custom.images_per_s".into(),
+            value: 612.0,
+            unit: metrics_schema::Unit::PerSecond,
+            better: metrics_schema::Better::Higher,
+        }],
+    };
+    let envelope = metrics_schema::Envelope::for_this_machine(report);
+    std::fs::write(dir.path().join("metrics.json"), serde_json::to_string_pretty(&envelope).unwrap()).unwrap();
+    let run = load(dir.path(), None).unwrap();
+    assert_eq!(run.series["batch.compute_s"].points.len(), 2);
+    assert_eq!(run.scalars["custom.images_per_s"].value, 612.0);
+    assert_eq!(run.files.len(), 2);
 }
