@@ -81,7 +81,6 @@ pub(crate) fn run(base: &str, rounds: usize, keep: bool) -> anyhow::Result<bool>
     gate.args(round_dirs(&results[0])?).arg("--current").args(round_dirs(&results[1])?);
     println!("==> {}", describe(&gate));
     let status = gate.status().context("running ocrperf regress")?;
-    println!("wrote {}", markdown.display());
     if !keep {
         // The worktree is cheap to recreate; its target directory is what saves time.
         let _ = Command::new("git").current_dir(&root).args(["worktree", "remove", "--force"]).arg(&worktree).status();

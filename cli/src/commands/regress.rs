@@ -91,9 +91,14 @@ fn side(
     })
 }
 
+/// The sources as given, or for many (repeated runs) the first and last and how many.
 fn label(paths: &[PathBuf]) -> String {
-    let names: Vec<String> = paths.iter().map(|path| path.display().to_string()).collect();
-    names.join(" ")
+    match paths {
+        [] => String::new(),
+        [one] => one.display().to_string(),
+        [first, second] => format!("{} {}", first.display(), second.display()),
+        [first, .., last] => format!("{} … {} ({} sources)", first.display(), last.display(), paths.len()),
+    }
 }
 
 fn describe_side(side: &RegressSide) -> String {

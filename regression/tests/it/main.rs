@@ -3,6 +3,7 @@
 
 mod damage;
 mod gate;
+mod properties;
 mod readers;
 
 use std::path::{Path, PathBuf};

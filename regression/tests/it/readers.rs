@@ -95,7 +95,8 @@ fn directories_are_searched_and_grouped_into_runs() {
     let builtin = candidates.iter().filter(|c| c.label.contains("builtin")).collect::<Vec<_>>();
     assert_eq!(builtin.len(), 20);
     assert!(builtin.iter().all(|c| c.files.len() == 2), "{builtin:?}");
-    assert_eq!(candidates.len(), 54);
+    // And one directory of files ocrperf itself wrote.
+    assert_eq!(candidates.len(), 55);
 
     // Several runs of one tracker are one run only when a name picks one.
     let err = load(&fixtures("wandb"), None).unwrap_err().to_string();
@@ -162,4 +163,34 @@ fn a_directory_of_different_ocrperf_files_is_one_run_read_file_by_file() {
     assert_eq!(run.series["batch.compute_s"].points.len(), 2);
     assert_eq!(run.scalars["custom.images_per_s"].value, 612.0);
     assert_eq!(run.files.len(), 2);
+}
+
+/// A directory of files ocrperf itself wrote for one run: a throughput report and its batch
+/// events, a trace analysis, monitor samples and the monitor's summary.
+#[test]
+fn ocrperf_files_of_one_run() {
+    let run = load(&fixtures("ocrperf-run"), None).unwrap();
+    assert_eq!(run.info.tool, "ocrperf");
+    assert_eq!(run.files.len(), 5);
+    // Series from the JSONL files and the trace's per-step breakdown.
+    assert_eq!(run.series["batch.time_s"].points.len(), 50, "2 epochs of 25 batches");
+    assert_eq!(run.series["trace.step_ms"].points.len(), 4);
+    assert_eq!(run.series["host.cpu_percent"].points.len(), 12);
+    assert_eq!(run.series["host.cpu_percent"].hint.better, Some(metrics_schema::Direction::Info));
+    // Scalars flattened from the reports, with their own directions.
+    let samples = &run.scalars["throughput.samples_per_s"];
+    assert_eq!(
+        (samples.hint.unit, samples.hint.better),
+        (Some(metrics_schema::Unit::PerSecond), Some(metrics_schema::Direction::Higher))
+    );
+    assert!(run.scalars.contains_key("trace.steps.mean_ms") && run.scalars.contains_key("monitor.alerts"));
+    // Findings: the throughput verdict, the trace's recommendations, the monitor's alert.
+    let ids: Vec<&str> = run.findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(ids.iter().any(|id| id.starts_with("throughput-")), "{ids:?}");
+    for id in ["dataloader-bound", "pageable-memcpy", "no-mixed-precision", "host-sync", "alert-demo-busy"] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    let dataloader = run.findings.iter().find(|f| f.id == "dataloader-bound").unwrap();
+    assert!(dataloader.evidence.contains_key("fraction") || !dataloader.evidence.is_empty());
+    assert!(run.info.host.is_some() && run.info.cpu_model.is_some());
 }
