@@ -236,26 +236,14 @@ fn gpu_utilisation(context: &Context<'_>) -> Vec<Recommendation> {
 
 #[cfg(test)]
 mod tests {
-    use metrics_schema::Distribution;
-
     use super::*;
 
     fn metric(name: &str, unit: Unit, better: Direction, values: &[f64]) -> BaselineMetric {
-        BaselineMetric {
-            name: name.to_owned(),
-            unit,
-            better,
-            direction_from: "test".to_owned(),
-            source: "test".to_owned(),
-            kind: MetricKind::Series,
-            samples: values.len() as u64,
-            warmup: 0,
-            distribution: Distribution::from_samples(values).unwrap(),
-            block_size: 1,
-            block_means: values.to_vec(),
-            block_autocorrelation: None,
-            runs: Vec::new(),
-        }
+        let mut metric = crate::test_support::series_metric(name, unit, better, values);
+        // The drift rule reads block means in order: one per value here.
+        metric.block_size = 1;
+        metric.block_means = values.to_vec();
+        metric
     }
 
     fn ids(metrics: &[BaselineMetric], has_verdict: bool) -> Vec<(String, Severity)> {

@@ -290,8 +290,8 @@ fn judge(measured: &Measured, comparison: &Comparison, alpha: f64) -> (Verdict, 
             Verdict::Unchanged,
             format!(
                 "{shown} is below the noise floor ({} ≤ {})",
-                trim_number(difference),
-                trim_number(comparison.noise_floor)
+                crate::render::format_value(difference, comparison.unit),
+                crate::render::format_value(comparison.noise_floor, comparison.unit)
             ),
         );
     }
@@ -435,27 +435,12 @@ pub fn trim_number(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use metrics_schema::{Distribution, RunInfo, Unit};
+    use metrics_schema::{RunInfo, Unit};
 
     use super::*;
 
     fn series(name: &str, better: Direction, values: &[f64]) -> BaselineMetric {
-        let (block_size, block_means) = stats::fine_blocks(values);
-        BaselineMetric {
-            name: name.to_owned(),
-            unit: Unit::Milliseconds,
-            better,
-            direction_from: "test".to_owned(),
-            source: "test".to_owned(),
-            kind: MetricKind::Series,
-            samples: values.len() as u64,
-            warmup: 0,
-            distribution: Distribution::from_samples(values).unwrap(),
-            block_size: block_size as u64,
-            block_autocorrelation: None,
-            block_means,
-            runs: Vec::new(),
-        }
+        crate::test_support::series_metric(name, Unit::Milliseconds, better, values)
     }
 
     fn report(metrics: Vec<BaselineMetric>) -> BaselineReport {

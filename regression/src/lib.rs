@@ -50,6 +50,8 @@ mod run;
 pub mod sources;
 pub mod stats;
 mod summarize;
+#[cfg(test)]
+mod test_support;
 mod thresholds;
 mod warmup;
 

@@ -130,20 +130,8 @@ fn record_builtin(dir: &Path, count: usize) -> anyhow::Result<()> {
         let run: PathBuf = dir.join(format!("run-{index:02}"));
         std::fs::create_dir_all(&run)?;
         let status = std::process::Command::new(&ocrperf)
-            .args([
-                "throughput",
-                "run",
-                "-q",
-                "--workers",
-                "2",
-                "--epochs",
-                "4",
-                "--warmup",
-                "25",
-                "--step-ms",
-                "20ms",
-                "--events",
-            ])
+            .args(crate::phase1::WORKLOAD)
+            .args(["-q", "--step-ms", crate::phase1::STEP, "--events"])
             .arg(run.join("batches.jsonl"))
             .arg("-o")
             .arg(run.join("throughput.json"))

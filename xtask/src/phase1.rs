@@ -12,7 +12,12 @@ use anyhow::Context as _;
 
 use crate::{phases::DemoContext, process::project_root};
 
-const STEP: &str = "20ms";
+/// `ocrperf` arguments of the built-in workload (then `--step-ms`, `--events`, `-o`). Four
+/// epochs; the first fills the polygon cache and is left out of the report's figures (the
+/// baseline's warm-up rule finds it in the batch events by itself).
+pub(crate) const WORKLOAD: [&str; 8] = ["throughput", "run", "--workers", "2", "--epochs", "4", "--warmup", "25"];
+/// The simulated step of the built-in workload.
+pub(crate) const STEP: &str = "20ms";
 const SLOWER_STEP: &str = "22ms";
 
 /// What each committed tracker pair must show: these two regressed, the rest not.
@@ -129,24 +134,9 @@ fn workload(ctx: &DemoContext, dir: &Path, step: &str) -> anyhow::Result<String>
     std::fs::create_dir_all(dir)?;
     let events = dir.join("batches.jsonl").display().to_string();
     let report = dir.join("throughput.json").display().to_string();
-    // Four epochs; the first fills the polygon cache and is left out of the report's figures
-    // (the baseline's warm-up rule finds it in the batch events by itself).
-    ctx.ocrperf(&[
-        "throughput",
-        "run",
-        "--workers",
-        "2",
-        "--epochs",
-        "4",
-        "--warmup",
-        "25",
-        "--step-ms",
-        step,
-        "--events",
-        &events,
-        "-o",
-        &report,
-    ])?;
+    let mut args = WORKLOAD.to_vec();
+    args.extend(["--step-ms", step, "--events", &events, "-o", &report]);
+    ctx.ocrperf(&args)?;
     Ok(dir.display().to_string())
 }
 

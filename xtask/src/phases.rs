@@ -107,19 +107,13 @@ impl DemoContext {
         Ok(output)
     }
 
-    /// Runs the release `ocrperf` with `args` plus `--format json -q` and parses its report.
+    /// Runs the release `ocrperf` with `args` plus `--format json -q` and parses its report
+    /// (exit 1, a failed check, still has one).
     pub(crate) fn ocrperf_json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
-        let mut cmd = std::process::Command::new(&self.ocrperf);
-        cmd.current_dir(project_root()).args(args).args(["--format", "json", "-q"]);
-        let output = cmd.output().with_context(|| format!("could not run `{}`", describe(&cmd)))?;
-        // Exit 1 is a failed check whose report is still wanted; 2 and up are errors.
-        anyhow::ensure!(
-            matches!(output.status.code(), Some(0 | 1)),
-            "`{}` failed: {}",
-            describe(&cmd),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        serde_json::from_slice(&output.stdout).with_context(|| format!("`{}` printed no JSON report", describe(&cmd)))
+        let args = [args, &["--format", "json"]].concat();
+        let output = self.ocrperf(&args)?;
+        serde_json::from_slice(&output.stdout)
+            .with_context(|| format!("`ocrperf {}` printed no JSON report", args.join(" ")))
     }
 }
 
