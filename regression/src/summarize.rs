@@ -24,8 +24,9 @@ pub struct BaselineOptions<'a> {
 /// gate's unit of comparison when both sides have enough runs.
 pub fn build_baseline(runs: &[RunMetrics], options: &BaselineOptions<'_>) -> BaselineReport {
     let names: BTreeSet<&String> = runs.iter().flat_map(|run| run.series.keys().chain(run.scalars.keys())).collect();
+    let mut notes: Vec<String> = runs.iter().flat_map(|run| run.notes.iter().cloned()).collect();
     let mut metrics: Vec<BaselineMetric> =
-        names.into_iter().filter_map(|name| summarize_metric(name, runs, options)).collect();
+        names.into_iter().filter_map(|name| summarize_metric(name, runs, options, &mut notes)).collect();
     metrics.sort_by(|a, b| {
         (a.better == Direction::Info).cmp(&(b.better == Direction::Info)).then_with(|| a.name.cmp(&b.name))
     });
@@ -44,7 +45,6 @@ pub fn build_baseline(runs: &[RunMetrics], options: &BaselineOptions<'_>) -> Bas
     let files: Vec<&crate::SourceFile> = runs.iter().flat_map(|run| &run.files).collect();
     let bytes: u64 = files.iter().map(|file| file.bytes).sum();
     let seconds = options.read_seconds;
-    let mut notes: Vec<String> = runs.iter().flat_map(|run| run.notes.iter().cloned()).collect();
     if runs.len() > 1 {
         notes.push(format!("summarises {} repeated runs; each metric keeps one value per run", runs.len()));
     }
@@ -73,13 +73,26 @@ pub fn build_baseline(runs: &[RunMetrics], options: &BaselineOptions<'_>) -> Bas
     }
 }
 
-fn summarize_metric(name: &str, runs: &[RunMetrics], options: &BaselineOptions<'_>) -> Option<BaselineMetric> {
+fn summarize_metric(
+    name: &str,
+    runs: &[RunMetrics],
+    options: &BaselineOptions<'_>,
+    notes: &mut Vec<String>,
+) -> Option<BaselineMetric> {
     let settings = options.thresholds.for_metric(name);
     let series: Vec<&crate::Series> = runs.iter().filter_map(|run| run.series.get(name)).collect();
     if !series.is_empty() {
         let hint = series[0].hint;
         let mut resolved = direction::resolve(name, hint, settings.direction);
-        let all_values: Vec<Vec<f64>> = series.iter().map(|s| s.values()).collect();
+        // NaN and infinities (a diverged loss, a logged placeholder) are left out, and said so.
+        let logged: usize = series.iter().map(|s| s.points.len()).sum();
+        let all_values: Vec<Vec<f64>> =
+            series.iter().map(|s| s.values().into_iter().filter(|v| v.is_finite()).collect()).collect();
+        let finite: usize = all_values.iter().map(Vec::len).sum();
+        if finite < logged {
+            let what = if finite == 0 { "so the metric is left out" } else { "left out of its figures" };
+            notes.push(format!("`{name}`: {} of {logged} values are NaN or infinite, {what}", logged - finite));
+        }
         if hint.better.is_none()
             && settings.direction.is_none()
             && resolved.better != Direction::Info
@@ -238,6 +251,27 @@ mod tests {
         assert_eq!(by["train/time"].better, Direction::Info);
         assert_eq!(by["train/time"].direction_from, "cumulative counter (never decreases)");
         assert_eq!(by["perf/step_time_ms"].direction_from, "ignored by the thresholds file");
+    }
+
+    #[test]
+    fn non_finite_values_are_left_out_and_said_so() {
+        let run = run_with("train/loss", &[0.5, f64::NAN, 0.4, f64::INFINITY]);
+        let nan_only = run_with("val/loss", &[f64::NAN, f64::NAN]);
+        let mut both = run;
+        both.merge(nan_only);
+        let thresholds = Thresholds::default();
+        let options = BaselineOptions { warmup: Warmup::Samples(0), thresholds: &thresholds, read_seconds: 0.0 };
+        let report = build_baseline(&[both], &options);
+        let names: Vec<&str> = report.metrics.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["train/loss"]);
+        assert_eq!(report.metrics[0].samples, 2);
+        assert_eq!(
+            report.notes,
+            [
+                "`train/loss`: 2 of 4 values are NaN or infinite, left out of its figures",
+                "`val/loss`: 2 of 2 values are NaN or infinite, so the metric is left out"
+            ]
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! people (Markdown with charts) and for the gate (`baseline.json`).
 
 use std::{
+    io::Write as _,
     path::{Path, PathBuf},
     time::Instant,
 };
@@ -122,12 +123,16 @@ pub(crate) fn run(args: &BaselineArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         }
     };
     let options = BaselineOptions { warmup, thresholds: &thresholds, read_seconds: clock.elapsed().as_secs_f64() };
-    let envelope = Envelope::for_this_machine(build_baseline(&runs, &options));
+    let report = build_baseline(&runs, &options);
+    check_baseline(&report, &args.sources, ui)?;
+    let envelope = Envelope::for_this_machine(report);
     let document = baseline_document(&envelope.report);
     match ui.output_path().filter(|path| is_directory_target(path)) {
         Some(dir) => {
             let charts = charts::key_charts(&runs[0], &envelope.report, &warmup)
                 .map_err(|err| anyhow::anyhow!("drawing charts: {err}"))?;
+            // The report first: a directory that cannot be written does not cost the figures.
+            ui.emit_to_stdout(&envelope, &document)?;
             write_directory(dir, &envelope, &charts)?;
             ui.note(format_args!(
                 "wrote {0}/baseline.json, {0}/baseline.md and {1} chart{2}",
@@ -135,11 +140,21 @@ pub(crate) fn run(args: &BaselineArgs, ui: &Ui) -> anyhow::Result<Outcome> {
                 charts.len(),
                 if charts.len() == 1 { "" } else { "s" }
             ));
-            ui.emit_to_stdout(&envelope, &document)?;
         }
         None => ui.emit_with_markdown(&envelope, &document, Some(&render::baseline_markdown(&envelope.report, &[])))?,
     }
     Ok(Outcome::Success)
+}
+
+/// Says the report's notes on stderr (values left out, repeated runs), and refuses a baseline
+/// without a single metric: nothing to describe or gate is an error, not an empty success.
+pub(crate) fn check_baseline(report: &BaselineReport, sources: &[PathBuf], ui: &Ui) -> anyhow::Result<()> {
+    for note in &report.notes {
+        ui.note(format_args!("note: {note}"));
+    }
+    let names: Vec<String> = sources.iter().map(|path| path.display().to_string()).collect();
+    anyhow::ensure!(!report.metrics.is_empty(), "{}: no metric with a finite value in these sources", names.join(", "));
+    Ok(())
 }
 
 /// `-o DIR`: an existing directory, a path ending in `/`, or a path without an extension.
@@ -147,18 +162,36 @@ fn is_directory_target(path: &Path) -> bool {
     path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') || path.extension().is_none()
 }
 
+/// Writes the charts, `baseline.md` and `baseline.json` into `dir` as one set: each file goes
+/// to a staging directory inside `dir` first and is renamed into place only once all are
+/// written (renames need no space), `baseline.json` last. A full disk leaves the previous set,
+/// or nothing, and no staging directory.
 fn write_directory(dir: &Path, envelope: &Envelope<BaselineReport>, charts: &[charts::Chart]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for chart in charts {
-        metrics_schema::write_atomic(&dir.join(&chart.file_name), |out| out.write_all(chart.svg.as_bytes()))?;
-    }
+    let staging = tempfile::Builder::new()
+        .prefix(".baseline-")
+        .tempdir_in(dir)
+        .with_context(|| format!("{}: cannot create a staging directory", dir.display()))?;
+    let mut json = serde_json::to_vec_pretty(envelope).context("serialising the baseline")?;
+    json.push(b'\n');
     let markdown = render::baseline_markdown(&envelope.report, charts);
-    metrics_schema::write_atomic(&dir.join("baseline.md"), |out| out.write_all(markdown.as_bytes()))?;
-    // The JSON last: a baseline.json that exists is complete with its page and charts.
-    metrics_schema::write_atomic(&dir.join("baseline.json"), |out| {
-        serde_json::to_writer_pretty(&mut *out, envelope)?;
-        out.write_all(b"\n")
-    })?;
+    let mut files: Vec<(&str, &[u8])> = charts.iter().map(|c| (c.file_name.as_str(), c.svg.as_bytes())).collect();
+    files.push(("baseline.md", markdown.as_bytes()));
+    files.push(("baseline.json", &json));
+    for (name, bytes) in &files {
+        let target = dir.join(name);
+        let write = |path: &Path| -> std::io::Result<()> {
+            let mut file = std::fs::File::create(path)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        };
+        write(&staging.path().join(name)).map_err(|cause| anyhow::anyhow!("{}: {cause}", target.display()))?;
+    }
+    for (name, _) in &files {
+        let target = dir.join(name);
+        std::fs::rename(staging.path().join(name), &target)
+            .map_err(|cause| anyhow::anyhow!("{}: {cause}", target.display()))?;
+    }
     Ok(())
 }
 

@@ -86,7 +86,9 @@ fn side(
         Side::Baseline(envelope) => envelope.report,
         Side::Runs(runs) => {
             let options = BaselineOptions { warmup, thresholds, read_seconds: clock.elapsed().as_secs_f64() };
-            build_baseline(&runs, &options)
+            let report = build_baseline(&runs, &options);
+            super::baseline::check_baseline(&report, paths, ui)?;
+            report
         }
     })
 }

@@ -263,7 +263,7 @@ fn a_full_disk_ends_the_run_with_exit_2_and_a_valid_file() {
         bin = crate::ocrperf_path(),
         d = dir.path().display()
     );
-    let Some(output) = crate::on_a_full_disk(&mount, &command) else { return };
+    let output = crate::on_a_full_disk(&mount, &command);
     assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
     let message = String::from_utf8_lossy(&output.stderr);
     assert!(message.contains("s.jsonl: No space left on device"), "{message}");

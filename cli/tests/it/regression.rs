@@ -230,6 +230,8 @@ fn bad_input_is_one_line_and_exit_2() {
     std::fs::write(&damaged, &flipped).unwrap();
     let thresholds = dir.path().join("t.toml");
     std::fs::write(&thresholds, "[[metric]]\nname = \"x\"\nthreshold = 5\n").unwrap();
+    let nan_only = dir.path().join("metrics.csv");
+    std::fs::write(&nan_only, "step,train/loss\n1,nan\n2,inf\n").unwrap();
     let stray = dir.path().join("notes.txt");
     std::fs::write(&stray, "hello").unwrap();
 
@@ -243,6 +245,7 @@ fn bad_input_is_one_line_and_exit_2() {
             vec!["baseline".into(), "--thresholds".into(), thresholds.clone().into(), fixtures(TB_BASE).into()],
         ),
         ("warmup", vec!["baseline".into(), "--warmup".into(), "most".into(), fixtures(TB_BASE).into()]),
+        ("only NaN", vec!["baseline".into(), nan_only.clone().into()]),
         (
             "unknown run",
             vec![
@@ -260,6 +263,9 @@ fn bad_input_is_one_line_and_exit_2() {
     for (name, args) in cases {
         let output = run(ocrperf().args(&args), 2);
         let err = stderr(&output);
+        // A note may say why before the one error line.
+        let err: String =
+            err.lines().filter(|line| !line.starts_with("note: ")).map(|line| format!("{line}\n")).collect();
         assert_eq!(err.lines().count(), 1, "{name}: {err}");
         assert!(err.starts_with("ocrperf: error: "), "{name}: {err}");
         lines.push_str(&format!("{name}: {}", redact(&err, Some(dir.path()))));
@@ -316,4 +322,43 @@ fn throughput_run_writes_batch_events_for_the_gate() {
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let names: Vec<&str> = value["metrics"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"batch.samples_per_s") && names.contains(&"batch.data_wait_s"), "{names:?}");
+}
+
+/// A full disk for the baseline's directory and for `regress --junit`: the report is still
+/// printed, then one line naming the file, exit 2, and no partial file or staging directory.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_costs_the_files_not_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = dir.path().join("small");
+    let command = format!(
+        "'{bin}' baseline --format json -q -o '{small}/perf' '{wandb}'; echo rc=$?; ls -A '{small}/perf'; \
+         head -c 100000 /dev/zero > '{small}/filler' 2>/dev/null; \
+         '{bin}' regress --format json -q --junit '{small}/junit.xml' --baseline '{base}' --current '{slower}'; \
+         echo rc=$?; ls -A '{small}'",
+        small = small.display(),
+        bin = crate::ocrperf_path(),
+        wandb = fixtures("wandb/baseline").display(),
+        base = fixtures(TB_BASE).display(),
+        slower = fixtures(TB_SLOWER).display(),
+    );
+    let output = crate::on_a_full_disk(&small, &command);
+    let (out, err) = (stdout(&output), stderr(&output));
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    let prefix = format!("ocrperf: error: {}/perf/", small.display());
+    assert!(lines[0].starts_with(&prefix) && lines[0].ends_with(": No space left on device (os error 28)"), "{err}");
+    assert_eq!(
+        lines[1],
+        format!("ocrperf: error: {}/junit.xml: No space left on device (os error 28)", small.display())
+    );
+    // Each report printed before its files failed; then the exit codes and what is left.
+    let mut reports = serde_json::Deserializer::from_str(&out).into_iter::<serde_json::Value>();
+    assert_eq!(reports.next().unwrap().unwrap()["schema"], "ocrperf.baseline.v1");
+    let rest = &out[reports.byte_offset()..];
+    assert!(rest.starts_with("\nrc=2\n"), "the baseline's exit code, and an empty directory: {rest}");
+    let mut reports = serde_json::Deserializer::from_str(&rest["\nrc=2\n".len()..]).into_iter::<serde_json::Value>();
+    assert_eq!(reports.next().unwrap().unwrap()["verdict"], "regressed");
+    let rest = &rest["\nrc=2\n".len() + reports.byte_offset()..];
+    assert_eq!(rest, "\nrc=2\nfiller\nperf\n", "no partial junit.xml");
 }

@@ -294,7 +294,7 @@ fn a_full_disk_exits_2_naming_the_file_and_leaves_no_partial_file() {
         bin = crate::ocrperf_path(),
         gt = gt.display(),
     );
-    let Some(output) = crate::on_a_full_disk(&small, &command) else { return };
+    let output = crate::on_a_full_disk(&small, &command);
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(out.contains("rc=2"), "stdout: {out}\nstderr: {err}");
     assert_eq!(

@@ -83,9 +83,8 @@ pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Res
             }
             let value: f64 =
                 cell.parse().map_err(|_| damaged(place, format!("column `{name}`: `{cell}` is not a number")))?;
-            if value.is_finite() {
-                run.push(name, Point { step, wall_time: f64::NAN, value }, Hint::default(), &source);
-            }
+            // NaN and infinities are kept as logged: the summary leaves them out and says so.
+            run.push(name, Point { step, wall_time: f64::NAN, value }, Hint::default(), &source);
         }
     }
 }
@@ -157,7 +156,9 @@ mod tests {
              1,29,nan,100.0,\n",
         )
         .unwrap();
-        assert_eq!(run.series["train/loss"].values(), [0.9, 0.8]);
+        let loss = run.series["train/loss"].values();
+        assert_eq!(&loss[..2], [0.9, 0.8]);
+        assert!(loss.len() == 3 && loss[2].is_nan(), "a logged NaN is kept for the summary to count");
         assert_eq!(run.series["train/step_time_ms"].values(), [101.5, 99.5, 100.0]);
         assert_eq!(run.series["val/hmean"].points[0].step, 19);
         assert!(!run.series.contains_key("epoch") && !run.series.contains_key("step"));

@@ -228,7 +228,6 @@ fn read_metric_file(path: &Path, key: &str, options: &ReadOptions<'_>, run: &mut
         }
         Ok(())
     })();
-    let points: Vec<Point> = points.into_iter().filter(|p: &Point| p.value.is_finite()).collect();
     if !points.is_empty() {
         run.series.insert(key.to_owned(), crate::Series { points, hint: Hint::default(), source });
     }
@@ -359,9 +358,8 @@ pub fn read_sqlite_run(path: &Path, id: &str, options: &ReadOptions<'_>, run: &m
         if count.is_multiple_of(65_536) && !(options.progress)(0) {
             return Err(Error::Interrupted);
         }
-        if is_nan || !value.is_finite() {
-            continue;
-        }
+        // MLflow stores NaN as 0 with `is_nan`; kept as NaN for the summary to count.
+        let value = if is_nan { f64::NAN } else { value };
         run.push(&key, Point { step, wall_time: timestamp as f64 / 1000.0, value }, Hint::default(), &source);
     }
     Ok(())

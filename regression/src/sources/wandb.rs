@@ -307,7 +307,8 @@ impl State {
                 _ => {}
             }
         }
-        let number = number.or_else(|| json.and_then(parse_json_number)).filter(|v| v.is_finite());
+        // NaN and infinities are kept as logged; the summary leaves them out and says so.
+        let number = number.or_else(|| json.and_then(parse_json_number));
         Ok((number, json))
     }
 
@@ -726,7 +727,8 @@ pub(crate) mod tests {
         assert_eq!(run.series["perf/samples_per_sec"].points[0].wall_time, 1_700_000_001.5);
         assert_eq!(run.series["typed"].points[0].value, -4.0);
         assert_eq!(run.series["typed"].points[0].step, 3);
-        assert!(!run.series.contains_key("label") && !run.series.contains_key("bad"));
+        assert!(!run.series.contains_key("label"));
+        assert!(run.series["bad"].values().iter().all(|v| v.is_nan()), "logged NaNs are kept for the summary");
         assert_eq!(run.series["system/gpu.0.gpu"].values(), [97.5]);
         assert_eq!(run.series["system/gpu.0.gpu"].hint.better, Some(Direction::Info));
         assert_eq!(run.scalars["best_hmean"].value, 0.81);
