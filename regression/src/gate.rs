@@ -84,6 +84,12 @@ pub fn compare(
         };
         let unit = base.as_ref().or(cur.as_ref()).map(|m| m.unit).unwrap_or(metrics_schema::Unit::Number);
         let floor = settings.noise_floor.unwrap_or_else(|| default_noise_floor(unit));
+        let rule = base.as_ref().zip(cur.as_ref()).map(|(b, c)| choose_rule(b, c).rule);
+        if rule == Some(DecisionRule::SingleValue) && crate::is_tail(name) && !settings.threshold_set {
+            // One value of a run's tail says nothing of how much it moves; see `is_tail`.
+            counts.not_gated += 1;
+            continue;
+        }
         let mut comparison = Comparison {
             name: name.to_owned(),
             unit,
@@ -107,12 +113,7 @@ pub fn compare(
             (Some(b), Some(c), None) if b.unit != c.unit => {
                 comparison.reason = format!("units differ: {:?} vs {:?}", b.unit, c.unit);
             }
-            (Some(b), Some(c), None) => decide(b, c, thresholds.alpha, &mut comparison),
-        }
-        if comparison.rule == DecisionRule::SingleValue && crate::is_tail(name) && !settings.threshold_set {
-            // One value of a run's tail says nothing of how much it moves; see `is_tail`.
-            counts.not_gated += 1;
-            continue;
+            (Some(b), Some(c), None) => decide(choose_rule(b, c), b, c, thresholds.alpha, &mut comparison),
         }
         match comparison.verdict {
             Verdict::Regressed => counts.regressed += 1,
@@ -234,9 +235,13 @@ fn blocks_apply(base: &BaselineMetric, cur: &BaselineMetric) -> bool {
     base.kind == MetricKind::Series && cur.kind == MetricKind::Series
 }
 
-fn decide(base: &BaselineMetric, cur: &BaselineMetric, alpha: f64, comparison: &mut Comparison) {
+/// The first rule of [`GATE_RULES`] that applies (the last always does).
+fn choose_rule(base: &BaselineMetric, cur: &BaselineMetric) -> &'static GateRule {
+    GATE_RULES.iter().find(|rule| (rule.applies)(base, cur)).unwrap_or(&GATE_RULES[GATE_RULES.len() - 1])
+}
+
+fn decide(rule: &GateRule, base: &BaselineMetric, cur: &BaselineMetric, alpha: f64, comparison: &mut Comparison) {
     let sides = Sides { base, cur, alpha };
-    let Some(rule) = GATE_RULES.iter().find(|rule| (rule.applies)(base, cur)) else { return };
     comparison.rule = rule.rule;
     let measured = match (rule.measure)(&sides) {
         Ok(measured) => measured,

@@ -79,19 +79,7 @@ pub enum Side {
 
 /// Whether `path` is a baseline file (`ocrperf.baseline.*`), judged from its first bytes.
 pub fn is_baseline_file(path: &Path) -> bool {
-    if !path.is_file() {
-        return false;
-    }
-    let mut head = Vec::new();
-    let read = std::fs::File::open(path)
-        .and_then(|file| std::io::Read::read_to_end(&mut std::io::Read::take(file, 4096), &mut head));
-    read.is_ok()
-        && String::from_utf8_lossy(&head)
-            .split("\"schema\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').nth(1))
-            .and_then(|id| id.parse::<metrics_schema::SchemaId>().ok())
-            .is_some_and(|id| id.kind == ReportKind::Baseline)
+    path.is_file() && sources::report::file_schema(path).is_some_and(|id| id.kind == ReportKind::Baseline)
 }
 
 /// Reads one side: a baseline file given alone, or the runs under the sources.

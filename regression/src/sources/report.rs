@@ -22,12 +22,7 @@ const MAX_REPORT: u64 = 64 << 20;
 /// # Errors
 /// [`Error::Io`] when it cannot be opened.
 pub fn sniff(path: &Path) -> Result<Option<Format>, Error> {
-    let mut head = Vec::new();
-    super::open_text(path, &ReadOptions::default())?
-        .take(4096)
-        .read_to_end(&mut head)
-        .map_err(|cause| Error::io(path, cause))?;
-    let head = String::from_utf8_lossy(&head);
+    let head = read_head(path)?;
     let first_line = head.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or_default();
     if first_line.contains(MONITOR_SAMPLES_SCHEMA) {
         return Ok(Some(Format::MonitorSamples));
@@ -35,16 +30,31 @@ pub fn sniff(path: &Path) -> Result<Option<Format>, Error> {
     if first_line.starts_with('{') && first_line.contains("\"data_wait_s\"") && first_line.contains("\"compute_s\"") {
         return Ok(Some(Format::BatchEvents));
     }
-    let schema = head
-        .split("\"schema\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').nth(1))
-        .and_then(|id| id.parse::<metrics_schema::SchemaId>().ok());
-    Ok(match schema {
+    Ok(match schema_in(&head) {
         Some(id) if matches!(id.kind, ReportKind::Baseline | ReportKind::Regress) => None,
         Some(_) => Some(Format::Report),
         None => None,
     })
+}
+
+/// The first 4 KiB of a (possibly gzipped) file, as text.
+fn read_head(path: &Path) -> Result<String, Error> {
+    let mut head = Vec::new();
+    super::open_text(path, &ReadOptions::default())?
+        .take(4096)
+        .read_to_end(&mut head)
+        .map_err(|cause| Error::io(path, cause))?;
+    Ok(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// The schema id an envelope's text starts with (`schema` is its first field), if any.
+fn schema_in(head: &str) -> Option<metrics_schema::SchemaId> {
+    head.split("\"schema\"").nth(1).and_then(|rest| rest.split('"').nth(1)).and_then(|id| id.parse().ok())
+}
+
+/// The schema id of an ocrperf report file, from its first bytes; `None` for other files.
+pub(crate) fn file_schema(path: &Path) -> Option<metrics_schema::SchemaId> {
+    read_head(path).ok().as_deref().and_then(schema_in)
 }
 
 /// Reads an ocrperf file of the given format into `run`.
