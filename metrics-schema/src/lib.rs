@@ -58,7 +58,7 @@ pub use reports::{
     CacheReport, Comparison, DamageSummary, DataloaderStats, DecisionRule, DeviceGpuStats, DiffRow, DiffSide,
     Direction, DiskSample, EpochReport, FileDigest, GateSettings, GpuProcess, GpuSample, GpuStats, HostInfoReport,
     HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MemoryStats, MetricKind, MetricSummary,
-    MetricsReport, MonitorHeader, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, OpStat,
+    MetricsReport, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, OpStat,
     ParitySummary, Percentiles, PhaseReport, PhaseStep, ProcessSample, RankSummary, ReadSummary, Recommendation,
     RegressReport, RegressSide, RunInfo, Severity, SourcesRead, StepBreakdown, StepParts, StepStats, StepStatus,
     Straggler, TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, ThroughputReport, TraceAnalysisReport,

@@ -10,7 +10,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use metrics_schema::{AlertEvent, AlertLine, MonitorHeader, MonitorSample};
+use metrics_schema::{AlertEvent, AlertLine, MonitorHeader, MonitorLine, MonitorSample};
 
 use crate::Error;
 
@@ -148,28 +148,16 @@ pub fn read_samples(path: &Path) -> Result<(MonitorHeader, Vec<MonitorSample>, V
         None => "",
     };
     let bad = |line: usize, message: String| Error::BadSamples { path: path.to_owned(), line, message };
-    let mut lines = complete.lines().enumerate();
-    let header: MonitorHeader = match lines.next() {
-        Some((_, line)) => {
-            serde_json::from_str(line).map_err(|err| bad(1, format!("not a sample-file header: {err}")))?
-        }
-        None => return Err(bad(1, "empty file: no header line".to_owned())),
-    };
-    if header.schema != metrics_schema::MONITOR_SAMPLES_SCHEMA {
-        return Err(bad(
-            1,
-            format!("schema `{}`, expected `{}`", header.schema, metrics_schema::MONITOR_SAMPLES_SCHEMA),
-        ));
-    }
+    let mut header = None;
     let mut samples = Vec::new();
     let mut alerts = Vec::new();
-    for (index, line) in lines {
-        if line.starts_with("{\"alert\"") {
-            let alert: AlertLine = serde_json::from_str(line).map_err(|err| bad(index + 1, err.to_string()))?;
-            alerts.push(alert.alert);
-        } else {
-            samples.push(serde_json::from_str(line).map_err(|err| bad(index + 1, err.to_string()))?);
+    for (index, line) in complete.lines().enumerate() {
+        match MonitorLine::parse(line.as_bytes(), index == 0).map_err(|message| bad(index + 1, message))? {
+            MonitorLine::Header(first) => header = Some(*first),
+            MonitorLine::Sample(sample) => samples.push(*sample),
+            MonitorLine::Alert(alert) => alerts.push(alert),
         }
     }
+    let header = header.ok_or_else(|| bad(1, "empty file: no header line".to_owned()))?;
     Ok((header, samples, alerts))
 }

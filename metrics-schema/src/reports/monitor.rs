@@ -183,6 +183,45 @@ pub struct ProcessSample {
     pub children: u64,
 }
 
+/// One line of a JSONL sample file, parsed: what every reader of sample files shares.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MonitorLine {
+    /// The first line.
+    Header(Box<MonitorHeader>),
+    /// One interval's readings.
+    Sample(Box<MonitorSample>),
+    /// An alert firing or resolving.
+    Alert(AlertEvent),
+}
+
+impl MonitorLine {
+    /// Parses one line of a sample file; `first` says it is the file's first line, which must be
+    /// a header of this schema. The error is one line without a position (the caller names the
+    /// file and line).
+    ///
+    /// # Errors
+    /// The reason the line is not what it should be.
+    pub fn parse(line: &[u8], first: bool) -> Result<MonitorLine, String> {
+        let message = |err: serde_json::Error| match crate::Error::json(&err) {
+            crate::Error::Json { message, .. } => message,
+            other => other.to_string(),
+        };
+        if first {
+            let header: MonitorHeader =
+                serde_json::from_slice(line).map_err(|err| format!("not a sample-file header: {}", message(err)))?;
+            if header.schema != MONITOR_SAMPLES_SCHEMA {
+                return Err(format!("schema `{}`, expected `{MONITOR_SAMPLES_SCHEMA}`", header.schema));
+            }
+            return Ok(MonitorLine::Header(Box::new(header)));
+        }
+        if line.starts_with(b"{\"alert\"") {
+            let alert: AlertLine = serde_json::from_slice(line).map_err(message)?;
+            return Ok(MonitorLine::Alert(alert.alert));
+        }
+        serde_json::from_slice(line).map(|sample| MonitorLine::Sample(Box::new(sample))).map_err(message)
+    }
+}
+
 /// An `{"alert": {...}}` line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertLine {
@@ -364,5 +403,33 @@ impl MonitorSample {
             out.push(("process.children".to_owned(), process.children as f64));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_of_a_sample_file() {
+        let header = format!(
+            r#"{{"schema":"{MONITOR_SAMPLES_SCHEMA}","tool_version":"0.1.0","started_ms":1,"interval_ms":250,"host":{}}}"#,
+            serde_json::to_string(&HostInfo::detect()).unwrap()
+        );
+        assert!(matches!(MonitorLine::parse(header.as_bytes(), true), Ok(MonitorLine::Header(_))));
+        let other = header.replace(MONITOR_SAMPLES_SCHEMA, "ocrperf.monitor-samples.v9");
+        assert_eq!(
+            MonitorLine::parse(other.as_bytes(), true).unwrap_err(),
+            "schema `ocrperf.monitor-samples.v9`, expected `ocrperf.monitor-samples.v1`"
+        );
+        assert!(MonitorLine::parse(b"{}", true).unwrap_err().starts_with("not a sample-file header: missing field"));
+        let sample = br#"{"t_ms":5,"i":0,"host":{"cpu_percent":1.0,"cores_percent":[],"load":[0,0,0],"memory_used_bytes":1,"memory_available_bytes":1,"memory_total_bytes":2,"swap_used_bytes":0,"swap_total_bytes":0,"swap_growth_bytes_per_s":0,"disks":[],"net":[]}}"#;
+        assert!(matches!(MonitorLine::parse(sample, false), Ok(MonitorLine::Sample(s)) if s.t_ms == 5));
+        let alert = br#"{"alert":{"t_ms":5,"i":0,"rule":"r","metric":"m","state":"firing","severity":"info","message":"x","value":1.0}}"#;
+        assert!(matches!(MonitorLine::parse(alert, false), Ok(MonitorLine::Alert(a)) if a.rule == "r"));
+        assert_eq!(
+            MonitorLine::parse(br#"{"t_ms":"x"}"#, false).unwrap_err(),
+            "invalid type: string \"x\", expected u64"
+        );
     }
 }

@@ -4,8 +4,8 @@
 use std::{collections::BTreeMap, io::Read, path::Path};
 
 use metrics_schema::{
-    AlertState, BatchEvent, Direction, Envelope, HostInfo, MONITOR_SAMPLES_SCHEMA, MetricsReport, MonitorHeader,
-    MonitorSample, MonitorSummaryReport, PhaseReport, Recommendation, Report, ReportKind, Severity, TargetsBenchReport,
+    AlertState, BatchEvent, Direction, Envelope, HostInfo, MONITOR_SAMPLES_SCHEMA, MetricsReport, MonitorLine,
+    MonitorSummaryReport, PhaseReport, Recommendation, Report, ReportKind, Severity, TargetsBenchReport,
     TargetsDigestReport, ThroughputReport, TraceAnalysisReport, TraceDiffReport, Unit, peek_schema,
 };
 
@@ -270,28 +270,22 @@ fn read_monitor_samples(path: &Path, options: &ReadOptions<'_>, run: &mut RunMet
             if line.text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let bad = |message: String| Error::damaged(path, line.place, message);
-            if !header_seen {
-                let header: MonitorHeader = serde_json::from_slice(line.text)
-                    .map_err(|err| bad(format!("not a sample-file header: {}", json_message(&err))))?;
-                fill_host(&header.host, run);
-                run.info.started_at = metrics_schema::Timestamp::from_unix_seconds(header.started_ms as f64 / 1000.0);
-                header_seen = true;
-                continue;
-            }
-            if line.text.starts_with(b"{\"alert\"") {
-                match serde_json::from_slice::<metrics_schema::AlertLine>(line.text) {
-                    Ok(alert) => alerts.push(alert.alert),
-                    Err(_) if !line.complete => break,
-                    Err(err) => return Err(bad(json_message(&err))),
+            let sample = match MonitorLine::parse(line.text, !header_seen) {
+                Ok(MonitorLine::Header(header)) => {
+                    fill_host(&header.host, run);
+                    run.info.started_at =
+                        metrics_schema::Timestamp::from_unix_seconds(header.started_ms as f64 / 1000.0);
+                    header_seen = true;
+                    continue;
                 }
-                continue;
-            }
-            let sample: MonitorSample = match serde_json::from_slice(line.text) {
-                Ok(sample) => sample,
+                Ok(MonitorLine::Alert(alert)) => {
+                    alerts.push(alert);
+                    continue;
+                }
+                Ok(MonitorLine::Sample(sample)) => sample,
                 // The monitor writes whole lines; an unfinished last one was cut off by a kill.
-                Err(_) if !line.complete => break,
-                Err(err) => return Err(bad(json_message(&err))),
+                Err(_) if !line.complete && header_seen => break,
+                Err(message) => return Err(Error::damaged(path, line.place, message)),
             };
             let wall_time = sample.t_ms as f64 / 1000.0;
             for (name, value) in sample.metrics() {
