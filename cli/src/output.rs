@@ -273,17 +273,7 @@ fn escape_markdown(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-/// Bytes in binary units with one decimal (`125.8 GiB`).
-pub(crate) fn format_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
-}
+pub(crate) use metrics_schema::format_bytes;
 
 #[cfg(test)]
 mod tests {
@@ -332,8 +322,5 @@ mod tests {
         assert_eq!(format_from_extension(Path::new("r.txt")), Format::Table);
         assert_eq!(format_from_extension(Path::new("r.json")), Format::Json);
         assert_eq!(format_from_extension(Path::new("r")), Format::Json);
-        assert_eq!(format_bytes(512), "512 B");
-        assert_eq!(format_bytes(137_438_953_472), "128.0 GiB");
-        assert_eq!(format_bytes(1536), "1.5 KiB");
     }
 }

@@ -13,7 +13,7 @@
 //! regression gate compares between runs.
 //!
 //! Small shared pieces live here too, because every front end needs them the same way:
-//! [`HumanDuration`] (durations written `200ms`, `1s`, `2m`), [`Distribution`] (summary
+//! [`HumanDuration`] (durations written `200ms`, `1s`, `2m`), [`format_bytes`] (`125.8 GiB`), [`Distribution`] (summary
 //! statistics from samples) and [`write_atomic`] (temp file + rename, so output is never
 //! half-written).
 //!
@@ -35,6 +35,7 @@
 //! ```
 
 mod atomic;
+mod bytes;
 mod duration;
 mod envelope;
 mod error;
@@ -47,6 +48,7 @@ mod text_serde;
 mod timestamp;
 
 pub use atomic::write_atomic;
+pub use bytes::format_bytes;
 pub use duration::HumanDuration;
 pub use envelope::{Envelope, Report, peek_schema};
 pub use error::Error;

@@ -22,22 +22,11 @@ pub fn format_value(value: f64, unit: Unit) -> String {
         Unit::Milliseconds => format!("{} ms", trim_number(value)),
         Unit::PerSecond => format!("{}/s", trim_number(value)),
         Unit::Percent => format!("{}%", trim_number(value)),
-        Unit::Bytes => format_bytes(value),
+        Unit::Bytes => metrics_schema::format_bytes(value.max(0.0).round() as u64),
         Unit::Celsius => format!("{} °C", trim_number(value)),
         Unit::Watts => format!("{} W", trim_number(value)),
         _ => trim_number(value),
     }
-}
-
-fn format_bytes(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value.abs() >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{} {}", trim_number(value), UNITS[unit])
 }
 
 fn severity_word(severity: Severity) -> &'static str {
@@ -294,7 +283,7 @@ mod tests {
         assert_eq!(format_value(0.0123, Unit::Seconds), "12.3 ms");
         assert_eq!(format_value(2.5, Unit::Seconds), "2.5 s");
         assert_eq!(format_value(812.44, Unit::PerSecond), "812.4/s");
-        assert_eq!(format_value(3.0 * 1024.0 * 1024.0, Unit::Bytes), "3 MiB");
+        assert_eq!(format_value(3.0 * 1024.0 * 1024.0, Unit::Bytes), "3.0 MiB");
         assert_eq!(format_value(f64::NAN, Unit::Ratio), "n/a");
     }
 
