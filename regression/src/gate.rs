@@ -224,11 +224,26 @@ struct GateRule {
 const GATE_RULES: &[GateRule] = &[
     GateRule { rule: DecisionRule::Runs, applies: runs_apply, measure: measure_runs },
     GateRule { rule: DecisionRule::Blocks, applies: blocks_apply, measure: measure_blocks },
+    GateRule { rule: DecisionRule::Runs, applies: too_few_runs, measure: refuse_too_few_runs },
     GateRule { rule: DecisionRule::SingleValue, applies: |_, _| true, measure: measure_single },
 ];
 
 fn runs_apply(base: &BaselineMetric, cur: &BaselineMetric) -> bool {
     base.runs.len() >= MIN_RUNS && cur.runs.len() >= MIN_RUNS
+}
+
+/// Whole-run values with repeats on a side, but fewer than [`MIN_RUNS`]: a spread that the rank
+/// test cannot judge (4 against 4 cannot reach p < 0.01) and that comparing medians would ignore.
+fn too_few_runs(base: &BaselineMetric, cur: &BaselineMetric) -> bool {
+    base.runs.len() > 1 || cur.runs.len() > 1
+}
+
+fn refuse_too_few_runs(sides: &Sides<'_>) -> Result<Measured, String> {
+    Err(format!(
+        "too few runs to test: {} and {} a side (the runs rule needs {MIN_RUNS})",
+        sides.base.runs.len().max(1),
+        sides.cur.runs.len().max(1)
+    ))
 }
 
 fn blocks_apply(base: &BaselineMetric, cur: &BaselineMetric) -> bool {
@@ -583,6 +598,25 @@ mod tests {
             (DecisionRule::Runs, Verdict::Regressed, [5, 5])
         );
         assert!((comparison.p.unwrap() - 0.007_936_507_936_507_936).abs() < 1e-12);
+    }
+
+    #[test]
+    fn two_to_four_runs_a_side_are_too_few_for_whole_run_values() {
+        let scalar_runs = |values: &[f64]| {
+            let mut metric = series("images_per_s", Direction::Higher, &[values[0]]);
+            metric.kind = MetricKind::Scalar;
+            metric.runs = values.to_vec();
+            metric
+        };
+        let result = compare(
+            &report(vec![scalar_runs(&[100.0, 101.0, 99.0])]),
+            &report(vec![scalar_runs(&[80.0, 82.0, 81.0])]),
+            ["b", "c"],
+            &Thresholds::default(),
+        );
+        let comparison = &result.comparisons[0];
+        assert_eq!(comparison.verdict, Verdict::NotComparable);
+        assert_eq!(comparison.reason, "too few runs to test: 3 and 3 a side (the runs rule needs 5)");
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! slowed down by 1–15% (`regression::slow_down`: lower-is-better values grow, rates shrink),
 //! at the default 5% and at a 3% threshold, with one run a side and with three.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use metrics_schema::{BaselineReport, Verdict};
@@ -119,25 +119,13 @@ fn load_set(name: &'static str, dir: &Path) -> anyhow::Result<RunSet> {
 /// Records `count` runs of the phase 1 workload into `dir/run-NN` (batch events and the
 /// throughput report, as `cargo xtask phase1` runs it).
 fn record_builtin(dir: &Path, count: usize) -> anyhow::Result<()> {
-    let (built, _) =
-        crate::process::run_visible(crate::process::cargo().args(["build", "--release", "--locked", "-p", "cli"]))?;
-    anyhow::ensure!(built, "the release build failed");
-    let ocrperf = project_root().join("target/release/ocrperf");
+    let ctx = crate::phases::prepare_context()?;
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
     for index in 0..count {
-        let run: PathBuf = dir.join(format!("run-{index:02}"));
-        std::fs::create_dir_all(&run)?;
-        let status = std::process::Command::new(&ocrperf)
-            .args(crate::phase1::WORKLOAD)
-            .args(["-q", "--step-ms", crate::phase1::STEP, "--events"])
-            .arg(run.join("batches.jsonl"))
-            .arg("-o")
-            .arg(run.join("throughput.json"))
-            .status()?;
-        anyhow::ensure!(status.success(), "recording run {index} failed");
-        println!("recorded {}", run.display());
+        let run = crate::phase1::workload(&ctx, &dir.join(format!("run-{index:02}")), crate::phase1::STEP)?;
+        println!("recorded {run}");
     }
     Ok(())
 }

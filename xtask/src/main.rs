@@ -67,7 +67,7 @@ enum Task {
         /// The base revision (a branch, tag or commit)
         #[arg(long, value_name = "REV")]
         base: String,
-        /// Rounds per build (5 or more lets the rank test compare rounds)
+        /// Rounds per build, at least 5 (the rank test compares rounds)
         #[arg(long, default_value_t = 5)]
         rounds: usize,
         /// Keep the base's worktree (target/perf-gate/base) afterwards

@@ -25,9 +25,10 @@ const TRACE: &str = "testdata/traces/h100/dbnet_fp32_workers8_bs8.json.gz";
 const EVENTS: u64 = 1_000_000;
 
 pub(crate) fn run(base: &str, rounds: usize, keep: bool) -> anyhow::Result<bool> {
+    let least = regression::gate::MIN_RUNS;
     anyhow::ensure!(
-        (2..=50).contains(&rounds),
-        "--rounds {rounds}: give 2 to 50 (5 lets the rank test compare rounds)"
+        (least..=50).contains(&rounds),
+        "--rounds {rounds}: give {least} to 50 (the rank test needs {least} rounds a side)"
     );
     let root = project_root();
     let work = root.join("target/perf-gate");
@@ -153,19 +154,11 @@ fn round_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// One round of every benchmark with the binary `bin`.
 fn benchmarks(bin: &Path, events: &Path) -> anyhow::Result<Vec<Metric>> {
+    let ctx = crate::phases::DemoContext { ocrperf: bin.to_owned() };
     let json = |args: &[&str]| -> anyhow::Result<(serde_json::Value, f64)> {
-        let mut command = Command::new(bin);
-        command.current_dir(project_root()).args(args).args(["--format", "json", "-q"]);
         let clock = Instant::now();
-        let output = command.output().with_context(|| format!("running {}", describe(&command)))?;
-        let seconds = clock.elapsed().as_secs_f64();
-        anyhow::ensure!(
-            output.status.success(),
-            "{} failed: {}",
-            describe(&command),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-        Ok((serde_json::from_slice(&output.stdout).context("a JSON report")?, seconds))
+        let report = ctx.ocrperf_json(args)?;
+        Ok((report, clock.elapsed().as_secs_f64()))
     };
     let metric =
         |name: &str, value: f64, unit: Unit, better: Better| Metric { name: name.to_owned(), value, unit, better };

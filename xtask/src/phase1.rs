@@ -130,7 +130,7 @@ fn by_run_name(store: &str) -> Vec<String> {
 
 /// Runs the built-in workload into `dir` (its batch events and throughput report) and returns
 /// the directory, which `baseline` and `regress` read as one run.
-fn workload(ctx: &DemoContext, dir: &Path, step: &str) -> anyhow::Result<String> {
+pub(crate) fn workload(ctx: &DemoContext, dir: &Path, step: &str) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir)?;
     let events = dir.join("batches.jsonl").display().to_string();
     let report = dir.join("throughput.json").display().to_string();

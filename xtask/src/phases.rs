@@ -219,7 +219,7 @@ fn run_step(step: &Step, context: &DemoContext) -> anyhow::Result<(StepStatus, O
     })
 }
 
-fn prepare_context() -> anyhow::Result<DemoContext> {
+pub(crate) fn prepare_context() -> anyhow::Result<DemoContext> {
     let mut build = cargo();
     build.args(["build", "--release", "--locked", "--package", "cli"]);
     let (ok, _) = run_visible(&mut build)?;
