@@ -16,10 +16,20 @@ use crate::Error;
 /// A reader never sees a half-written file, and a failure (a full disk, a crash, Ctrl-C) leaves
 /// any previous `path` untouched and removes the temporary file.
 ///
+/// Only a regular file or a missing path is replaced. A symbolic link is followed first, so the
+/// file it names is replaced and the link stays. A device node, FIFO or socket (`/dev/null`, a
+/// named pipe that a reader is waiting on) is written into directly: renaming over it would
+/// put a regular file where the device was, and the reader would get nothing.
+///
 /// # Errors
-/// [`Error::Io`] naming `path`, with the cause (for example "No space left on device").
+/// [`Error::Io`] naming `path`, with the cause (for example "No space left on device", or "is a
+/// directory").
 pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
     let fail = |cause: io::Error| Error::Io { path: path.to_owned(), cause };
+    let path = &match resolve_target(path).map_err(fail)? {
+        Target::Replace(path) => path,
+        Target::Stream(path) => return write_into(&path, write).map_err(fail),
+    };
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -40,6 +50,52 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Resul
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// What to do with an output path.
+enum Target {
+    /// A regular file or a missing path (symbolic links resolved): temp file, then rename.
+    Replace(PathBuf),
+    /// A device, FIFO or socket: opened and written in place.
+    Stream(PathBuf),
+}
+
+/// Follows symbolic links (relative ones from the link's directory) to the path that is really
+/// written, and says how to write it.
+fn resolve_target(path: &Path) -> io::Result<Target> {
+    // Linux's own limit on links followed in one lookup.
+    const MAX_LINKS: usize = 40;
+    let mut current = path.to_owned();
+    for _ in 0..=MAX_LINKS {
+        let meta = match std::fs::symlink_metadata(&current) {
+            Ok(meta) => meta,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Target::Replace(current)),
+            Err(err) => return Err(err),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let link = std::fs::read_link(&current)?;
+            current = match current.parent() {
+                Some(parent) if link.is_relative() => parent.join(link),
+                _ => link,
+            };
+        } else if kind.is_file() {
+            return Ok(Target::Replace(current));
+        } else if kind.is_dir() {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory, not a file"));
+        } else {
+            return Ok(Target::Stream(current));
+        }
+    }
+    Err(io::Error::other(format!("more than {MAX_LINKS} symbolic links to follow")))
+}
+
+/// Writes into an existing device, FIFO or socket without replacing it.
+fn write_into(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let file = OpenOptions::new().write(true).open(path)?;
+    let mut out = BufWriter::new(file);
+    write(&mut out)?;
+    out.flush()
 }
 
 /// Removes the temporary file unless the rename consumed it.
@@ -119,5 +175,67 @@ mod tests {
         let err = write_atomic(&dir.path().join("taken"), |w| w.write_all(b"x")).unwrap_err();
         assert!(err.to_string().starts_with(&dir.path().join("taken").display().to_string()), "{err}");
         assert_eq!(entries(dir.path()), ["taken"]);
+    }
+
+    #[test]
+    fn a_symlink_is_followed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("real")).unwrap();
+        std::fs::write(dir.path().join("real/out.json"), "old").unwrap();
+        std::os::unix::fs::symlink("real/out.json", dir.path().join("link.json")).unwrap();
+        write_atomic(&dir.path().join("link.json"), |w| w.write_all(b"new")).unwrap();
+        assert!(std::fs::symlink_metadata(dir.path().join("link.json")).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(dir.path().join("real/out.json")).unwrap(), "new");
+        assert_eq!(entries(&dir.path().join("real")), ["out.json"]);
+    }
+
+    #[test]
+    fn a_dangling_symlink_creates_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("made.json", dir.path().join("link.json")).unwrap();
+        write_atomic(&dir.path().join("link.json"), |w| w.write_all(b"new")).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.path().join("made.json")).unwrap(), "new");
+        assert!(std::fs::symlink_metadata(dir.path().join("link.json")).unwrap().file_type().is_symlink());
+    }
+
+    #[test]
+    fn a_symlink_loop_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("b", dir.path().join("a")).unwrap();
+        std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+        let err = write_atomic(&dir.path().join("a"), |w| w.write_all(b"x")).unwrap_err();
+        assert!(err.to_string().contains("symbolic links"), "{err}");
+    }
+
+    #[test]
+    fn a_device_is_written_into_not_replaced() {
+        let null = Path::new("/dev/null");
+        let before = std::fs::metadata(null).unwrap();
+        write_atomic(null, |w| w.write_all(b"discarded")).unwrap();
+        let after = std::fs::metadata(null).unwrap();
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        assert!(after.file_type().is_char_device());
+        assert_eq!(before.ino(), after.ino());
+    }
+
+    #[test]
+    fn a_fifo_reader_gets_the_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        mkfifo(&fifo);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        write_atomic(&fifo, |w| w.write_all(b"through the pipe")).unwrap();
+        assert_eq!(reader.join().unwrap(), "through the pipe");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    }
+
+    /// `mkfifo(1)`, so the library needs no FFI crate for a test.
+    fn mkfifo(path: &Path) {
+        let status = std::process::Command::new("mkfifo").arg(path).status().unwrap();
+        assert!(status.success());
     }
 }
