@@ -44,11 +44,17 @@ mod host;
 mod metric;
 mod reports;
 mod schema_id;
+pub mod text;
 mod text_serde;
 mod timestamp;
 
+/// The longest batch phase (data wait, compute) or training step any reader accepts: one hour.
+/// A value beyond it is an error naming its place, never clamped or silently dropped, so the
+/// statistics a report shows are always of what was recorded.
+pub const MAX_STEP_SECONDS: f64 = 3600.0;
+
 pub use atomic::write_atomic;
-pub use bytes::format_bytes;
+pub use bytes::{format_bytes, format_number};
 pub use duration::HumanDuration;
 pub use envelope::{Envelope, Report, peek_schema};
 pub use error::Error;
@@ -57,14 +63,14 @@ pub use host::{GpuInfo, HostInfo};
 pub use metric::{Better, Distribution, Metric, MetricsBuilder, ToMetrics, Unit};
 pub use reports::{
     AlertEvent, AlertLine, AlertState, BaselineMetric, BaselineReport, BatchEvent, Bottleneck, BreakdownParts,
-    CacheReport, Comparison, DamageSummary, DataloaderStats, DecisionRule, DeviceGpuStats, DiffRow, DiffSide,
-    Direction, DiskSample, EpochReport, FileDigest, GateSettings, GpuProcess, GpuSample, GpuStats, HostInfoReport,
-    HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MemoryStats, MetricKind, MetricSummary,
-    MetricsReport, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample, OpStat,
-    ParitySummary, Percentiles, PhaseReport, PhaseStep, ProcessSample, RankSummary, ReadSummary, Recommendation,
-    RegressReport, RegressSide, RunInfo, Severity, SourcesRead, StepBreakdown, StepParts, StepStats, StepStatus,
-    Straggler, TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, ThroughputReport, TraceAnalysisReport,
-    TraceDiffReport, Verdict, VerdictCounts, WindowSummary,
+    CacheReport, CommunicationStats, Comparison, DamageSummary, DataloaderStats, DecisionRule, DeviceGpuStats, DiffRow,
+    DiffSide, Direction, DiskSample, EpochReport, FileDigest, GateSettings, GpuProcess, GpuSample, GpuStats,
+    HostInfoReport, HostSample, KernelStat, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MemoryStats, MetricKind,
+    MetricSummary, MetricsReport, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample, MonitorSummaryReport,
+    NetSample, OpStat, ParitySummary, Percentiles, PhaseReport, PhaseStep, ProcessSample, RankSummary, ReadSummary,
+    Recommendation, RegressReport, RegressSide, RunInfo, Severity, SourcesRead, StepBreakdown, StepParts, StepStats,
+    StepStatus, Straggler, TargetsBenchReport, TargetsDigestReport, TemporalBreakdown, ThroughputReport,
+    TraceAnalysisReport, TraceDiffReport, Verdict, VerdictCounts, WindowSummary,
 };
 pub use schema_id::{ReportKind, SchemaId};
 pub use timestamp::Timestamp;

@@ -205,6 +205,7 @@ pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAn
                 steps: r.analysis.steps.clone(),
                 dataloader: r.analysis.dataloader.clone(),
                 gpu: r.analysis.gpu.clone(),
+                communication: r.analysis.communication.clone(),
             })
             .collect()
     } else {
@@ -227,6 +228,7 @@ pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAn
         steps: analysis.steps.clone(),
         dataloader: analysis.dataloader.clone(),
         gpu: analysis.gpu.clone(),
+        communication: analysis.communication.clone(),
         breakdown: analysis.breakdown.clone(),
         temporal: analysis.temporal.clone(),
         memory: analysis.memory.clone(),
@@ -239,44 +241,75 @@ pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAn
     }
 }
 
-/// The rank whose own work per step (step time minus time in collectives) exceeds the other
-/// ranks' median by more than 5 % of a step (and 1 ms), with the part that explains it.
+/// Ranks that hold the others back, worst first. Two independent signals, each beyond 5 % of
+/// the other ranks' median step (and 1 ms):
+///
+/// - **own work**: the rank whose step time minus its time in collectives (device kernels, or
+///   host spans with gloo, MPI and UCC) exceeds the others' median, with the part that
+///   explains it;
+/// - **data wait**: any rank whose DataLoader wait per step exceeds the others' median. With
+///   a host backend the fast ranks wait for it inside the collective, so step times and even
+///   own work can look alike; the data wait still tells the slow rank apart.
 fn find_stragglers(results: &[RankResult]) -> Vec<Straggler> {
     if results.len() < 2 {
         return Vec::new();
     }
-    let per_step = |r: &RankResult, ms: f64| ms / r.analysis.steps.count.max(1) as f64;
-    let work = |r: &RankResult| r.analysis.steps.mean_ms - per_step(r, r.analysis.gpu.communication_ms);
-    let Some(slowest) = results.iter().max_by(|a, b| work(a).total_cmp(&work(b))) else { return Vec::new() };
-    let others: Vec<&RankResult> = results.iter().filter(|r| r.rank != slowest.rank).collect();
-    let median = |value: &dyn Fn(&RankResult) -> f64| {
-        let values: Vec<f64> = others.iter().map(|r| value(r)).collect();
+    let median_of_others = |rank: u32, value: &dyn Fn(&RankResult) -> f64| {
+        let values: Vec<f64> = results.iter().filter(|r| r.rank != rank).map(value).collect();
         Distribution::from_samples(&values).map_or(0.0, |d| d.p50)
     };
-    let excess = work(slowest) - median(&work);
-    let step_median = median(&|r: &RankResult| r.analysis.steps.mean_ms);
-    if excess < (0.05 * step_median).max(1.0) {
-        return Vec::new();
+    let per_step = |r: &RankResult, ms: f64| ms / r.analysis.steps.count.max(1) as f64;
+    let collectives = |r: &RankResult| r.analysis.communication.ms_per_step;
+    let work = |r: &RankResult| r.analysis.steps.mean_ms - collectives(r);
+    let data_wait = |r: &RankResult| r.analysis.dataloader.ms_per_step;
+    let limit = |rank: u32| (0.05 * median_of_others(rank, &|r: &RankResult| r.analysis.steps.mean_ms)).max(1.0);
+
+    let mut found: Vec<Straggler> = Vec::new();
+    if let Some(slowest) = results.iter().max_by(|a, b| work(a).total_cmp(&work(b))) {
+        let excess = work(slowest) - median_of_others(slowest.rank, &work);
+        if excess >= limit(slowest.rank) {
+            type Part<'a> = (&'a str, &'a dyn Fn(&RankResult) -> f64);
+            let parts: [Part<'_>; 4] = [
+                ("data wait", &data_wait),
+                ("GPU compute", &|r| per_step(r, r.analysis.gpu.compute_ms)),
+                ("host compute", &|r| r.analysis.breakdown.fractions.host * r.analysis.steps.mean_ms),
+                ("synchronisation", &|r| r.analysis.breakdown.fractions.sync * r.analysis.steps.mean_ms),
+            ];
+            let (cause, own, typical) = parts
+                .iter()
+                .map(|(label, value)| (*label, value(slowest), median_of_others(slowest.rank, *value)))
+                .max_by(|a, b| (a.1 - a.2).total_cmp(&(b.1 - b.2)))
+                .unwrap_or(("work", work(slowest), median_of_others(slowest.rank, &work)));
+            let waiting = median_of_others(slowest.rank, &collectives) - collectives(slowest);
+            let mut reason = format!("{cause} {own:.1} ms/step vs {typical:.1} ms median on the other ranks");
+            if waiting > 0.0 {
+                reason.push_str(&format!(", while they wait {waiting:.1} ms/step longer in collectives"));
+            }
+            found.push(Straggler { rank: slowest.rank, reason, excess_ms_per_step: round3(excess) });
+        }
     }
-    type Part<'a> = (&'a str, &'a dyn Fn(&RankResult) -> f64);
-    let parts: [Part<'_>; 4] = [
-        ("data wait", &|r| r.analysis.dataloader.ms_per_step),
-        ("GPU compute", &|r| per_step(r, r.analysis.gpu.compute_ms)),
-        ("host compute", &|r| r.analysis.breakdown.fractions.host * r.analysis.steps.mean_ms),
-        ("synchronisation", &|r| r.analysis.breakdown.fractions.sync * r.analysis.steps.mean_ms),
-    ];
-    let (cause, own, typical) = parts
-        .iter()
-        .map(|(label, value)| (*label, value(slowest), median(*value)))
-        .max_by(|a, b| (a.1 - a.2).total_cmp(&(b.1 - b.2)))
-        .unwrap_or(("work", work(slowest), median(&work)));
-    let waiting = median(&|r: &RankResult| per_step(r, r.analysis.gpu.communication_ms))
-        - per_step(slowest, slowest.analysis.gpu.communication_ms);
-    let mut reason = format!("{cause} {own:.1} ms/step vs {typical:.1} ms median on the other ranks");
-    if waiting > 0.0 {
-        reason.push_str(&format!(", while they wait {waiting:.1} ms/step longer in collectives"));
+    for rank in results {
+        let (own, typical) = (data_wait(rank), median_of_others(rank.rank, &data_wait));
+        let excess = own - typical;
+        if excess < limit(rank.rank) || found.iter().any(|s| s.rank == rank.rank && s.reason.starts_with("data wait")) {
+            continue;
+        }
+        let mut reason = format!("data wait {own:.1} ms/step vs {typical:.1} ms median on the other ranks");
+        let waiting = median_of_others(rank.rank, &collectives) - collectives(rank);
+        if waiting > 0.0 {
+            reason.push_str(&format!(", while they wait {waiting:.1} ms/step longer in collectives"));
+        }
+        match found.iter_mut().find(|s| s.rank == rank.rank) {
+            Some(known) => known.reason.push_str(&format!("; also {reason}")),
+            None => found.push(Straggler { rank: rank.rank, reason, excess_ms_per_step: round3(excess) }),
+        }
     }
-    vec![Straggler { rank: slowest.rank, reason, excess_ms_per_step: (excess * 1e3).round() / 1e3 }]
+    found.sort_by(|a, b| b.excess_ms_per_step.total_cmp(&a.excess_ms_per_step).then(a.rank.cmp(&b.rank)));
+    found
+}
+
+fn round3(value: f64) -> f64 {
+    (value * 1e3).round() / 1e3
 }
 
 #[cfg(test)]

@@ -171,6 +171,8 @@ pub struct TraceMeta {
     pub rank: Option<u32>,
     /// `distributedInfo.world_size`.
     pub world_size: Option<u32>,
+    /// `distributedInfo.backend`: `nccl`, `gloo`, `mpi`, `ucc`, ...
+    pub backend: Option<String>,
     /// `deviceProperties`.
     pub devices: Vec<DeviceProperties>,
 }

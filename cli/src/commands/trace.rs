@@ -184,6 +184,19 @@ fn analysis_document(report: &TraceAnalysisReport) -> Document {
             ),
         ),
     ];
+    let communication = &report.communication;
+    if communication.on_host || communication.backend.is_some() {
+        fields.push((
+            "collectives".to_owned(),
+            format!(
+                "{:.2} ms per step ({}) on the {}{}",
+                communication.ms_per_step,
+                pct(communication.fraction),
+                if communication.on_host { "host" } else { "device" },
+                communication.backend.as_ref().map(|b| format!(", backend {b}")).unwrap_or_default()
+            ),
+        ));
+    }
     for temporal in &report.temporal {
         fields.push((
             format!("temporal (HTA) gpu {}", temporal.device),
@@ -212,32 +225,27 @@ fn analysis_document(report: &TraceAnalysisReport) -> Document {
     doc.fields(None, fields);
 
     let parts = &report.breakdown.fractions;
+    // The collectives column only where a host backend put time in it (NCCL's is GPU-bound).
+    let with_collectives = communication.on_host;
     let mut rows: Vec<Vec<String>> = report
         .breakdown
         .per_step
         .iter()
         .map(|s| {
-            vec![
-                s.step.to_string(),
-                ms(s.duration_ms),
-                ms(s.gpu_ms),
-                ms(s.data_wait_ms),
-                ms(s.sync_ms),
-                ms(s.host_ms),
-                ms(s.other_ms),
-            ]
+            let mut row = vec![s.step.to_string(), ms(s.duration_ms), ms(s.gpu_ms), ms(s.data_wait_ms)];
+            row.extend(with_collectives.then(|| ms(s.communication_ms)));
+            row.extend([ms(s.sync_ms), ms(s.host_ms), ms(s.other_ms)]);
+            row
         })
         .collect();
-    rows.push(vec![
-        "share".to_owned(),
-        "100%".to_owned(),
-        pct(parts.gpu),
-        pct(parts.data_wait),
-        pct(parts.sync),
-        pct(parts.host),
-        pct(parts.other),
-    ]);
-    doc.table(Some("Step breakdown (ms)"), &["step", "wall", "GPU-bound", "data wait", "sync", "host", "other"], rows);
+    let mut share = vec!["share".to_owned(), "100%".to_owned(), pct(parts.gpu), pct(parts.data_wait)];
+    share.extend(with_collectives.then(|| pct(parts.communication)));
+    share.extend([pct(parts.sync), pct(parts.host), pct(parts.other)]);
+    rows.push(share);
+    let mut headers = vec!["step", "wall", "GPU-bound", "data wait"];
+    headers.extend(with_collectives.then_some("collectives"));
+    headers.extend(["sync", "host", "other"]);
+    doc.table(Some("Step breakdown (ms)"), &headers, rows);
     doc.table(Some("Top ops by self time"), &["op", "calls", "self ms", "total ms"], op_rows(&report.top_ops));
     doc.table(
         Some("Top kernels"),
@@ -256,11 +264,11 @@ fn analysis_document(report: &TraceAnalysisReport) -> Document {
                     ms(r.steps.mean_ms),
                     pct(r.dataloader.fraction),
                     pct(r.gpu.busy_fraction),
-                    ms(r.gpu.communication_ms),
+                    ms(r.communication.ms_per_step),
                 ]
             })
             .collect();
-        doc.table(Some("Ranks"), &["rank", "file", "steps", "step ms", "dataloader", "GPU busy", "comm ms"], rows);
+        doc.table(Some("Ranks"), &["rank", "file", "steps", "step ms", "dataloader", "GPU busy", "comm ms/step"], rows);
     }
     if !report.stragglers.is_empty() {
         let rows = report

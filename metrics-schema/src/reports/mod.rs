@@ -19,9 +19,9 @@ pub use regress::{
 pub use targets::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport, TargetsDigestReport};
 pub use throughput::{BatchEvent, Bottleneck, MemoryStats, Percentiles, ThroughputReport};
 pub use trace::{
-    BreakdownParts, DamageSummary, DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, GpuStats, KernelStat,
-    MemoryHighWater, OpStat, RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts, StepStats,
-    Straggler, TemporalBreakdown, TraceAnalysisReport, TraceDiffReport, WindowSummary,
+    BreakdownParts, CommunicationStats, DamageSummary, DataloaderStats, DeviceGpuStats, DiffRow, DiffSide, GpuStats,
+    KernelStat, MemoryHighWater, OpStat, RankSummary, ReadSummary, Recommendation, Severity, StepBreakdown, StepParts,
+    StepStats, Straggler, TemporalBreakdown, TraceAnalysisReport, TraceDiffReport, WindowSummary,
 };
 
 use serde::{Deserialize, Serialize};

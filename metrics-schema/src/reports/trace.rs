@@ -27,6 +27,9 @@ pub struct TraceAnalysisReport {
     pub dataloader: DataloaderStats,
     /// Device activity.
     pub gpu: GpuStats,
+    /// Time in collectives, on the device (NCCL, RCCL, HCCL) or on the host (gloo, MPI, UCC).
+    #[serde(default)]
+    pub communication: CommunicationStats,
     /// Where each step's wall time went.
     pub breakdown: StepBreakdown,
     /// HTA's temporal breakdown (idle / compute / non-compute of the kernel span), per device.
@@ -160,11 +163,30 @@ pub struct DeviceGpuStats {
     pub stats: GpuStats,
 }
 
+/// Time in collectives. With a device backend (NCCL and its kin) it is the communication
+/// kernels' time, as `gpu.communication_ms`; with a host backend (gloo, MPI, UCC) collectives
+/// are host work (`gloo:all_reduce` annotations, `c10d::` and `record_param_comms` ops), and it
+/// is the time those spans cover.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CommunicationStats {
+    /// `distributedInfo.backend` (`nccl`, `gloo`, `mpi`, `ucc`), where the trace records it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// True when collectives run on the host (a host backend, or no backend recorded, no
+    /// communication kernels and host collective spans).
+    pub on_host: bool,
+    /// Collective time per step.
+    pub ms_per_step: f64,
+    /// Collective time as a share of the window.
+    pub fraction: f64,
+}
+
 /// Each step's wall time split into parts that add up to it.
 ///
 /// Priority order: time when any device is busy is `gpu`; of the rest, time inside a data
-/// loader span is `data_wait`, then inside a synchronising call `sync`, then inside any other
-/// host span `host`, and what remains is `other`.
+/// loader span is `data_wait`, then inside a host-side collective `communication` (host
+/// backends only), then inside a synchronising call `sync`, then inside any other host span
+/// `host`, and what remains is `other`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepBreakdown {
     /// Each part's share of all steps' time.
@@ -180,6 +202,9 @@ pub struct BreakdownParts {
     pub gpu: f64,
     /// Waiting for the next batch.
     pub data_wait: f64,
+    /// In a host-side collective (gloo, MPI, UCC), with the devices idle.
+    #[serde(default)]
+    pub communication: f64,
     /// Blocked in a synchronising call with the devices idle.
     pub sync: f64,
     /// Host-side compute (ops, Python overhead inside ops, launches) with the devices idle.
@@ -199,6 +224,9 @@ pub struct StepParts {
     pub gpu_ms: f64,
     /// Data wait.
     pub data_wait_ms: f64,
+    /// Host-side collectives.
+    #[serde(default)]
+    pub communication_ms: f64,
     /// Synchronisation.
     pub sync_ms: f64,
     /// Host-side compute.
@@ -321,6 +349,9 @@ pub struct RankSummary {
     pub dataloader: DataloaderStats,
     /// Its devices.
     pub gpu: GpuStats,
+    /// Its collectives.
+    #[serde(default)]
+    pub communication: CommunicationStats,
 }
 
 /// A rank that holds the others back.

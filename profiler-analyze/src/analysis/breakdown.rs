@@ -5,7 +5,7 @@ use metrics_schema::{BreakdownParts, StepBreakdown, StepParts};
 use rustc_hash::FxHashSet as HashSet;
 
 use super::{
-    classes::{AUTOGRAD, DATALOADER, NameClasses, STEP},
+    classes::{AUTOGRAD, DATALOADER, HOST_COMMUNICATION, NameClasses, STEP},
     gpu::DeviceActivity,
     intervals::IntervalSet,
     ms,
@@ -18,6 +18,7 @@ use crate::trace::{EventId, Nanos, Trace};
 pub(crate) struct Layers {
     pub(crate) gpu: IntervalSet,
     pub(crate) data_wait: IntervalSet,
+    pub(crate) communication: IntervalSet,
     pub(crate) sync: IntervalSet,
     pub(crate) host: IntervalSet,
 }
@@ -32,11 +33,16 @@ impl Layers {
         launching: &HashSet<EventId>,
         activity: &DeviceActivity,
         dataloader: &IntervalSet,
+        host_collectives: Option<&IntervalSet>,
     ) -> Layers {
         let mut sync = Vec::new();
         let mut host = Vec::new();
         let mut thread = u32::MAX;
         let loop_threads = training_loop_threads(trace, classes);
+        // Host collectives are their own layer only with a host backend; with NCCL the c10d
+        // ops merely enqueue kernels and stay host work.
+        let not_host =
+            if host_collectives.is_some() { STEP | DATALOADER | HOST_COMMUNICATION } else { STEP | DATALOADER };
         for &index in order {
             let span = &trace.cpu[index as usize];
             if !loop_threads.is_empty() && !loop_threads.contains(&span.thread) {
@@ -51,17 +57,20 @@ impl Layers {
             let interval = (span.start, span.end);
             if classes.is_sync(span.kind, span.name, launching.contains(&span.external_id)) {
                 extend_sorted(&mut sync, interval);
-            } else if !classes.has(span.name, STEP | DATALOADER) {
+            } else if !classes.has(span.name, not_host) {
                 extend_sorted(&mut host, interval);
             }
         }
         let gpu = activity.any_busy.clone();
         let data_wait = dataloader.subtract(&gpu);
         let claimed = gpu.union(&data_wait);
+        // A host backend's collectives, on whichever thread gloo runs them: the step waits for them.
+        let communication = host_collectives.map_or_else(IntervalSet::default, |set| set.subtract(&claimed));
+        let claimed = claimed.union(&communication);
         let sync = IntervalSet::union_of(sync).subtract(&claimed);
         let claimed = claimed.union(&sync);
         let host = IntervalSet::union_of(host).subtract(&claimed);
-        Layers { gpu, data_wait, sync, host }
+        Layers { gpu, data_wait, communication, sync, host }
     }
 }
 
@@ -95,17 +104,23 @@ pub(crate) fn step_breakdown(steps: &Steps, layers: &Layers) -> StepBreakdown {
         .iter()
         .map(|step| {
             let part = |set: &IntervalSet| set.covered(step.start, step.end);
-            let (gpu, data_wait, sync, host) =
-                (part(&layers.gpu), part(&layers.data_wait), part(&layers.sync), part(&layers.host));
+            let (gpu, data_wait, communication, sync, host) = (
+                part(&layers.gpu),
+                part(&layers.data_wait),
+                part(&layers.communication),
+                part(&layers.sync),
+                part(&layers.host),
+            );
             let duration = step.end - step.start;
             StepParts {
                 step: step.number,
                 duration_ms: ms(duration),
                 gpu_ms: ms(gpu),
                 data_wait_ms: ms(data_wait),
+                communication_ms: ms(communication),
                 sync_ms: ms(sync),
                 host_ms: ms(host),
-                other_ms: ms((duration - gpu - data_wait - sync - host).max(0)),
+                other_ms: ms((duration - gpu - data_wait - communication - sync - host).max(0)),
             }
         })
         .collect();
@@ -117,6 +132,7 @@ pub(crate) fn step_breakdown(steps: &Steps, layers: &Layers) -> StepBreakdown {
     let fractions = BreakdownParts {
         gpu: share(|s| s.gpu_ms),
         data_wait: share(|s| s.data_wait_ms),
+        communication: share(|s| s.communication_ms),
         sync: share(|s| s.sync_ms),
         host: share(|s| s.host_ms),
         other: share(|s| s.other_ms),

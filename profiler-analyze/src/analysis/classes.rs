@@ -13,6 +13,10 @@ pub(crate) const SYNC_CALL: u16 = 1 << 2;
 pub(crate) const SCALAR_READ: u16 = 1 << 3;
 /// NCCL/RCCL/HCCL kernels, as HTA's `get_kernel_type` classifies communication.
 pub(crate) const COMMUNICATION: u16 = 1 << 4;
+/// A collective as host work: host backends' annotations (`gloo:all_reduce`, `mpi:`, `ucc:`)
+/// and the c10d ops that issue collectives (`c10d::allreduce_`, `record_param_comms`). With a
+/// device backend the c10d ops only enqueue kernels, so they count only on host backends.
+pub(crate) const HOST_COMMUNICATION: u16 = 1 << 9;
 pub(crate) const PAGEABLE_HTOD: u16 = 1 << 5;
 /// GEMM and convolution kernels: the ones tensor cores speed up.
 pub(crate) const MATMUL_CONV: u16 = 1 << 6;
@@ -63,6 +67,12 @@ impl NameClasses {
     }
 }
 
+/// Name prefixes of host-side collectives: the host backends' own annotations and c10d's ops.
+const HOST_COLLECTIVE_PREFIXES: &[&str] = &["gloo:", "mpi:", "ucc:", "c10d::"];
+
+/// `distributedInfo.backend` values whose collectives run on the host.
+pub(crate) const HOST_BACKENDS: &[&str] = &["gloo", "mpi", "ucc"];
+
 fn classify(name: &str) -> u16 {
     let mut class = 0;
     let mut set = |bit: u16, yes: bool| {
@@ -83,6 +93,10 @@ fn classify(name: &str) -> u16 {
             || name.starts_with("hccl")
             || name.starts_with("rccl"),
     );
+    set(
+        HOST_COMMUNICATION,
+        HOST_COLLECTIVE_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) || name == "record_param_comms",
+    );
     set(PAGEABLE_HTOD, name.contains("HtoD") && name.contains("Pageable"));
     let lower = name.to_ascii_lowercase();
     set(MATMUL_CONV, MATMUL_CONV_MARKERS.iter().any(|marker| lower.contains(marker)));
@@ -97,6 +111,17 @@ mod tests {
     #[test]
     fn kernel_and_call_names_are_classified() {
         assert_eq!(classify("ProfilerStep#12"), STEP);
+        for host in [
+            "gloo:all_reduce",
+            "gloo:broadcast",
+            "mpi:all_reduce",
+            "ucc:allgather",
+            "c10d::allreduce_",
+            "record_param_comms",
+        ] {
+            assert_eq!(classify(host), HOST_COMMUNICATION, "{host}");
+        }
+        assert_eq!(classify("gloo_helper"), 0);
         assert_eq!(classify("enumerate(DataLoader)#_MultiProcessingDataLoaderIter.__next__"), DATALOADER);
         assert_eq!(classify("cudaStreamSynchronize"), SYNC_CALL);
         assert_eq!(classify("autograd::engine::evaluate_function: AddBackward0"), AUTOGRAD);

@@ -12,10 +12,12 @@ mod steps;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use metrics_schema::{
-    DataloaderStats, GpuStats, KernelStat, MemoryHighWater, OpStat, Recommendation, StepBreakdown, StepStats,
-    TemporalBreakdown,
+    CommunicationStats, DataloaderStats, GpuStats, KernelStat, MemoryHighWater, OpStat, Recommendation, StepBreakdown,
+    StepStats, TemporalBreakdown,
 };
 
+use classes::{HOST_BACKENDS, HOST_COMMUNICATION};
+use intervals::IntervalSet;
 use steps::Steps;
 
 use crate::trace::{CpuKind, EventId, GpuKind, NO_ID, Nanos, Trace};
@@ -33,6 +35,8 @@ pub struct Analysis {
     pub dataloader: DataloaderStats,
     /// Device activity.
     pub gpu: GpuStats,
+    /// Collectives, on the device or the host.
+    pub communication: CommunicationStats,
     /// Per-step time breakdown.
     pub breakdown: StepBreakdown,
     /// HTA-style temporal breakdown per device.
@@ -61,8 +65,20 @@ pub fn analyze(trace: &Trace) -> Analysis {
     let activity = gpu::DeviceActivity::collect(trace);
     let gpu_stats = gpu::gpu_stats(trace, &classes, &steps, &activity);
     let launching = device_scalar_reads(trace, &classes);
+    let host_collectives = IntervalSet::union_of(
+        trace.cpu.iter().filter(|span| classes.has(span.name, HOST_COMMUNICATION)).map(|span| (span.start, span.end)),
+    );
+    let communication = communication_stats(trace, &steps, &gpu_stats, &host_collectives);
     let order = ops::thread_order(trace);
-    let layers = breakdown::Layers::build(trace, &order, &classes, &launching, &activity, &dataloader_spans);
+    let layers = breakdown::Layers::build(
+        trace,
+        &order,
+        &classes,
+        &launching,
+        &activity,
+        &dataloader_spans,
+        communication.on_host.then_some(&host_collectives),
+    );
     let breakdown = breakdown::step_breakdown(&steps, &layers);
     let memory = memory_high_water(trace);
     let ops = ops::op_stats(trace, &order, &classes, &steps);
@@ -74,6 +90,7 @@ pub fn analyze(trace: &Trace) -> Analysis {
         steps: steps.stats(),
         dataloader,
         gpu: gpu_stats,
+        communication,
         breakdown,
         temporal: gpu::temporal_breakdown(trace, &classes, &steps),
         memory,
@@ -82,8 +99,41 @@ pub fn analyze(trace: &Trace) -> Analysis {
         recommendations: Vec::new(),
         occupancy: occupancy(&steps, &activity),
     };
-    analysis.recommendations = recommend::recommend(trace, &classes, &launching, &steps, &analysis);
+    analysis.recommendations = recommend::recommend(&recommend::Context {
+        trace,
+        classes: &classes,
+        launching: &launching,
+        steps: &steps,
+        analysis: &analysis,
+    });
     analysis
+}
+
+/// Where the collectives run, and how long they take. A host backend's collectives are the
+/// host spans; a device backend's are the communication kernels (`gpu.communication_ms`, as
+/// before host backends were known). Without a recorded backend, host spans count only when
+/// there are no communication kernels.
+fn communication_stats(
+    trace: &Trace,
+    steps: &Steps,
+    gpu: &GpuStats,
+    host_collectives: &IntervalSet,
+) -> CommunicationStats {
+    let backend = trace.meta.backend.clone();
+    let (lo, hi) = steps.window;
+    let host_ns = host_collectives.covered(lo, hi);
+    let on_host = match backend.as_deref() {
+        Some(name) => HOST_BACKENDS.contains(&name),
+        None => gpu.communication_ms == 0.0 && host_ns > 0,
+    };
+    let total_ms = if on_host { ms(host_ns) } else { gpu.communication_ms };
+    let window_ms = ms(steps.window_len());
+    CommunicationStats {
+        backend,
+        on_host,
+        ms_per_step: total_ms / steps.per_step_divisor(),
+        fraction: if window_ms > 0.0 { (total_ms / window_ms).min(1.0) } else { 0.0 },
+    }
 }
 
 fn occupancy(steps: &Steps, activity: &gpu::DeviceActivity) -> Vec<(i32, Vec<f64>)> {

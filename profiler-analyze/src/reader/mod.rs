@@ -160,6 +160,7 @@ impl Builder {
                 let field = |name: &str| info.get(name).and_then(serde_json::Value::as_u64).map(|v| v as u32);
                 meta.rank = field("rank");
                 meta.world_size = field("world_size");
+                meta.backend = info.get("backend").and_then(serde_json::Value::as_str).map(str::to_ascii_lowercase);
             }
             b"deviceProperties" => {
                 let devices: Vec<serde_json::Value> = match serde_json::from_slice(value)? {

@@ -3,6 +3,7 @@
 mod errors;
 mod independent;
 mod ranks;
+mod rules;
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +36,7 @@ fn reads_every_fixture_trace() {
         assert!(analysis.window_ms > 0.0, "{}", file.display());
         assert!((0.0..=1.0).contains(&analysis.gpu.busy_fraction), "{}", file.display());
         let parts = &analysis.breakdown.fractions;
-        let sum = parts.gpu + parts.data_wait + parts.sync + parts.host + parts.other;
+        let sum = parts.gpu + parts.data_wait + parts.communication + parts.sync + parts.host + parts.other;
         assert!((sum - 1.0).abs() < 1e-9, "{}: breakdown sums to {sum}", file.display());
     }
 }

@@ -93,3 +93,78 @@ fn balanced_ranks_have_no_straggler_and_duplicates_are_refused() {
     assert!(matches!(trace_files(&[empty.path().to_owned()]), Err(Error::EmptyDirectory { .. })));
     assert!(matches!(trace_files(&[Path::new("/nonexistent/trace.json").to_owned()]), Err(Error::Io { .. })));
 }
+
+/// Real two-rank gloo DDP runs recorded on the CPU (`tools/record_cpu_traces.py gloo`): one
+/// rank's dataset sleeps per batch. The collectives are host work (`gloo:all_reduce`,
+/// `c10d::allreduce_`), there are no kernels, and both ranks' steps take the same time.
+#[test]
+fn a_gloo_straggler_is_named_with_its_data_wait() {
+    for (set, slow, other) in [("slow-rank1", 1u32, 0u32), ("slow-rank0", 0, 1)] {
+        let dir = crate::testdata("gloo").join(set);
+        let files = trace_files(&[dir]).unwrap();
+        let results = analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap();
+        let report = build_report(&results, 5, 0.1);
+        for rank in &report.ranks {
+            assert_eq!(rank.communication.backend.as_deref(), Some("gloo"), "{set}");
+            assert!(rank.communication.on_host, "{set}");
+            assert_eq!(rank.gpu.communication_ms, 0.0, "{set}: no kernels");
+        }
+        let waiting = report.ranks.iter().find(|r| r.rank == other).unwrap();
+        let slow_rank = report.ranks.iter().find(|r| r.rank == slow).unwrap();
+        // The fast rank spends most of its step in the collective, waiting.
+        assert!(
+            waiting.communication.ms_per_step > 20.0 * slow_rank.communication.ms_per_step.max(0.5),
+            "{set}: {:?} vs {:?}",
+            waiting.communication,
+            slow_rank.communication
+        );
+        assert_eq!(report.stragglers.len(), 1, "{set}: {:?}", report.stragglers);
+        let straggler = &report.stragglers[0];
+        assert_eq!(straggler.rank, slow, "{set}");
+        assert!(straggler.reason.starts_with("data wait "), "{set}: {}", straggler.reason);
+        assert!(straggler.reason.contains("longer in collectives"), "{set}: {}", straggler.reason);
+        assert!(report.recommendations.iter().any(|r| r.id == "straggler" && r.evidence["rank"] == f64::from(slow)));
+    }
+}
+
+/// The data-wait signal on its own: every rank's own work looks alike (the slow rank's data
+/// wait is hidden from the step's own-work figure because a host collective absorbs it on
+/// the others), yet the rank that waits for data is named.
+#[test]
+fn data_wait_alone_names_a_straggler_and_balanced_waits_do_not() {
+    let host_rank = |rank: u32, data_ms: f64| {
+        let mut events = Vec::new();
+        for step in 0..4 {
+            let t = f64::from(step) * 100_000.0;
+            events.push(format!(r#"{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#{step}", "pid": 1, "tid": 1, "ts": {t}, "dur": 100000}}"#));
+            events.push(format!(r#"{{"ph": "X", "cat": "user_annotation", "name": "enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__", "pid": 1, "tid": 1, "ts": {t}, "dur": {}}}"#, data_ms * 1e3));
+            // The collective fills whatever the data wait left of the step beyond 50 ms of work.
+            let comm = 50_000.0 - data_ms * 1e3;
+            events.push(format!(r#"{{"ph": "X", "cat": "user_annotation", "name": "gloo:all_reduce", "pid": 1, "tid": 1, "ts": {}, "dur": {comm}}}"#, t + 50_000.0));
+        }
+        format!(
+            r#"{{"distributedInfo": {{"backend": "gloo", "rank": {rank}, "world_size": 3}}, "traceEvents": [{}]}}"#,
+            events.join(",\n")
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (rank, data) in [(0, 1.0), (1, 1.5), (2, 30.0)] {
+        std::fs::write(dir.path().join(format!("rank{rank}.json")), host_rank(rank, data)).unwrap();
+    }
+    let files = trace_files(&[dir.path().to_owned()]).unwrap();
+    let report = build_report(&analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap(), 5, 0.1);
+    let named: Vec<u32> = report.stragglers.iter().map(|s| s.rank).collect();
+    assert_eq!(named, [2], "{:?}", report.stragglers);
+    assert!(
+        report.stragglers[0].reason.starts_with("data wait 30.0 ms/step vs 1.2 ms median"),
+        "{}",
+        report.stragglers[0].reason
+    );
+
+    // 4 ms more data wait than the others is under 5% of a 100 ms step: not a straggler.
+    for (rank, data) in [(0, 1.0), (1, 1.5), (2, 5.5)] {
+        std::fs::write(dir.path().join(format!("rank{rank}.json")), host_rank(rank, data)).unwrap();
+    }
+    let report = build_report(&analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap(), 5, 0.1);
+    assert!(report.stragglers.is_empty(), "{:?}", report.stragglers);
+}
