@@ -1,5 +1,10 @@
 //! Byte counts for people.
 
+/// A number as people read it in a message: plain up to a million, then `1e308`.
+pub fn format_number(value: f64) -> String {
+    if value.is_finite() && value.abs() >= 1e6 { format!("{value:e}") } else { format!("{value}") }
+}
+
 /// Bytes in binary units with one decimal (`125.8 GiB`).
 pub fn format_bytes(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];

@@ -169,8 +169,10 @@ impl DistancePatch {
 
         SCRATCH.with_borrow_mut(|scratch| {
             let Scratch { line, intervals, spans, values } = scratch;
+            // One row of the part of the box that lands on the canvas: a polygon far outside
+            // the image costs its visible part, not its whole box.
             line.clear();
-            line.resize(width, 1.0);
+            line.resize(placement.patch_cols.len(), 1.0);
             spans.clear();
             values.clear();
             Self::fill_spans(&placement, &edges, &edge_rows, Band { prune, d, mode }, line, intervals, spans, values);
@@ -190,7 +192,8 @@ impl DistancePatch {
         values: &mut Vec<f32>,
     ) {
         let Band { prune, d, mode } = band;
-        let (width, visible) = (line.len(), placement.patch_cols.clone());
+        // `line[i]` is patch column `visible.start + i`.
+        let visible = placement.patch_cols.clone();
         for (canvas_row, row) in placement.canvas_rows.clone().zip(placement.patch_rows.clone()) {
             let y = row as f64;
             intervals.clear();
@@ -198,21 +201,23 @@ impl DistancePatch {
                 if !rows.contains(&row) {
                     continue;
                 }
-                let columns = if prune { capsule.columns(y, width) } else { 0..width };
-                let columns = columns.start.max(visible.start)..columns.end.min(visible.end);
+                let columns = if prune { capsule.columns(y, visible.end) } else { 0..visible.end };
+                let columns = columns.start.max(visible.start) - visible.start
+                    ..columns.end.min(visible.end).saturating_sub(visible.start);
                 if columns.is_empty() {
                     continue;
                 }
                 intervals.push((columns.start, columns.end));
                 match mode {
                     EdgeDistance::Reference => {
-                        let lanes = lane_aligned(columns.clone(), width);
-                        reference_row_dispatch(&mut line[lanes.clone()], lanes.start, y, p1, p2, d);
+                        let lanes = lane_aligned(columns.clone(), line.len());
+                        reference_row_dispatch(&mut line[lanes.clone()], visible.start + lanes.start, y, p1, p2, d);
                     }
                     EdgeDistance::Euclidean => {
-                        for column in columns {
-                            let value = (euclidean_distance(column as f64, y, p1, p2) / d).clamp(0.0, 1.0) as f32;
-                            line[column] = nan_min(line[column], value);
+                        for index in columns {
+                            let column = (visible.start + index) as f64;
+                            let value = (euclidean_distance(column, y, p1, p2) / d).clamp(0.0, 1.0) as f32;
+                            line[index] = nan_min(line[index], value);
                         }
                     }
                 }
@@ -228,7 +233,7 @@ impl DistancePatch {
                 let (start, end) = current;
                 spans.push(Span {
                     row: canvas_row as u32,
-                    start: (placement.canvas_cols.start + (start - visible.start)) as u32,
+                    start: (placement.canvas_cols.start + start) as u32,
                     len: (end - start) as u32,
                     offset: values.len() as u32,
                 });

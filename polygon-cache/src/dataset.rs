@@ -58,6 +58,18 @@ pub fn read_dataset(dir: &Path, default_size: Option<(usize, usize)>) -> Result<
         .collect()
 }
 
+/// Checks that every image of `dir` (as [`read_dataset`] read it) can get its maps under
+/// `config` (its size and the memory limit), before any work starts.
+///
+/// # Errors
+/// [`Error::InFile`] naming the first image that cannot, with [`Error::BadSize`] or
+/// [`Error::MapsTooLarge`].
+pub fn check_dataset(dir: &Path, images: &[Image], config: &TargetConfig) -> Result<(), Error> {
+    images.iter().try_for_each(|image| {
+        config.check_size(image.width, image.height).map_err(|err| err.in_file(&dir.join(&image.name)))
+    })
+}
+
 /// The digests of every image, keyed by name; an image whose targets fail gets its error, as
 /// the reference records its exception.
 pub fn digest_dataset(

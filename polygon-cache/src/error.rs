@@ -48,6 +48,24 @@ pub enum Error {
         /// The largest side accepted.
         max: usize,
     },
+    /// The four maps of the image would take more memory than
+    /// [`TargetConfig::max_map_bytes`](crate::TargetConfig::max_map_bytes) allows.
+    #[error(
+        "image size {width}x{height} needs {} for its four maps, over the limit of {} \
+         (raise it with --max-map-mb)",
+        metrics_schema::format_bytes(*needed),
+        metrics_schema::format_bytes(*limit)
+    )]
+    MapsTooLarge {
+        /// Width in pixels.
+        width: usize,
+        /// Height in pixels.
+        height: usize,
+        /// Bytes the maps would take.
+        needed: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The dilated polygon came back empty; the reference fails on such a polygon too
     /// (`IndexError` in `draw_border_map`).
     #[error("polygon {polygon}: its dilation by D = {distance} is empty")]

@@ -26,6 +26,37 @@ pub struct TargetConfig {
     pub is_training: bool,
     /// How edge distances are measured for the threshold map ([`EdgeDistance::Reference`]).
     pub edge_distance: EdgeDistance,
+    /// The most bytes the four `f32` maps of one image may take ([`DEFAULT_MAX_MAP_BYTES`]).
+    /// A `# size` line is a few bytes of input; this keeps it from asking for gigabytes.
+    pub max_map_bytes: u64,
+}
+
+/// The default of [`TargetConfig::max_map_bytes`]: 2 GiB, the four maps of an image of about
+/// 11,500 × 11,500 pixels (a 32768-pixel square would need 16 GiB).
+pub const DEFAULT_MAX_MAP_BYTES: u64 = 2 << 30;
+
+/// Bytes of the four `f32` maps of a `width × height` image.
+pub fn map_bytes(width: usize, height: usize) -> u64 {
+    (width as u64) * (height as u64) * 4 * size_of::<f32>() as u64
+}
+
+impl TargetConfig {
+    /// Whether an image of `width × height` can get its maps: each side in
+    /// `1..=`[`MAX_IMAGE_SIDE`], and the maps within [`TargetConfig::max_map_bytes`]. Checked
+    /// before any work, so a data set fails at once rather than at its largest image.
+    ///
+    /// # Errors
+    /// [`Error::BadSize`] or [`Error::MapsTooLarge`].
+    pub fn check_size(&self, width: usize, height: usize) -> Result<(), Error> {
+        if !(1..=MAX_IMAGE_SIDE).contains(&height) || !(1..=MAX_IMAGE_SIDE).contains(&width) {
+            return Err(Error::BadSize { width, height, max: MAX_IMAGE_SIDE });
+        }
+        let needed = map_bytes(width, height);
+        if needed > self.max_map_bytes {
+            return Err(Error::MapsTooLarge { width, height, needed, limit: self.max_map_bytes });
+        }
+        Ok(())
+    }
 }
 
 impl Default for TargetConfig {
@@ -37,6 +68,7 @@ impl Default for TargetConfig {
             thresh_max: 0.7,
             is_training: true,
             edge_distance: EdgeDistance::Reference,
+            max_map_bytes: DEFAULT_MAX_MAP_BYTES,
         }
     }
 }
@@ -73,7 +105,7 @@ impl TargetGenerator {
     /// The targets of an image of `height × width` pixels with these polygons.
     ///
     /// # Errors
-    /// [`Error::BadSize`], or the reference's own failures: [`Error::EmptyDilation`],
+    /// [`Error::BadSize`], [`Error::MapsTooLarge`], or the reference's own failures: [`Error::EmptyDilation`],
     /// [`Error::PatchOutsideImage`].
     pub fn generate(&self, height: usize, width: usize, polygons: &[TextPolygon]) -> Result<Targets, Error> {
         let mut targets = Targets::default();
@@ -92,9 +124,7 @@ impl TargetGenerator {
         polygons: &[TextPolygon],
         targets: &mut Targets,
     ) -> Result<(), Error> {
-        if !(1..=MAX_IMAGE_SIDE).contains(&height) || !(1..=MAX_IMAGE_SIDE).contains(&width) {
-            return Err(Error::BadSize { width, height, max: MAX_IMAGE_SIDE });
-        }
+        self.config.check_size(width, height)?;
         let config = &self.config;
         let mut ignore: Vec<bool> = polygons.iter().map(TextPolygon::ignore).collect();
         let validated: Vec<Vec<Point>> = polygons
@@ -201,6 +231,22 @@ mod tests {
         assert_eq!(targets.mask()[7 * 50 + 42], 0.0);
         assert!(targets.gt().iter().all(|&v| v == 0.0));
         assert!(targets.thresh().iter().all(|&v| v == 0.3f32));
+    }
+
+    #[test]
+    fn maps_beyond_the_memory_limit_are_refused_before_any_work() {
+        let config = TargetConfig::default();
+        assert!(config.check_size(640, 640).is_ok());
+        let err = config.check_size(MAX_IMAGE_SIDE, MAX_IMAGE_SIDE).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "image size 32768x32768 needs 16.0 GiB for its four maps, over the limit of 2.0 GiB \
+             (raise it with --max-map-mb)"
+        );
+        let raised = TargetConfig { max_map_bytes: 1 << 40, ..config };
+        assert!(raised.check_size(MAX_IMAGE_SIDE, MAX_IMAGE_SIDE).is_ok());
+        let generator = TargetGenerator::new(TargetConfig { max_map_bytes: 1 << 20, ..config });
+        assert!(matches!(generator.generate(1024, 1024, &[]), Err(Error::MapsTooLarge { .. })));
     }
 
     #[test]

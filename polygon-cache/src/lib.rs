@@ -52,10 +52,12 @@ mod work;
 
 pub use border::EdgeDistance;
 pub use cache::{CacheStats, PolygonCache};
-pub use dataset::{BenchHooks, BenchOptions, Image, compare_digests, digest_dataset, read_dataset, run_bench};
+pub use dataset::{
+    BenchHooks, BenchOptions, Image, check_dataset, compare_digests, digest_dataset, read_dataset, run_bench,
+};
 pub use digest::{MapDigests, digest_map, digest_targets, write_npy};
 pub use error::Error;
-pub use generator::{TargetConfig, TargetGenerator};
+pub use generator::{DEFAULT_MAX_MAP_BYTES, TargetConfig, TargetGenerator, map_bytes};
 pub use geom::Point;
 pub use gt::{GroundTruth, MAX_IMAGE_SIDE, parse_ground_truth, read_ground_truth};
 pub use polygon::{MAX_COORDINATE, TextPolygon};

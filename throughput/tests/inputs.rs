@@ -68,7 +68,7 @@ fn h100_traces_agree_with_the_raw_spans_within_1_percent() {
 #[test]
 fn lightning_metrics_csv_gives_the_logged_totals() {
     let mut m = monitor();
-    let intervals = inputs::lightning::read_metrics_csv(&testdata("lightning/metrics.csv"), &mut m).unwrap();
+    let intervals = inputs::lightning::read_metrics_csv(&testdata("lightning/metrics.csv"), &mut m).unwrap().intervals;
     let report = m.report("metrics.csv");
     // The last logged row: 180 batches, 1,440 samples in 15.64 s of train/time; the first
     // interval (5 batches in 2.72 s) includes start-up.
@@ -82,7 +82,7 @@ fn lightning_metrics_csv_gives_the_logged_totals() {
 fn a_held_back_lightning_csv_from_another_version_and_machine() {
     let mut m = monitor();
     let path = testdata("lightning/cpu_lightning_2.6.6_metrics.csv");
-    let intervals = inputs::lightning::read_metrics_csv(&path, &mut m).unwrap();
+    let intervals = inputs::lightning::read_metrics_csv(&path, &mut m).unwrap().intervals;
     let report = m.report("metrics.csv");
     // Logged every 5 steps over 64 batches: 12 rows, the last at 60 batches and 480 samples.
     assert_eq!(intervals, 12);

@@ -9,8 +9,8 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use metrics_schema::{Envelope, FileDigest, TargetsBenchReport, TargetsDigestReport};
 use polygon_cache::{
-    BenchHooks, BenchOptions, EdgeDistance, Image, TargetConfig, TargetGenerator, Targets, compare_digests,
-    digest_dataset, read_dataset, run_bench, synthetic_dataset, write_npy,
+    BenchHooks, BenchOptions, EdgeDistance, Image, TargetConfig, TargetGenerator, Targets, check_dataset,
+    compare_digests, digest_dataset, read_dataset, run_bench, synthetic_dataset, write_npy,
 };
 use serde::Deserialize;
 
@@ -58,6 +58,10 @@ struct TargetOptions {
     /// Skip training-time validation (clipping to the image, tiny-area ignores, reorientation)
     #[arg(long)]
     no_validation: bool,
+    /// The most memory the four maps of one image may take, in MiB
+    #[arg(long, value_name = "MIB", default_value_t = polygon_cache::DEFAULT_MAX_MAP_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+    max_map_mb: u64,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -83,6 +87,7 @@ impl TargetOptions {
             shrink_ratio: self.shrink_ratio,
             min_text_size: self.min_text_size,
             is_training: !self.no_validation,
+            max_map_bytes: self.max_map_mb << 20,
             edge_distance: match self.edge_distance {
                 DistanceArg::Reference => EdgeDistance::Reference,
                 DistanceArg::Euclidean => EdgeDistance::Euclidean,
@@ -91,8 +96,11 @@ impl TargetOptions {
         })
     }
 
+    /// Reads the data set and checks, before any work, that every image's maps fit the limits.
     fn read(&self, dir: &Path) -> anyhow::Result<Vec<Image>> {
-        Ok(read_dataset(dir, self.size)?)
+        let images = read_dataset(dir, self.size)?;
+        check_dataset(dir, &images, &self.config()?)?;
+        Ok(images)
     }
 }
 
@@ -337,7 +345,12 @@ fn bench_document(report: &TargetsBenchReport) -> Document {
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {
-    let bad = || format!("`{text}` is not a size; write WIDTHxHEIGHT, e.g. 640x640");
+    let bad = || {
+        format!(
+            "`{text}` is not a size; write WIDTHxHEIGHT, each side 1..={}, e.g. 640x640",
+            polygon_cache::MAX_IMAGE_SIDE
+        )
+    };
     let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
     let side = |s: &str| s.trim().parse::<usize>().ok().filter(|&n| (1..=polygon_cache::MAX_IMAGE_SIDE).contains(&n));
     Ok((side(w).ok_or_else(bad)?, side(h).ok_or_else(bad)?))

@@ -1,15 +1,16 @@
 //! Line-by-line reading with a length limit and the place of each line.
 
 use std::{
-    io::{BufRead, Read},
+    io::BufRead,
     path::{Path, PathBuf},
 };
 
+use metrics_schema::text::LineError;
+
 use crate::{Error, Place};
 
-/// The longest line any text format may have. A file without newlines (`/dev/zero`, a binary
-/// file with the wrong extension) fails here instead of growing one line until memory runs out.
-pub(crate) const MAX_LINE: usize = 1 << 20;
+/// The longest line any text format may have (the shared limit of every ocrperf reader).
+pub(crate) const MAX_LINE: usize = metrics_schema::text::MAX_LINE;
 
 /// One line of a text file.
 #[derive(Debug)]
@@ -22,47 +23,35 @@ pub(crate) struct Line<'a> {
     pub(crate) complete: bool,
 }
 
-/// Reads lines from a buffered reader, tracking line numbers and byte offsets.
+/// [`metrics_schema::text::Lines`] with this crate's errors and places.
 pub(crate) struct Lines<R> {
-    reader: R,
+    inner: metrics_schema::text::Lines<R>,
     path: PathBuf,
-    buf: Vec<u8>,
-    line: u64,
-    offset: u64,
 }
 
 impl<R: BufRead> Lines<R> {
     pub(crate) fn new(reader: R, path: &Path) -> Self {
-        Lines { reader, path: path.to_owned(), buf: Vec::with_capacity(256), line: 0, offset: 0 }
+        Lines { inner: metrics_schema::text::Lines::new(reader), path: path.to_owned() }
     }
 
     /// The next line, or `None` at the end of the file.
     pub(crate) fn next_line(&mut self) -> Result<Option<Line<'_>>, Error> {
-        self.buf.clear();
-        let start = self.offset;
-        let place = Place::Line { line: self.line + 1, offset: start };
-        let read = (&mut self.reader)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|cause| super::read_error(&self.path, place, cause))?;
-        if read == 0 {
-            return Ok(None);
-        }
-        self.line += 1;
-        self.offset += read as u64;
-        let complete = self.buf.last() == Some(&b'\n');
-        if !complete && self.buf.len() > MAX_LINE {
-            return Err(Error::damaged(
+        match self.inner.next_line() {
+            Ok(line) => Ok(line.map(|line| Line {
+                text: line.bytes,
+                place: Place::Line { line: line.number, offset: line.offset },
+                complete: line.complete,
+            })),
+            Err(LineError::TooLong { line, offset }) => Err(Error::damaged(
                 &self.path,
-                place,
+                Place::Line { line, offset },
                 format!("line longer than {} MiB; is this the right file?", MAX_LINE >> 20),
-            ));
+            )),
+            Err(LineError::Io { line, offset, cause }) => {
+                Err(super::read_error(&self.path, Place::Line { line, offset }, cause))
+            }
+            Err(other) => Err(Error::damaged(&self.path, Place::Line { line: 0, offset: 0 }, other.to_string())),
         }
-        let mut text = &self.buf[..];
-        if let Some(rest) = text.strip_suffix(b"\n") {
-            text = rest.strip_suffix(b"\r").unwrap_or(rest);
-        }
-        Ok(Some(Line { text, place, complete }))
     }
 }
 
@@ -90,7 +79,7 @@ mod tests {
 
     #[test]
     fn a_line_without_end_is_refused_at_the_limit() {
-        let zeros = std::io::repeat(0).take(3 * MAX_LINE as u64);
+        let zeros = std::io::Read::take(std::io::repeat(0), 3 * MAX_LINE as u64);
         let mut lines = Lines::new(std::io::BufReader::new(zeros), Path::new("/dev/zero"));
         let err = lines.next_line().unwrap_err().to_string();
         assert_eq!(err, "/dev/zero:1: line longer than 1 MiB; is this the right file?");

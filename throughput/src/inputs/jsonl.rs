@@ -1,7 +1,11 @@
 //! JSONL batch events (`metrics_schema::BatchEvent`, one object per line).
 
-use std::{io::BufRead, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
 
+use metrics_schema::{
+    MAX_STEP_SECONDS,
+    text::{LineError, Lines, MAX_LINE, open_input},
+};
 use serde::Deserialize;
 
 use crate::{BatchTiming, Error, ThroughputMonitor};
@@ -9,7 +13,6 @@ use crate::{BatchTiming, Error, ThroughputMonitor};
 /// The fields of a batch event, borrowed-free and ignoring unknown keys.
 #[derive(Debug, Deserialize)]
 struct Event {
-    #[allow(dead_code, reason = "validated as present; the order of lines is the order of batches")]
     step: u64,
     batch_size: u64,
     data_wait_s: f64,
@@ -18,44 +21,57 @@ struct Event {
     gpu_mem_bytes: Option<u64>,
 }
 
-/// Counts of one file's lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Counts of one file's lines, and what looked wrong but was kept.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct JsonlStats {
     /// Events recorded.
     pub events: u64,
     /// Bad lines skipped (only with `skip_bad_lines`).
     pub skipped: u64,
+    /// Contradictions that were read anyway, each with its first place and count (steps
+    /// repeated or going backwards).
+    pub warnings: Vec<String>,
 }
 
-/// Feeds every event of `path` to `monitor`. A bad line is an error naming `file:line`, unless
-/// `skip_bad_lines`, which counts it instead. Blank lines are ignored.
+/// Feeds every event of `path` (`-` is standard input; gzip is recognised) to `monitor`. A bad
+/// line is an error naming `file:line`, unless `skip_bad_lines`, which counts it instead. Blank
+/// lines and a byte-order mark are ignored; a line longer than
+/// [`MAX_LINE`](metrics_schema::text::MAX_LINE) is an error.
 pub fn read_events(path: &Path, monitor: &mut ThroughputMonitor, skip_bad_lines: bool) -> Result<JsonlStats, Error> {
-    let (mut reader, _) = super::open(path)?;
+    let (reader, _) = open_input(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+    let mut lines = Lines::new(reader);
     let mut stats = JsonlStats::default();
-    let mut line = Vec::with_capacity(256);
-    let mut number = 0u64;
-    loop {
-        line.clear();
-        let read = reader.read_until(b'\n', &mut line).map_err(|cause| Error::BadLine {
-            path: path.to_owned(),
-            line: number + 1,
-            message: format!("cannot read this line: {cause}"),
-        })?;
-        if read == 0 {
-            break;
-        }
-        number += 1;
-        if line.iter().all(u8::is_ascii_whitespace) {
+    let bad = |line: u64, message: String| Error::BadLine { path: path.to_owned(), line, message };
+    let (mut last_step, mut backwards, mut first_backwards) = (None::<u64>, 0u64, 0u64);
+    while let Some(line) = lines.next_line().map_err(|err| line_error(path, err))? {
+        if line.is_blank() {
             continue;
         }
-        match parse(&line) {
-            Ok(timing) => {
+        match parse(line.bytes) {
+            Ok((step, timing)) => {
+                if last_step.is_some_and(|last| step <= last) {
+                    backwards += 1;
+                    if first_backwards == 0 {
+                        first_backwards = line.number;
+                    }
+                }
+                last_step = Some(step);
                 monitor.record(timing);
                 stats.events += 1;
             }
+            // A last line cut off mid-write (a run still going, or killed) is not damage.
+            Err(_) if !line.complete => break,
             Err(_) if skip_bad_lines => stats.skipped += 1,
-            Err(message) => return Err(Error::BadLine { path: path.to_owned(), line: number, message }),
+            Err(message) => return Err(bad(line.number, message)),
         }
+    }
+    if backwards > 0 {
+        stats.warnings.push(format!(
+            "{}:{first_backwards}: `step` repeats or goes backwards ({backwards} {}); two runs in one file? \
+             every line was counted",
+            path.display(),
+            if backwards == 1 { "line" } else { "lines" }
+        ));
     }
     if stats.events == 0 {
         return Err(Error::Unusable { path: path.to_owned(), message: "no batch events".to_owned() });
@@ -63,25 +79,48 @@ pub fn read_events(path: &Path, monitor: &mut ThroughputMonitor, skip_bad_lines:
     Ok(stats)
 }
 
-fn parse(line: &[u8]) -> Result<BatchTiming, String> {
+/// [`metrics_schema::text::LineError`] as this crate's error, with the file and line.
+pub(crate) fn line_error(path: &Path, err: LineError) -> Error {
+    let (line, message) = match err {
+        LineError::Io { line, cause, .. } => (line, format!("cannot read this line: {cause}")),
+        LineError::TooLong { line, .. } => {
+            (line, format!("longer than {} MiB without a newline; is this the right file?", MAX_LINE >> 20))
+        }
+        other => (0, other.to_string()),
+    };
+    Error::BadLine { path: path.to_owned(), line, message }
+}
+
+fn parse(line: &[u8]) -> Result<(u64, BatchTiming), String> {
     let event: Event = serde_json::from_slice(line).map_err(|err| {
         let text = err.to_string();
         text.rfind(" at line ").map_or(text.clone(), |at| text[..at].to_owned())
     })?;
+    if event.batch_size == 0 {
+        return Err("`batch_size` is 0; a batch holds at least one sample".to_owned());
+    }
     let seconds = |name: &str, value: f64| {
-        if value.is_finite() && value >= 0.0 {
-            Ok(Duration::from_secs_f64(value.min(1e9)))
-        } else {
+        if !(value.is_finite() && value >= 0.0) {
             Err(format!("`{name}` must be a non-negative number of seconds, got {value}"))
+        } else if value > MAX_STEP_SECONDS {
+            Err(format!(
+                "`{name}` is {} s, beyond the limit of {MAX_STEP_SECONDS} s (one hour) per batch",
+                metrics_schema::format_number(value)
+            ))
+        } else {
+            Ok(Duration::from_secs_f64(value))
         }
     };
-    Ok(BatchTiming {
-        data_wait: seconds("data_wait_s", event.data_wait_s)?,
-        compute: seconds("compute_s", event.compute_s)?,
-        samples: event.batch_size,
-        bytes: None,
-        accelerator_bytes: event.gpu_mem_bytes,
-    })
+    Ok((
+        event.step,
+        BatchTiming {
+            data_wait: seconds("data_wait_s", event.data_wait_s)?,
+            compute: seconds("compute_s", event.compute_s)?,
+            samples: event.batch_size,
+            bytes: None,
+            accelerator_bytes: event.gpu_mem_bytes,
+        },
+    ))
 }
 
 #[cfg(test)]
@@ -112,7 +151,7 @@ mod tests {
         );
         let mut m = monitor();
         let stats = read_events(&path, &mut m, true).unwrap();
-        assert_eq!(stats, JsonlStats { events: 2, skipped: 2 });
+        assert_eq!((stats.events, stats.skipped), (2, 2));
         let report = m.report("x");
         assert_eq!((report.batches, report.samples), (2, 16));
         assert_eq!(report.memory.accelerator_peak_bytes, Some(1000));
@@ -121,5 +160,55 @@ mod tests {
         assert!(err.contains("events.jsonl:1: missing field `batch_size`"), "{err}");
         std::fs::write(&path, "").unwrap();
         assert!(read_events(&path, &mut monitor(), false).unwrap_err().to_string().contains("no batch events"));
+    }
+
+    fn first_error(text: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, text).unwrap();
+        let err = read_events(&path, &mut monitor(), false).unwrap_err().to_string();
+        err.rsplit_once("events.jsonl").unwrap().1.to_owned()
+    }
+
+    #[test]
+    fn impossible_values_are_refused_with_their_line() {
+        let good = "{\"step\": 0, \"batch_size\": 8, \"data_wait_s\": 0.01, \"compute_s\": 0.04}\n";
+        assert_eq!(
+            first_error(&format!(
+                "{good}{{\"step\": 1, \"batch_size\": 8, \"data_wait_s\": 1e308, \"compute_s\": 0.04}}\n"
+            )),
+            ":2: `data_wait_s` is 1e308 s, beyond the limit of 3600 s (one hour) per batch"
+        );
+        assert_eq!(
+            first_error("{\"step\": 0, \"batch_size\": 0, \"data_wait_s\": 0.01, \"compute_s\": 0.04}\n"),
+            ":1: `batch_size` is 0; a batch holds at least one sample"
+        );
+    }
+
+    #[test]
+    fn a_bom_is_skipped_and_an_endless_line_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        std::fs::write(&path, "\u{feff}{\"step\": 0, \"batch_size\": 8, \"data_wait_s\": 0.01, \"compute_s\": 0.04}\n")
+            .unwrap();
+        assert_eq!(read_events(&path, &mut monitor(), false).unwrap().events, 1);
+        assert_eq!(
+            first_error(&"x".repeat(metrics_schema::text::MAX_LINE + 10)),
+            ":1: longer than 1 MiB without a newline; is this the right file?"
+        );
+    }
+
+    #[test]
+    fn steps_going_backwards_are_read_with_a_warning_and_its_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let line = |step: u64| {
+            format!("{{\"step\": {step}, \"batch_size\": 8, \"data_wait_s\": 0.01, \"compute_s\": 0.04}}\n")
+        };
+        std::fs::write(&path, [0, 1, 2, 1, 2, 3].map(line).concat()).unwrap();
+        let stats = read_events(&path, &mut monitor(), false).unwrap();
+        assert_eq!(stats.events, 6);
+        assert_eq!(stats.warnings.len(), 1);
+        assert!(stats.warnings[0].ends_with("events.jsonl:4: `step` repeats or goes backwards (1 line); two runs in one file? every line was counted"), "{}", stats.warnings[0]);
     }
 }

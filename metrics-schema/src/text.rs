@@ -1,0 +1,261 @@
+//! Reading text inputs without trusting them: every line has a length limit and a place (line
+//! number and byte offset), whole files have a size limit, a UTF-8 byte-order mark is skipped,
+//! gzip is recognised by its magic bytes, and `-` is standard input.
+//!
+//! Every reader of a line format (JSONL events, monitor samples, ground truth, CSV) goes through
+//! [`Lines`], so `/dev/zero` or a binary file with the wrong name fails at its first megabyte
+//! instead of growing one line until memory runs out.
+
+use std::{
+    fs::File,
+    io::{self, BufRead, BufReader, Read},
+    path::Path,
+};
+
+/// The longest line any text format may have (1 MiB).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The largest whole text file read into memory (a JSON report, a rules file): 64 MiB.
+pub const MAX_TEXT_FILE: u64 = 64 << 20;
+
+/// The UTF-8 byte-order mark some Windows editors write at the start of a file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// Whether `path` names standard input.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Opens a text input: `-` is standard input, and gzip (recognised by its magic bytes, not its
+/// name) is decompressed on the fly. The flag says whether it was gzip.
+///
+/// # Errors
+/// The I/O error of opening or first reading it.
+pub fn open_input(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
+    let source: Box<dyn Read + Send> = if is_stdin(path) { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
+    let mut reader = BufReader::with_capacity(1 << 16, source);
+    let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        (Box::new(BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(reader))), true)
+    } else {
+        (Box::new(reader), false)
+    })
+}
+
+/// Why a line could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LineError {
+    /// A line ran past [`MAX_LINE`] bytes without a newline.
+    #[error("line {line}: longer than {} MiB without a newline; is this the right file?", MAX_LINE >> 20)]
+    TooLong {
+        /// 1-based line number.
+        line: u64,
+        /// Byte offset of the line's start.
+        offset: u64,
+    },
+    /// Reading failed (a truncated gzip stream, a device error).
+    #[error("line {line}: {cause}")]
+    Io {
+        /// 1-based line number.
+        line: u64,
+        /// Byte offset of the line's start.
+        offset: u64,
+        /// The I/O error.
+        #[source]
+        cause: io::Error,
+    },
+}
+
+/// One line of a text input.
+#[derive(Debug, Clone, Copy)]
+pub struct Line<'a> {
+    /// Its bytes, without the line ending (`\n` or `\r\n`) and, on line 1, without a BOM.
+    pub bytes: &'a [u8],
+    /// 1-based line number.
+    pub number: u64,
+    /// Byte offset of its start (uncompressed).
+    pub offset: u64,
+    /// False for a last line without its newline: possibly cut off mid-write.
+    pub complete: bool,
+}
+
+impl<'a> Line<'a> {
+    /// The line as UTF-8 text.
+    ///
+    /// # Errors
+    /// A message saying where in the line the first invalid byte is.
+    pub fn text(&self) -> Result<&'a str, String> {
+        std::str::from_utf8(self.bytes).map_err(|err| {
+            format!("not UTF-8 text (an invalid byte at column {}); is this the right file?", err.valid_up_to() + 1)
+        })
+    }
+
+    /// Whether the line holds nothing but whitespace.
+    pub fn is_blank(&self) -> bool {
+        self.bytes.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
+/// Reads lines from a buffered reader with a length limit, tracking line numbers and offsets.
+#[derive(Debug)]
+pub struct Lines<R> {
+    reader: R,
+    buf: Vec<u8>,
+    line: u64,
+    offset: u64,
+}
+
+impl<R: BufRead> Lines<R> {
+    /// Lines of `reader`, starting at line 1, byte 0.
+    pub fn new(reader: R) -> Self {
+        Lines { reader, buf: Vec::with_capacity(256), line: 0, offset: 0 }
+    }
+
+    /// The next line, or `None` at the end of the input.
+    ///
+    /// # Errors
+    /// [`LineError`] with the line's number and offset.
+    pub fn next_line(&mut self) -> Result<Option<Line<'_>>, LineError> {
+        self.buf.clear();
+        let (number, offset) = (self.line + 1, self.offset);
+        let read = (&mut self.reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|cause| LineError::Io { line: number, offset, cause })?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.line = number;
+        self.offset += read as u64;
+        let complete = self.buf.last() == Some(&b'\n');
+        if !complete && self.buf.len() > MAX_LINE {
+            return Err(LineError::TooLong { line: number, offset });
+        }
+        let mut bytes = &self.buf[..];
+        if let Some(rest) = bytes.strip_suffix(b"\n") {
+            bytes = rest.strip_suffix(b"\r").unwrap_or(rest);
+        }
+        if number == 1 {
+            bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
+        }
+        Ok(Some(Line { bytes, number, offset, complete }))
+    }
+}
+
+/// Why a whole text file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TextError {
+    /// Opening or reading failed.
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    /// The file is larger than the limit.
+    #[error("larger than {}; is this the right file?", crate::format_bytes(*limit))]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The file is not UTF-8.
+    #[error("line {line}: not UTF-8 text (an invalid byte at column {column}); is this the right file?")]
+    NotUtf8 {
+        /// 1-based line of the first invalid byte.
+        line: u64,
+        /// 1-based column (in bytes) of it.
+        column: u64,
+    },
+}
+
+/// Reads a whole (possibly gzipped, or `-`) text file of at most `limit` bytes, without a BOM.
+///
+/// # Errors
+/// [`TextError`]: the I/O error, the size limit, or the line and column of the first byte
+/// that is not UTF-8.
+pub fn read_text(path: &Path, limit: u64) -> Result<String, TextError> {
+    let (reader, _) = open_input(path)?;
+    let mut bytes = Vec::new();
+    reader.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(TextError::TooLarge { limit });
+    }
+    let body = bytes.strip_prefix(BOM).unwrap_or(&bytes);
+    match std::str::from_utf8(body) {
+        Ok(text) => Ok(text.to_owned()),
+        Err(err) => {
+            let before = &body[..err.valid_up_to()];
+            let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
+            Err(TextError::NotUtf8 { line, column: (before.len() - line_start) as u64 + 1 })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all(input: &[u8]) -> Vec<(String, u64, u64, bool)> {
+        let mut lines = Lines::new(input);
+        let mut seen = Vec::new();
+        while let Some(line) = lines.next_line().unwrap() {
+            seen.push((String::from_utf8_lossy(line.bytes).into_owned(), line.number, line.offset, line.complete));
+        }
+        seen
+    }
+
+    #[test]
+    fn numbers_lines_strips_the_bom_and_flags_the_cut_off_last_one() {
+        assert_eq!(
+            all(b"\xef\xbb\xbfa\r\nbb\n\nccc"),
+            [
+                ("a".to_owned(), 1, 0, true),
+                ("bb".to_owned(), 2, 6, true),
+                (String::new(), 3, 9, true),
+                ("ccc".to_owned(), 4, 10, false)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_endless_line_is_refused_at_the_limit() {
+        let mut lines = Lines::new(io::BufReader::new(io::repeat(0)));
+        let err = lines.next_line().unwrap_err();
+        assert_eq!(err.to_string(), "line 1: longer than 1 MiB without a newline; is this the right file?");
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        std::fs::write(&path, b"{\n  \"a\": \"\xff\"\n}").unwrap();
+        assert_eq!(
+            read_text(&path, MAX_TEXT_FILE).unwrap_err().to_string(),
+            "line 2: not UTF-8 text (an invalid byte at column 9); is this the right file?"
+        );
+        let line = Line { bytes: b"ab\xffc", number: 1, offset: 0, complete: true };
+        assert_eq!(line.text().unwrap_err(), "not UTF-8 text (an invalid byte at column 3); is this the right file?");
+    }
+
+    #[test]
+    fn whole_files_have_a_size_limit_and_lose_their_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.json");
+        std::fs::write(&path, b"\xef\xbb\xbf{}").unwrap();
+        assert_eq!(read_text(&path, 100).unwrap(), "{}");
+        assert_eq!(read_text(&path, 2).unwrap_err().to_string(), "larger than 2 B; is this the right file?");
+    }
+
+    #[test]
+    fn gzip_is_found_by_its_magic_bytes() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("samples.jsonl");
+        let mut encoder = flate2::write::GzEncoder::new(File::create(&path).unwrap(), flate2::Compression::fast());
+        encoder.write_all(b"one\ntwo\n").unwrap();
+        encoder.finish().unwrap();
+        let (reader, gzip) = open_input(&path).unwrap();
+        assert!(gzip);
+        let mut lines = Lines::new(reader);
+        assert_eq!(lines.next_line().unwrap().unwrap().bytes, b"one");
+    }
+}
