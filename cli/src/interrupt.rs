@@ -22,13 +22,27 @@ pub(crate) fn install() {
         }
         let second = REQUESTED.swap(true, Ordering::SeqCst);
         if second || !CANCELLABLE.load(Ordering::SeqCst) {
-            #[expect(
-                clippy::exit,
-                reason = "the process has nothing to flush; 130 is the shell convention for SIGINT"
-            )]
-            std::process::exit(130);
+            exit_interrupted();
         }
+        // The command polls `requested` between units of work, but it may be blocked (a FIFO
+        // with no writer, a long read): one signal must still stop it within a second.
+        std::thread::spawn(|| {
+            std::thread::sleep(GRACE);
+            exit_interrupted();
+        });
     });
+}
+
+/// How long a cancellable command has after the first signal to stop by itself.
+const GRACE: std::time::Duration = std::time::Duration::from_millis(900);
+
+/// Exits 130 (the shell's convention for SIGINT), saying why. Output files are written
+/// atomically, so nothing half-written is left.
+fn exit_interrupted() -> ! {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "ocrperf: interrupted");
+    #[expect(clippy::exit, reason = "the process has nothing to flush; 130 is the shell convention for SIGINT")]
+    std::process::exit(130);
 }
 
 /// Whether Ctrl-C was pressed.

@@ -35,6 +35,8 @@ pub(crate) enum Outcome {
     CheckFailed,
     /// A wrapped command's own exit code, passed on as is (even after Ctrl-C).
     Exit(u8),
+    /// Stopped by a signal after reporting what it had (exit 130).
+    Interrupted,
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::CheckFailed) => ExitCode::from(1),
         Ok(Outcome::Exit(code)) => ExitCode::from(code),
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let _ = writeln!(io::stderr().lock(), "ocrperf: error: {err:#}");

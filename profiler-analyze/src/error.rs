@@ -44,6 +44,19 @@ pub enum Error {
         /// The second file.
         second: PathBuf,
     },
+    /// The trace holds no timed host or device event to analyse (`{"traceEvents": []}`, or
+    /// only metadata).
+    #[error(
+        "{}: nothing to analyse: none of its {events} events is a timed host op, annotation or kernel \
+         (is this a PyTorch profiler trace?)",
+        path.display()
+    )]
+    NothingToAnalyse {
+        /// The file.
+        path: PathBuf,
+        /// Events read.
+        events: u64,
+    },
     /// The caller asked the reader to stop (Ctrl-C).
     #[error("interrupted")]
     Interrupted,

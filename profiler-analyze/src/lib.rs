@@ -47,7 +47,7 @@ mod run;
 mod svg;
 mod trace;
 
-pub use analysis::{Analysis, OCCUPANCY_BINS, analyze};
+pub use analysis::{Analysis, OCCUPANCY_BINS, StepTiming, analyze, step_timings};
 pub use diff::diff;
 pub use error::Error;
 pub use reader::{ReadOptions, read_from, read_trace};

@@ -45,6 +45,8 @@ pub struct RankResult {
     pub events: u64,
     /// Set when read leniently past damage.
     pub damage: Option<Damage>,
+    /// Events skipped for impossible values (lenient reading), and the first of them.
+    pub invalid: (u64, Option<Damage>),
     /// The analysis.
     pub analysis: Analysis,
 }
@@ -96,8 +98,12 @@ pub fn analyze_files(
         let trace = read_trace(file, ReadOptions { lenient: options.lenient }, &mut on_progress).inspect_err(|_| {
             stop.store(true, Ordering::Relaxed);
         })?;
+        if trace.cpu.is_empty() && trace.gpu.is_empty() {
+            return Err(Error::NothingToAnalyse { path: file.clone(), events: trace.stats.events });
+        }
         let analysis = analyze(&trace);
         Ok(RankResult {
+            invalid: (trace.stats.invalid, trace.first_invalid.clone()),
             rank: trace.meta.rank.unwrap_or(u32::MAX),
             file: file.clone(),
             bytes: trace.stats.bytes,
@@ -176,6 +182,17 @@ pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAn
             "partial: {} is damaged at byte {} ({}); only the events before it were analysed",
             damage.file, damage.offset, damage.message
         ));
+    }
+    for result in results {
+        if let (count @ 1.., Some(first)) = &result.invalid {
+            notes.push(format!(
+                "{} events of {} had impossible values and were left out (the first at byte {}: {})",
+                count,
+                result.file.display(),
+                first.offset,
+                first.message
+            ));
+        }
     }
     let mut recommendations = analysis.recommendations.clone();
     let stragglers = find_stragglers(results);

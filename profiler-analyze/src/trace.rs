@@ -188,6 +188,9 @@ pub struct ReadStats {
     pub without_time: u64,
     /// Events longer than seven days: CUPTI overflow, as HTA also drops them.
     pub overflowed: u64,
+    /// Events with impossible values (a wrong type, a negative duration, a step beyond an
+    /// hour), skipped when read leniently (strictly, the first is an error).
+    pub invalid: u64,
 }
 
 /// Where a damaged trace stopped being readable (kept with `--lenient`).
@@ -241,6 +244,8 @@ pub struct Trace {
     pub stats: ReadStats,
     /// Set when a damaged trace was read leniently.
     pub damage: Option<Damage>,
+    /// The first event with impossible values, when read leniently.
+    pub first_invalid: Option<Damage>,
 }
 
 #[cfg(test)]

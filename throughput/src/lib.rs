@@ -6,11 +6,12 @@
 //! [`Loader`] is an instrumented equivalent of PyTorch's `DataLoader` for Rust datasets:
 //! workers, a bounded prefetch, batches in order, errors and panics returned in place.
 //! [`inputs`] reads what Python runs leave behind: JSONL batch events (from the Lightning
-//! callback in `integrations/lightning`), Kineto traces' step spans, and Lightning's
-//! `metrics.csv`.
+//! callback in `integrations/lightning`) and Lightning's `metrics.csv`, and records a Kineto
+//! trace's steps. [`ChromeTimeline`] writes an instrumented run's batches as a Chrome trace.
 //!
 //! What it does not do: time a GPU by itself (a caller's compute time includes whatever
-//! synchronisation it chooses), or analyse traces beyond their step and DataLoader spans.
+//! synchronisation it chooses), or read traces (`profiler-analyze` does; the `ocrperf` crate
+//! joins the two).
 //!
 //! # Example
 //!
@@ -33,12 +34,14 @@
 //! assert_eq!(report.bottleneck, Bottleneck::InputBound);
 //! ```
 
+mod chrome;
 mod error;
 pub mod inputs;
 mod loader;
 mod memory;
 mod monitor;
 
+pub use chrome::ChromeTimeline;
 pub use error::Error;
 pub use loader::{Batch, Dataset, Epoch, ItemError, Loader, LoaderError, LoaderOptions};
 pub use monitor::{BatchTiming, MonitorSettings, ThroughputMonitor};

@@ -1,18 +1,15 @@
 //! `ocrperf throughput`: throughput of a run from its batch events, trace or Lightning log;
 //! and `throughput run`, the DBNet target pipeline through the instrumented loader.
 
-use std::{
-    fmt::Write as _,
-    path::{Path, PathBuf},
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand, builder::RangedU64ValueParser};
-use metrics_schema::{BatchEvent, Bottleneck, Envelope, HumanDuration, ThroughputReport};
-use polygon_cache::{Image, PolygonCache, TargetConfig, TargetGenerator, Targets, read_dataset, synthetic_dataset};
-use throughput::{Dataset, ItemError, Loader, LoaderOptions, MonitorSettings, ThroughputMonitor, inputs};
+use metrics_schema::{Bottleneck, Envelope, HumanDuration, ThroughputReport};
+use ocrperf::{
+    dbnet_pipeline::{EpochSummary, PipelineOptions},
+    polygon_cache::{TargetConfig, read_dataset, synthetic_dataset},
+    throughput_files::{FileOptions, read_files},
+};
 
 use crate::{
     Outcome, interrupt,
@@ -105,286 +102,88 @@ pub(crate) fn run(args: &ThroughputArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 }
 
 fn from_files(args: &FileArgs, ui: &Ui) -> anyhow::Result<Outcome> {
-    anyhow::ensure!(
-        !args.files.is_empty(),
-        "give the files to read (batch events, traces or metrics.csv), or `throughput run`"
-    );
-    let mut monitor = ThroughputMonitor::new(MonitorSettings {
-        warmup_batches: args.warmup,
-        memory_every: 0,
-        ..MonitorSettings::default()
-    });
-    let mut skipped = 0;
-    let mut wait_measured = false;
-    for file in &args.files {
-        match Kind::of(file) {
-            Kind::Events => skipped += inputs::jsonl::read_events(file, &mut monitor, args.skip_bad_lines)?.skipped,
-            Kind::Trace => {
-                let batch_size = args.batch_size.with_context(|| {
-                    format!("{}: a Kineto trace does not record the batch size; give --batch-size", file.display())
-                })?;
-                inputs::kineto::read_trace(file, batch_size, &mut monitor)?;
-            }
-            Kind::Lightning => {
-                inputs::lightning::read_metrics_csv(file, &mut monitor)?;
-                ui.note(format_args!(
-                    "warning: {}: Lightning's metrics.csv records no data wait; its batches count as all compute \
-                     (the ocrperf callback records both)",
-                    file.display()
-                ));
-                continue;
-            }
-        }
-        wait_measured = true;
+    let options = FileOptions { batch_size: args.batch_size, skip_bad_lines: args.skip_bad_lines, warmup: args.warmup };
+    let read = read_files(&args.files, &options)?;
+    for warning in &read.warnings {
+        ui.note(format_args!("warning: {warning}"));
     }
-    let names: Vec<String> = args.files.iter().map(|f| f.display().to_string()).collect();
-    let mut report = monitor.report(&names.join(", "));
-    report.skipped_lines = skipped;
-    if !wait_measured {
-        report.bottleneck = Bottleneck::Unmeasured;
-    }
-    if skipped > 0 {
-        ui.note(format_args!("warning: skipped {skipped} unreadable lines"));
-    }
-    let envelope = Envelope::for_this_machine(report);
+    let envelope = Envelope::for_this_machine(read.report);
     ui.emit(&envelope, &document(&envelope.report, &[]))?;
     Ok(Outcome::Success)
 }
 
-enum Kind {
-    Events,
-    Trace,
-    Lightning,
-}
-
-impl Kind {
-    fn of(path: &Path) -> Kind {
-        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        if name.ends_with(".csv") {
-            Kind::Lightning
-        } else if name.ends_with(".json") || name.ends_with(".json.gz") {
-            Kind::Trace
-        } else {
-            Kind::Events
-        }
-    }
-}
-
-/// DBNet targets of each image, made by the polygon-cache generator.
-///
-/// Map buffers (6.5 MB per 640×640 image) are recycled through `spare`, as a training loop
-/// reuses its pinned batch buffers: allocating and zeroing fresh ones for every image would
-/// cost more than making most targets.
-#[derive(Debug)]
-struct DbnetTargets {
-    images: Vec<Image>,
-    generator: TargetGenerator,
-    spare: std::sync::Mutex<Vec<Targets>>,
-    /// Hand on empty `Targets`, returning each map set to `spare` at once (`--discard-maps`):
-    /// the workers then share as many sets as there are workers, as `targets bench` does.
-    discard_maps: bool,
-}
-
-impl DbnetTargets {
-    /// A recycled map set (the last one returned: the likeliest still in cache), or a new one.
-    fn take_spare(&self) -> Targets {
-        self.spare.lock().ok().and_then(|mut spare| spare.pop()).unwrap_or_default()
-    }
-
-    /// Takes back used map sets.
-    fn recycle(&self, used: impl IntoIterator<Item = Targets>) {
-        if let Ok(mut spare) = self.spare.lock() {
-            spare.extend(used);
-        }
-    }
-}
-
-impl Dataset for DbnetTargets {
-    type Item = Targets;
-
-    fn len(&self) -> usize {
-        self.images.len()
-    }
-
-    fn get(&self, index: usize) -> Result<Targets, ItemError> {
-        let image = &self.images[index];
-        let mut targets = self.take_spare();
-        let made = self.generator.generate_into(image.height, image.width, &image.polygons, &mut targets);
-        let handed_on = if self.discard_maps {
-            self.recycle([targets]);
-            Targets::default()
-        } else {
-            targets
-        };
-        made?;
-        Ok(handed_on)
-    }
-}
-
-/// One row of the per-epoch table.
-struct EpochRow {
-    report: ThroughputReport,
-    cache_hit_rate: Option<f64>,
-}
-
 fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    // Output paths are checked before the run, so a typo does not cost the whole run.
+    for path in [&args.chrome_trace, &args.events].into_iter().flatten() {
+        check_output_path(path)?;
+    }
     let (images, source) = match &args.gt {
         Some(dir) => (read_dataset(dir, None)?, dir.display().to_string()),
         None => (synthetic_dataset(BUILT_IN_IMAGES, 0), format!("built-in ({BUILT_IN_IMAGES} images)")),
     };
-    let config = TargetConfig::default();
-    let generator = if args.no_cache {
-        TargetGenerator::new(config)
-    } else {
-        TargetGenerator::with_cache(config, PolygonCache::with_max_bytes(args.cache_mb << 20))
-    };
-    let dataset = Arc::new(DbnetTargets {
+    let options = PipelineOptions {
         images,
-        generator,
-        spare: std::sync::Mutex::new(Vec::new()),
+        source,
+        config: TargetConfig::default(),
+        cache_bytes: (!args.no_cache).then_some(args.cache_mb << 20),
+        batch_size: args.batch_size,
+        workers: args.workers,
+        prefetch_factor: args.prefetch_factor,
+        epochs: args.epochs,
+        step: args.step_ms.get(),
+        warmup: args.warmup,
         discard_maps: args.discard_maps,
-    });
-    let loader = Loader::new(
-        Arc::clone(&dataset),
-        LoaderOptions { batch_size: args.batch_size, workers: args.workers, prefetch_factor: args.prefetch_factor },
-    );
-    let step = args.step_ms.get();
-    let mut overall =
-        ThroughputMonitor::new(MonitorSettings { warmup_batches: args.warmup, ..MonitorSettings::default() });
-    let mut epochs = Vec::new();
-    let mut timeline = Timeline::default();
-    let mut events = Vec::new();
-    let origin = Instant::now();
-    let mut cache_before = (0, 0);
+        record_events: args.events.is_some(),
+        record_timeline: args.chrome_trace.is_some(),
+    };
     interrupt::set_cancellable();
-    let progress =
-        ui.progress(u64::from(args.epochs) * dataset.len().div_ceil(args.batch_size.max(1)) as u64, "batches");
-    for _ in 0..args.epochs {
-        let mut monitor = ThroughputMonitor::new(MonitorSettings::default());
-        for batch in loader.epoch((0..dataset.len()).collect()) {
-            let batch = batch?;
-            let arrived = Instant::now();
-            // The simulated accelerator step: the time a model would take on the batch.
-            std::thread::sleep(step);
-            let compute = arrived.elapsed();
-            let timing = throughput::BatchTiming {
-                data_wait: batch.wait,
-                compute,
-                samples: batch.items.len() as u64,
-                ..Default::default()
-            };
-            monitor.record(timing);
-            overall.record(timing);
-            timeline.add(origin, &batch, arrived, compute);
-            if args.events.is_some() {
-                let started = std::time::SystemTime::now().checked_sub(arrived.elapsed() + batch.wait);
-                events.push(BatchEvent {
-                    step: events.len() as u64,
-                    batch_size: timing.samples,
-                    data_wait_s: batch.wait.as_secs_f64(),
-                    compute_s: compute.as_secs_f64(),
-                    t_start: started
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map(|d| d.as_secs_f64()),
-                    gpu_mem_bytes: None,
-                });
-            }
-            if !args.discard_maps {
-                dataset.recycle(batch.items);
-            }
-            progress.inc(1);
-            if interrupt::requested() {
-                break;
-            }
-        }
-        // This epoch's hit rate, from the change in the cache's counters.
-        let cache_hit_rate = dataset.generator.cache().map(|cache| {
-            let stats = cache.stats();
-            let (hits, misses) = (stats.hits - cache_before.0, stats.misses - cache_before.1);
-            cache_before = (stats.hits, stats.misses);
-            if hits + misses == 0 { 0.0 } else { hits as f64 / (hits + misses) as f64 }
-        });
-        epochs.push(EpochRow { report: monitor.report(&source), cache_hit_rate });
-        if interrupt::requested() {
-            break;
-        }
-    }
+    let batches_per_epoch = options.images.len().div_ceil(options.batch_size.max(1)) as u64;
+    let progress = ui.progress(u64::from(args.epochs) * batches_per_epoch, "batches");
+    let run = ocrperf::dbnet_pipeline::run_pipeline(&options, &mut |done| {
+        progress.set_position(done);
+        !interrupt::requested()
+    })?;
     progress.finish_and_clear();
-    let source = format!(
-        "{source}, {} workers, batch {}, {}, step {} ms",
-        args.workers,
-        args.batch_size,
-        if args.no_cache { "no cache".to_owned() } else { format!("cache {} MiB", args.cache_mb) },
-        step.as_millis()
-    );
-    let report = overall.report(&source);
-    let envelope = Envelope::for_this_machine(report);
-    ui.emit(&envelope, &document(&envelope.report, &epochs))?;
+    let envelope = Envelope::for_this_machine(run.report);
+    let mut doc = document(&envelope.report, &run.epochs);
+    if run.interrupted {
+        doc.fields(
+            None,
+            vec![("interrupted".to_owned(), "stopped by a signal; the figures cover the batches done".to_owned())],
+        );
+    }
+    ui.emit(&envelope, &doc)?;
     // After the report, so that a file that cannot be written does not cost the run's figures.
     if let Some(path) = &args.events {
         metrics_schema::write_atomic(path, |out| {
-            for event in &events {
+            for event in &run.events {
                 serde_json::to_writer(&mut *out, event)?;
                 out.write_all(b"\n")?;
             }
             Ok(())
         })?;
-        ui.note(format_args!("wrote {} ({} batch events)", path.display(), events.len()));
+        ui.note(format_args!("wrote {} ({} batch events)", path.display(), run.events.len()));
     }
-    if let Some(path) = &args.chrome_trace {
-        metrics_schema::write_atomic(path, |out| out.write_all(timeline.to_json(args.workers).as_bytes()))?;
+    if let (Some(path), Some(timeline)) = (&args.chrome_trace, &run.timeline) {
+        metrics_schema::write_atomic(path, |out| timeline.write(args.workers, out))?;
         ui.note(format_args!("wrote {} (open it in https://ui.perfetto.dev)", path.display()));
     }
-    Ok(Outcome::Success)
+    Ok(if run.interrupted { Outcome::Interrupted } else { Outcome::Success })
 }
 
-/// Chrome trace events of the run: worker tracks with the batches they made, and the main
-/// track with data waits and steps.
-#[derive(Debug, Default)]
-struct Timeline {
-    events: Vec<String>,
+/// Fails now, not after the run, when `path` cannot be written: its directory is missing or
+/// it is a directory.
+fn check_output_path(path: &Path) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    anyhow::ensure!(dir.is_dir(), "{}: its directory {} does not exist", path.display(), dir.display());
+    anyhow::ensure!(!path.is_dir(), "{}: is a directory, not a file", path.display());
+    Ok(())
 }
 
-impl Timeline {
-    fn add<T>(&mut self, origin: Instant, batch: &throughput::Batch<T>, arrived: Instant, compute: Duration) {
-        let us = |at: Instant| at.saturating_duration_since(origin).as_secs_f64() * 1e6;
-        let span = |name: String, tid: usize, start: f64, dur: f64| {
-            format!(r#"{{"ph":"X","name":"{name}","pid":1,"tid":{tid},"ts":{start:.3},"dur":{dur:.3}}}"#)
-        };
-        let (made_start, made_end) = batch.made;
-        self.events.push(span(
-            format!("batch {}", batch.index),
-            batch.worker + 1,
-            us(made_start),
-            us(made_end) - us(made_start),
-        ));
-        let wait_start = us(arrived) - batch.wait.as_secs_f64() * 1e6;
-        self.events.push(span("data wait".to_owned(), 0, wait_start, batch.wait.as_secs_f64() * 1e6));
-        self.events.push(span(format!("step {}", batch.index), 0, us(arrived), compute.as_secs_f64() * 1e6));
-    }
-
-    fn to_json(&self, workers: usize) -> String {
-        let mut json = String::from("{\"traceEvents\":[\n");
-        let _ = write!(json, r#"{{"ph":"M","name":"thread_name","pid":1,"tid":0,"args":{{"name":"training loop"}}}}"#);
-        for worker in 0..workers.max(1) {
-            let label =
-                if workers == 0 { "main thread (no workers)".to_owned() } else { format!("loader worker {worker}") };
-            let _ = write!(
-                json,
-                ",\n{{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":1,\"tid\":{},\"args\":{{\"name\":\"{label}\"}}}}",
-                worker + 1
-            );
-        }
-        for event in &self.events {
-            json.push_str(",\n");
-            json.push_str(event);
-        }
-        json.push_str("\n],\"displayTimeUnit\":\"ms\"}\n");
-        json
-    }
-}
-
-fn document(report: &ThroughputReport, epochs: &[EpochRow]) -> Document {
+fn document(report: &ThroughputReport, epochs: &[EpochSummary]) -> Document {
     let mut doc = Document::new("Throughput");
     let pct = |p: &metrics_schema::Percentiles| {
         format!(

@@ -200,7 +200,11 @@ fn a_size_flag_serves_files_without_a_header() {
     let report = Envelope::<TargetsDigestReport>::from_json(&stdout(&output)).unwrap().report;
     assert_eq!(report.images, 1);
     let output = run(ocrperf().args(["targets", "digest", "--size", "64", "--gt"]).arg(dir.path()), 2);
-    assert!(stderr(&output).contains("`64` is not a size; write WIDTHxHEIGHT, each side 1..=32768, e.g. 640x640"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("`64` is not a size; write WIDTHxHEIGHT, each side 1..=32768, e.g. 640x640"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -34,7 +34,7 @@ fn events_file_report_and_table() {
 fn traces_need_a_batch_size_and_lightning_csv_reads() {
     let trace = testdata("traces/h100/dbnet_fp32_workers0_bs8.json.gz");
     let output = run(ocrperf().args(["throughput"]).arg(&trace), 2);
-    assert!(stderr(&output).contains("give --batch-size"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("give it (--batch-size)"), "{}", stderr(&output));
     let report = json(&run(ocrperf().args(["throughput", "--batch-size", "8", "--format", "json"]).arg(&trace), 0));
     assert_eq!(report["bottleneck"], "input-bound");
     assert_eq!(report["batches"], 4);

@@ -53,6 +53,40 @@ pub struct Analysis {
     pub occupancy: Vec<(i32, Vec<f64>)>,
 }
 
+/// One `ProfilerStep#N` of a trace, with its data wait: what a throughput view needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepTiming {
+    /// The `N` of `ProfilerStep#N`.
+    pub number: u64,
+    /// Start, in trace nanoseconds.
+    pub start_ns: i64,
+    /// Length in nanoseconds.
+    pub duration_ns: i64,
+    /// The part of the step inside `enumerate(DataLoader)…` spans (their union).
+    pub data_wait_ns: i64,
+}
+
+/// The trace's steps in time order, each with its data wait, by the same step and DataLoader
+/// name rules as [`analyze`]. Empty when the trace has no `ProfilerStep#N` spans.
+pub fn step_timings(trace: &Trace) -> Vec<StepTiming> {
+    let classes = classes::NameClasses::of(trace);
+    let steps = Steps::find(trace, &classes);
+    if !steps.from_profiler {
+        return Vec::new();
+    }
+    let loading = steps::dataloader_intervals(trace, &classes);
+    steps
+        .steps
+        .iter()
+        .map(|step| StepTiming {
+            number: step.number,
+            start_ns: step.start,
+            duration_ns: step.end - step.start,
+            data_wait_ns: loading.covered(step.start, step.end),
+        })
+        .collect()
+}
+
 /// Resolution of [`Analysis::occupancy`].
 pub const OCCUPANCY_BINS: usize = 400;
 

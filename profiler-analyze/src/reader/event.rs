@@ -22,6 +22,9 @@ pub(crate) struct RawEvent<'a> {
     pub(crate) ts: Option<f64>,
     pub(crate) dur: Option<f64>,
     pub(crate) args: RawArgs,
+    /// `ts` or `dur` had a value that is not a number (text, `true`, an object): the event's
+    /// time is unknown, which the reader reports rather than guessing.
+    pub(crate) bad_time: Option<&'static str>,
 }
 
 /// A `pid` or `tid`: a number for real processes and threads, a string for Kineto's own
@@ -123,8 +126,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawEvent<'a> {
                         EventKey::Name => event.name = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0),
                         EventKey::Pid => event.pid = map.next_value()?,
                         EventKey::Tid => event.tid = map.next_value()?,
-                        EventKey::Ts => event.ts = map.next_value::<LooseNumber>()?.0,
-                        EventKey::Dur => event.dur = map.next_value::<LooseNumber>()?.0,
+                        EventKey::Ts => {
+                            let (value, bad) = map.next_value::<TimeNumber>()?.checked("`ts`");
+                            event.ts = value;
+                            event.bad_time = event.bad_time.or(bad);
+                        }
+                        EventKey::Dur => {
+                            let (value, bad) = map.next_value::<TimeNumber>()?.checked("`dur`");
+                            event.dur = value;
+                            event.bad_time = event.bad_time.or(bad);
+                        }
                         EventKey::Args => event.args = map.next_value::<Option<RawArgs>>()?.unwrap_or_default(),
                         EventKey::Other => {
                             map.next_value::<IgnoredAny>()?;
@@ -226,6 +237,73 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawId<'a> {
             }
         }
         deserializer.deserialize_any(IdVisitor(std::marker::PhantomData))
+    }
+}
+
+/// A `ts` or `dur`: a JSON number or a numeric string (as [`LooseNumber`]), absent for
+/// `null`, and otherwise a value of the wrong type, which is remembered.
+#[derive(Debug, Clone, Copy)]
+struct TimeNumber {
+    value: Option<f64>,
+    /// What was there instead of a number.
+    wrong: Option<&'static str>,
+}
+
+impl TimeNumber {
+    /// The value, and a message naming `field` when it was of the wrong type.
+    fn checked(self, field: &'static str) -> (Option<f64>, Option<&'static str>) {
+        let message = self.wrong.map(|wrong| match (field, wrong) {
+            ("`ts`", "text") => "`ts` is text that is not a number",
+            ("`ts`", "true/false") => "`ts` is true/false, not a number",
+            ("`ts`", _) => "`ts` is a list or an object, not a number",
+            (_, "text") => "`dur` is text that is not a number",
+            (_, "true/false") => "`dur` is true/false, not a number",
+            _ => "`dur` is a list or an object, not a number",
+        });
+        (self.value, message)
+    }
+}
+
+impl<'de> Deserialize<'de> for TimeNumber {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TimeVisitor;
+        impl<'de> Visitor<'de> for TimeVisitor {
+            type Value = TimeNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E: de::Error>(self, value: i64) -> Result<TimeNumber, E> {
+                Ok(TimeNumber { value: Some(value as f64), wrong: None })
+            }
+            fn visit_u64<E: de::Error>(self, value: u64) -> Result<TimeNumber, E> {
+                Ok(TimeNumber { value: Some(value as f64), wrong: None })
+            }
+            fn visit_f64<E: de::Error>(self, value: f64) -> Result<TimeNumber, E> {
+                Ok(TimeNumber { value: Some(value), wrong: None })
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<TimeNumber, E> {
+                let parsed = match text.strip_prefix("0x") {
+                    Some(hex) => i64::from_str_radix(hex, 16).ok().map(|v| v as f64),
+                    None => text.trim().parse().ok(),
+                };
+                Ok(TimeNumber { value: parsed, wrong: parsed.is_none().then_some("text") })
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<TimeNumber, E> {
+                Ok(TimeNumber { value: None, wrong: Some("true/false") })
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<TimeNumber, E> {
+                Ok(TimeNumber { value: None, wrong: None })
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<TimeNumber, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(TimeNumber { value: None, wrong: Some("list") })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TimeNumber, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(TimeNumber { value: None, wrong: Some("object") })
+            }
+        }
+        deserializer.deserialize_any(TimeVisitor)
     }
 }
 

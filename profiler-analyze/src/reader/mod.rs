@@ -69,7 +69,7 @@ pub fn read_from(
     options: ReadOptions,
     progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<Trace, Error> {
-    let mut builder = Builder::new(source.to_owned());
+    let mut builder = Builder::new(source.to_owned(), options.lenient);
     let mut scanner = Scanner::new(reader);
     let outcome = builder.consume(&mut scanner, progress);
     builder.trace.stats.bytes = scanner.offset();
@@ -99,13 +99,20 @@ impl From<ScanError> for Stop {
 
 struct Builder {
     trace: Trace,
+    /// Skip and count events with impossible values instead of failing on the first.
+    lenient: bool,
     threads: HashMap<Thread, u32>,
     memory: HashMap<(i64, i64), MemoryPeak>,
 }
 
 impl Builder {
-    fn new(source: PathBuf) -> Self {
-        Builder { trace: Trace { source, ..Trace::default() }, threads: HashMap::default(), memory: HashMap::default() }
+    fn new(source: PathBuf, lenient: bool) -> Self {
+        Builder {
+            trace: Trace { source, ..Trace::default() },
+            lenient,
+            threads: HashMap::default(),
+            memory: HashMap::default(),
+        }
     }
 
     fn consume<R: Read>(
@@ -121,7 +128,14 @@ impl Builder {
                     match stream.next() {
                         Some(Ok(event)) => {
                             let len = stream.byte_offset();
-                            self.add(event);
+                            if let Err(message) = self.add(event) {
+                                let damage = Damage { offset, message };
+                                if !self.lenient {
+                                    return Err(Stop::Damaged(damage));
+                                }
+                                self.trace.stats.invalid += 1;
+                                self.trace.first_invalid.get_or_insert(damage);
+                            }
                             scanner.advance(len);
                         }
                         // Only an event complete in the buffer is damaged; a cut-off one (even
@@ -174,37 +188,58 @@ impl Builder {
         Ok(())
     }
 
-    fn add(&mut self, event: RawEvent<'_>) {
+    /// Keeps what the analyses need of one event. An event that is kept but whose time is
+    /// impossible (a wrong type, a negative duration, a step longer than
+    /// [`MAX_STEP_SECONDS`](metrics_schema::MAX_STEP_SECONDS)) is refused with a message; events
+    /// that are not kept are never checked, so they cost nothing.
+    fn add(&mut self, event: RawEvent<'_>) -> Result<(), String> {
         let ph = event.ph.as_deref().unwrap_or("");
         if ph == "i" || ph == "I" {
             if event.name.as_deref() == Some("[memory]") {
                 self.add_memory(&event);
             }
-            return;
+            return Ok(());
         }
         if ph != "X" {
-            return;
+            return Ok(());
         }
-        let Some(cat) = event.cat.as_deref() else { return };
+        let Some(cat) = event.cat.as_deref() else { return Ok(()) };
         let target = classify(cat);
         if matches!(target, Target::Skip) {
-            return;
+            return Ok(());
+        }
+        let described = || format!("event {:?}", event.name.as_deref().unwrap_or(""));
+        if let Some(problem) = event.bad_time {
+            return Err(format!("{}: {problem}", described()));
         }
         let Some(ts) = event.ts.filter(|ts| ts.abs() <= MAX_ABS_TS_US) else {
             self.trace.stats.without_time += 1;
-            return;
+            return Ok(());
         };
+        let dur_us = event.dur.unwrap_or(0.0);
+        if dur_us < 0.0 || !dur_us.is_finite() {
+            return Err(format!("{}: `dur` is {dur_us} µs; a duration cannot be negative", described()));
+        }
+        let is_step = event.name.as_deref().is_some_and(|name| name.starts_with("ProfilerStep#"));
+        if is_step && dur_us > metrics_schema::MAX_STEP_SECONDS * 1e6 {
+            return Err(format!(
+                "{}: a step of {} s, beyond the limit of {} s (one hour)",
+                described(),
+                metrics_schema::format_number(dur_us / 1e6),
+                metrics_schema::MAX_STEP_SECONDS
+            ));
+        }
         let start = (ts * 1000.0).round() as i64;
-        let duration = (event.dur.unwrap_or(0.0).max(0.0) * 1000.0).round() as i64;
+        let duration = (dur_us * 1000.0).round() as i64;
         if duration > MAX_EVENT_DURATION_NS {
             self.trace.stats.overflowed += 1;
-            return;
+            return Ok(());
         }
         if matches!(target, Target::GpuAnnotation) {
             if event.name.as_deref().is_some_and(|name| name.starts_with("ProfilerStep#")) {
                 self.trace.gpu_step_starts.push(start);
             }
-            return;
+            return Ok(());
         }
         let name = self.trace.names.intern(event.name.as_deref().unwrap_or(""));
         let args = &event.args;
@@ -241,6 +276,7 @@ impl Builder {
             }
             Target::GpuAnnotation | Target::Skip => {}
         }
+        Ok(())
     }
 
     fn add_memory(&mut self, event: &RawEvent<'_>) {

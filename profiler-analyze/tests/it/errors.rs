@@ -90,7 +90,7 @@ fn truncated_gzip_and_missing_files() {
 fn odd_but_valid_values_are_accepted() {
     let json = br#"[
       {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#7", "pid": "12", "tid": "12", "ts": 1e3, "dur": 1000},
-      {"ph": "X", "cat": "Kernel", "name": "k\u00e9", "pid": 0, "tid": "stream 7", "ts": 1100, "dur": -5},
+      {"ph": "X", "cat": "Kernel", "name": "k\u00e9", "pid": 0, "tid": "stream 7", "ts": 1100, "dur": "0x0"},
       {"ph": "X", "cat": "kernel", "name": "nan?", "pid": 0, "tid": 7, "ts": null, "dur": 5},
       {"ph": "X", "cat": "kernel", "name": "huge", "pid": 0, "tid": 7, "ts": 1200, "dur": 1e300},
       {"ph": "X", "cat": "cpu_op", "name": "far", "pid": 1, "tid": 1, "ts": 9e18, "dur": 6e11},
@@ -101,9 +101,45 @@ fn odd_but_valid_values_are_accepted() {
     // Found by the fuzzer: a timestamp near i64::MAX ns overflowed `start + duration`.
     assert_eq!((trace.stats.without_time, trace.stats.overflowed), (2, 1));
     assert_eq!(trace.gpu.len(), 1);
-    assert_eq!(trace.gpu[0].end, trace.gpu[0].start, "negative durations clamp to 0");
+    assert_eq!(trace.gpu[0].end, trace.gpu[0].start, "a hex string is a number, as ROCm writes them");
     assert_eq!(trace.memory[0].reserved, 6e9);
     let analysis = profiler_analyze::analyze(&trace);
     assert_eq!(analysis.steps.count, 1);
     assert_eq!(analysis.memory.unwrap()[0].peak_allocated_bytes, 5_000_000_000);
+}
+
+/// Values of the wrong type or impossible values in events the analyses keep: strictly, one
+/// line with the byte offset; leniently, counted and left out.
+#[test]
+fn impossible_times_are_errors_with_their_offset_or_counted_when_lenient() {
+    let step = |n: u32, ts: &str, dur: &str| {
+        format!(
+            r#"{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#{n}", "pid": 1, "tid": 1, "ts": {ts}, "dur": {dur}}}"#
+        )
+    };
+    for (bad, expected) in [
+        (step(1, "\"abc\"", "1000"), "event \"ProfilerStep#1\": `ts` is text that is not a number"),
+        (step(1, "1000", "true"), "event \"ProfilerStep#1\": `dur` is true/false, not a number"),
+        (step(1, "1000", "{}"), "event \"ProfilerStep#1\": `dur` is a list or an object, not a number"),
+        (step(1, "1000", "-50"), "event \"ProfilerStep#1\": `dur` is -50 µs; a duration cannot be negative"),
+        (
+            step(1, "1000", "1e308"),
+            "event \"ProfilerStep#1\": a step of 1e302 s, beyond the limit of 3600 s (one hour)",
+        ),
+    ] {
+        let json = format!("[{},\n{bad},\n{}]", step(0, "0", "1000"), step(2, "2000", "1000"));
+        let err = read_bytes(json.as_bytes(), false).unwrap_err();
+        let offset =
+            json.find("{\"ph\": \"X\", \"cat\": \"user_annotation\", \"name\": \"ProfilerStep#1\"").unwrap() as u64;
+        assert_eq!(err.offset(), Some(offset), "{err}");
+        assert!(err.to_string().ends_with(expected), "{err}");
+        let trace = read_bytes(json.as_bytes(), true).unwrap();
+        assert_eq!(trace.stats.invalid, 1, "{bad}");
+        assert_eq!(trace.first_invalid.as_ref().map(|d| d.offset), Some(offset));
+        assert_eq!(profiler_analyze::analyze(&trace).steps.count, 2);
+    }
+    // Events that are not kept are not checked (nor parsed beyond their kind).
+    let json = r#"[{"ph": "X", "cat": "python_function", "name": "f", "ts": "abc", "dur": -1},
+      {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#0", "pid": 1, "tid": 1, "ts": 0, "dur": 10}]"#;
+    assert_eq!(read_bytes(json.as_bytes(), false).unwrap().stats.invalid, 0);
 }

@@ -1,42 +1,55 @@
-//! Readers for what training runs leave behind: JSONL batch events, Kineto traces, and
-//! Lightning `CSVLogger` files. Each feeds a [`ThroughputMonitor`](crate::ThroughputMonitor).
+//! Readers for what training runs leave behind: JSONL batch events and Lightning `CSVLogger`
+//! files, and the recording of a Kineto trace's steps. Each feeds a
+//! [`ThroughputMonitor`](crate::ThroughputMonitor). [`InputKind`] tells the formats apart.
 
 pub mod jsonl;
 pub mod kineto;
 pub mod lightning;
 
-use std::{
-    fs::File,
-    io::{BufRead, BufReader, Read},
-    path::Path,
-};
+use std::path::Path;
 
-use crate::Error;
-
-/// Opens a file for reading, through gzip when it starts with gzip's magic bytes (then the
-/// flag is true).
-pub(crate) fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool), Error> {
-    let io = |cause| Error::Io { path: path.to_owned(), cause };
-    let mut reader = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
-    let gzip = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn BufRead> = if gzip {
-        Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(reader)))
-    } else {
-        Box::new(reader)
-    };
-    Ok((reader, gzip))
+/// The kinds of file `ocrperf throughput` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InputKind {
+    /// JSONL batch events (`*.jsonl`, `*.jsonl.gz`, anything else, and `-`).
+    Events,
+    /// A Kineto trace (`*.json`, `*.json.gz`).
+    Trace,
+    /// Lightning's `metrics.csv` (`*.csv`).
+    LightningCsv,
 }
 
-/// Reads a whole (possibly gzipped) file.
-pub(crate) fn read_all(path: &Path) -> Result<Vec<u8>, Error> {
-    let (mut reader, compressed) = open(path)?;
-    let mut bytes = Vec::new();
-    // On an error, `read_to_end` has kept what it read: its length is where reading stopped.
-    reader.read_to_end(&mut bytes).map_err(|cause| Error::ReadAt {
-        path: path.to_owned(),
-        offset: bytes.len() as u64,
-        compressed,
-        cause,
-    })?;
-    Ok(bytes)
+impl InputKind {
+    /// The kind of `path`, from its name: `.csv` is Lightning's log, `.json` and `.json.gz` a
+    /// trace, everything else (`.jsonl`, `.jsonl.gz`, `-` for standard input) batch events.
+    pub fn of(path: &Path) -> InputKind {
+        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+        if name.ends_with(".csv") || name.ends_with(".csv.gz") {
+            InputKind::LightningCsv
+        } else if name.ends_with(".json") || name.ends_with(".json.gz") {
+            InputKind::Trace
+        } else {
+            InputKind::Events
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_names() {
+        for (name, kind) in [
+            ("run/metrics.csv", InputKind::LightningCsv),
+            ("t.pt.trace.json", InputKind::Trace),
+            ("T.JSON.GZ", InputKind::Trace),
+            ("batches.jsonl", InputKind::Events),
+            ("batches.jsonl.gz", InputKind::Events),
+            ("-", InputKind::Events),
+        ] {
+            assert_eq!(InputKind::of(Path::new(name)), kind, "{name}");
+        }
+    }
 }

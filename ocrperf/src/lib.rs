@@ -1,0 +1,47 @@
+//! ocrperf as one library: the crate users depend on, and the home of work that needs two
+//! capabilities at once.
+//!
+//! Each capability is its own crate, re-exported here under its name: [`polygon_cache`]
+//! (DBNet targets), [`throughput`], [`profiler_analyze`] (Kineto traces),
+//! [`resource_monitor`], [`regression`], and the shared vocabulary [`metrics_schema`]. Those
+//! crates never depend on each other; where a job needs two of them, the composition lives
+//! here, so that both front ends (the `ocrperf` binary and the Python package) call the same
+//! code:
+//!
+//! - [`dbnet_pipeline`]: the DBNet target generator (`polygon-cache`) run through the
+//!   instrumented loader (`throughput`), epoch by epoch, as `ocrperf throughput run` does;
+//! - [`throughput_files`]: throughput from files of any kind, with Kineto traces read by
+//!   `profiler-analyze`'s streaming reader and recorded by `throughput`.
+//!
+//! What it does not do: parse command lines, print, or choose exit codes; the front ends do.
+//!
+//! # Example
+//!
+//! ```
+//! use ocrperf::dbnet_pipeline::{PipelineOptions, run_pipeline};
+//!
+//! let options = PipelineOptions {
+//!     images: ocrperf::polygon_cache::synthetic_dataset(8, 0),
+//!     batch_size: 4,
+//!     workers: 1,
+//!     epochs: 1,
+//!     step: std::time::Duration::ZERO,
+//!     ..PipelineOptions::default()
+//! };
+//! let run = run_pipeline(&options, &mut |_| true).unwrap();
+//! assert_eq!(run.report.batches, 2);
+//! assert_eq!(run.report.samples, 8);
+//! ```
+
+pub mod dbnet_pipeline;
+mod error;
+pub mod throughput_files;
+
+pub use error::Error;
+
+pub use metrics_schema;
+pub use polygon_cache;
+pub use profiler_analyze;
+pub use regression;
+pub use resource_monitor;
+pub use throughput;

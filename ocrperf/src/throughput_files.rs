@@ -1,0 +1,112 @@
+//! Throughput from what runs leave behind, in any of the kinds `ocrperf throughput` reads:
+//! JSONL batch events and Lightning's `metrics.csv` (read by `throughput`), and Kineto
+//! traces, read by `profiler-analyze`'s streaming reader with its step and DataLoader rules,
+//! then recorded by `throughput` (one reader of traces, not two).
+
+use std::{path::PathBuf, time::Duration};
+
+use metrics_schema::{Bottleneck, ThroughputReport};
+use profiler_analyze::{ReadOptions, read_trace, step_timings};
+use throughput::{
+    MonitorSettings, ThroughputMonitor,
+    inputs::{self, InputKind, kineto::TraceStep},
+};
+
+use crate::Error;
+
+/// How to read the files.
+#[derive(Debug, Clone, Default)]
+pub struct FileOptions {
+    /// Samples per step for Kineto traces (they do not record it).
+    pub batch_size: Option<u64>,
+    /// Count and skip unreadable JSONL lines instead of failing.
+    pub skip_bad_lines: bool,
+    /// Batches left out at the start.
+    pub warmup: u64,
+}
+
+/// The report, and what was read but looked wrong.
+#[derive(Debug, Clone)]
+pub struct FilesThroughput {
+    /// The throughput over all the files' batches.
+    pub report: ThroughputReport,
+    /// Warnings with their place (Lightning's missing data wait, steps going backwards, a
+    /// restart of the counters, skipped lines).
+    pub warnings: Vec<String>,
+}
+
+/// Reads every file into one throughput report (`-` is standard input, as batch events).
+///
+/// # Errors
+/// The first file's error, naming it and the place; [`Error::TraceWithoutBatchSize`];
+/// [`Error::NoData`] when the warm-up leaves no batch.
+pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThroughput, Error> {
+    if files.is_empty() {
+        return Err(Error::NoData(
+            "give the files to read (batch events, traces or metrics.csv), or `throughput run`".to_owned(),
+        ));
+    }
+    let mut monitor = ThroughputMonitor::new(MonitorSettings {
+        warmup_batches: options.warmup,
+        memory_every: 0,
+        ..MonitorSettings::default()
+    });
+    let mut warnings = Vec::new();
+    let (mut skipped, mut wait_measured) = (0, false);
+    for file in files {
+        match InputKind::of(file) {
+            InputKind::Trace => {
+                let batch_size = options.batch_size.ok_or_else(|| Error::TraceWithoutBatchSize(file.clone()))?;
+                let trace = read_trace(file, ReadOptions::default(), &mut |_| true)?;
+                let steps: Vec<TraceStep> = step_timings(&trace)
+                    .iter()
+                    .map(|step| TraceStep { duration: nanos(step.duration_ns), data_wait: nanos(step.data_wait_ns) })
+                    .collect();
+                if steps.is_empty() {
+                    return Err(Error::NoData(format!(
+                        "{}: no ProfilerStep#N spans (record with torch.profiler.schedule and call prof.step())",
+                        file.display()
+                    )));
+                }
+                inputs::kineto::record_steps(&steps, batch_size, &mut monitor);
+                wait_measured = true;
+            }
+            InputKind::LightningCsv => {
+                let stats = inputs::lightning::read_metrics_csv(file, &mut monitor)?;
+                warnings.extend(stats.warnings);
+                warnings.push(format!(
+                    "{}: Lightning's metrics.csv records no data wait; its batches count as all compute \
+                     (the ocrperf callback records both)",
+                    file.display()
+                ));
+            }
+            _ => {
+                let stats = inputs::jsonl::read_events(file, &mut monitor, options.skip_bad_lines)?;
+                skipped += stats.skipped;
+                warnings.extend(stats.warnings);
+                wait_measured = true;
+            }
+        }
+    }
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut report = monitor.report(&names.join(", "));
+    if report.batches == 0 {
+        return Err(Error::NoData(format!(
+            "{}: every batch was warm-up (--warmup {}); nothing left to measure",
+            names.join(", "),
+            options.warmup
+        )));
+    }
+    report.skipped_lines = skipped;
+    if !wait_measured {
+        report.bottleneck = Bottleneck::Unmeasured;
+    }
+    if skipped > 0 {
+        warnings.push(format!("skipped {skipped} unreadable lines"));
+    }
+    Ok(FilesThroughput { report, warnings })
+}
+
+fn nanos(ns: i64) -> Duration {
+    Duration::from_nanos(ns.max(0) as u64)
+}
