@@ -8,7 +8,7 @@ use std::{
     time::Instant,
 };
 
-use metrics_schema::{CacheReport, EpochReport, FileDigest, ParitySummary, TargetsBenchReport};
+use metrics_schema::{CacheReport, EpochReport, FileDigest, ParitySummary, ReportKind, SchemaId, TargetsBenchReport};
 
 use crate::{
     Error, PolygonCache, TargetConfig, TargetGenerator, Targets, TextPolygon, digest_targets, read_ground_truth,
@@ -89,6 +89,76 @@ pub fn digest_dataset(
             (image.name.clone(), digest)
         })
         .collect()
+}
+
+/// Reads the digests of a reference: the `digests.json` that `tools/dbnet_reference.py` writes
+/// (no `schema`), or an ocrperf digest report (`ocrperf.targets-digest.v1`).
+///
+/// # Errors
+/// [`Error::Io`], or [`Error::BadDigests`] for text that is not UTF-8 (with its line), JSON
+/// that does not parse, a report of another kind or a newer version, an entry that is neither
+/// four digests nor an error, and a file with no entries.
+pub fn read_digests(path: &Path) -> Result<BTreeMap<String, FileDigest>, Error> {
+    let bad = |message: String| Error::BadDigests { path: path.to_owned(), message };
+    let text = metrics_schema::text::read_text(path, metrics_schema::text::MAX_TEXT_FILE).map_err(|err| match err {
+        metrics_schema::text::TextError::Io(cause) => Error::Io { path: path.to_owned(), cause },
+        other => bad(other.to_string()),
+    })?;
+    let root: serde_json::Value =
+        serde_json::from_str(&text).map_err(|err| bad(format!("line {}: not JSON: {err}", err.line())))?;
+    if let Some(schema) = root.get("schema") {
+        let id = schema.as_str().unwrap_or_default();
+        let expected = SchemaId { kind: ReportKind::TargetsDigest, major: 1 };
+        match id.parse::<SchemaId>() {
+            Ok(found) if found.kind == expected.kind && found.major <= expected.major => {}
+            Ok(found) if found.kind == expected.kind => {
+                return Err(bad(format!("`{id}` is newer than this ocrperf reads ({expected}); update ocrperf")));
+            }
+            _ => return Err(bad(format!("a `{id}` report, not target digests (`{expected}`, or a digests.json)"))),
+        }
+    }
+    let Some(files) = root.get("files").and_then(serde_json::Value::as_object) else {
+        return Err(bad("no `files` object: expected {\"files\": {name: {gt, mask, thresh, thresh_mask}}}".to_owned()));
+    };
+    if files.is_empty() {
+        return Err(bad("`files` is empty: nothing to compare against".to_owned()));
+    }
+    files
+        .iter()
+        .map(|(name, entry)| {
+            let digest = serde_json::from_value::<FileDigest>(entry.clone()).map_err(|_| {
+                bad(format!(
+                    "file `{name}`: expected its four SHA-256 digests {{gt, mask, thresh, thresh_mask}}, \
+                     or {{error}} where the reference failed"
+                ))
+            })?;
+            Ok((name.clone(), digest))
+        })
+        .collect()
+}
+
+/// Compares digests with a reference's, as [`compare_digests`], and refuses a comparison of
+/// nothing: when none of the reference's files was digested here, parity is not shown.
+///
+/// # Errors
+/// [`Error::BadDigests`] naming the reference when no file is in both.
+pub fn check_parity(
+    ours: &BTreeMap<String, FileDigest>,
+    reference: &BTreeMap<String, FileDigest>,
+    path: &Path,
+) -> Result<ParitySummary, Error> {
+    let summary = compare_digests(ours, reference, &path.display().to_string());
+    if summary.compared == 0 {
+        return Err(Error::BadDigests {
+            path: path.to_owned(),
+            message: format!(
+                "none of its {} files is among the {} digested here: is it the reference of this data set?",
+                reference.len(),
+                ours.len()
+            ),
+        });
+    }
+    Ok(summary)
 }
 
 /// Compares digests with a reference's. Files that fail in both count as identical (the

@@ -88,6 +88,14 @@ pub enum Error {
         /// The directory.
         dir: PathBuf,
     },
+    /// A reference digests file is not one: the wrong kind of report, a bad entry, or no files.
+    #[error("{}: {message}", path.display())]
+    BadDigests {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, in words.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{}: {cause}", path.display())]
     Io {

@@ -53,7 +53,8 @@ mod work;
 pub use border::EdgeDistance;
 pub use cache::{CacheStats, PolygonCache};
 pub use dataset::{
-    BenchHooks, BenchOptions, Image, check_dataset, compare_digests, digest_dataset, read_dataset, run_bench,
+    BenchHooks, BenchOptions, Image, check_dataset, check_parity, compare_digests, digest_dataset, read_dataset,
+    read_digests, run_bench,
 };
 pub use digest::{MapDigests, digest_map, digest_targets, write_npy};
 pub use error::Error;

@@ -19,7 +19,7 @@
 
 use std::{collections::HashMap, path::Path, time::Duration};
 
-use metrics_schema::{AlertEvent, AlertState, HumanDuration};
+use metrics_schema::{AlertEvent, AlertState, HumanDuration, Severity};
 use serde::Deserialize;
 
 use crate::Error;
@@ -69,7 +69,7 @@ pub struct Rule {
     pub hold: HumanDuration,
     /// `info`, `warning` or `critical`.
     #[serde(default = "warning")]
-    pub severity: String,
+    pub severity: Severity,
     /// What it means, for people.
     pub message: String,
     /// Only while the watched process runs (the condition is false otherwise).
@@ -81,8 +81,8 @@ fn zero() -> HumanDuration {
     HumanDuration(Duration::ZERO)
 }
 
-fn warning() -> String {
-    "warning".to_owned()
+fn warning() -> Severity {
+    Severity::Warning
 }
 
 #[derive(Debug, Deserialize)]
@@ -92,129 +92,97 @@ struct RulesFile {
     rule: Vec<Rule>,
 }
 
-/// Reads rules from a TOML file: `[[rule]]` tables.
-pub fn load_rules(path: &Path) -> Result<Vec<Rule>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
-    parse_rules(&text).map_err(|message| Error::Rules { path: path.to_owned(), message })
+/// Why rules text is not valid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RulesError {
+    /// TOML syntax, an unknown field, a missing one, or a value of the wrong kind.
+    #[error("line {line}: {message}")]
+    AtLine {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A problem with no line to point at.
+    #[error("{0}")]
+    Whole(String),
+    /// A rule's threshold is not a finite number.
+    #[error("rule `{rule}`: threshold must be a finite number")]
+    Threshold {
+        /// The rule.
+        rule: String,
+    },
 }
 
-/// Parses rules from TOML text; the error names the line.
-pub fn parse_rules(text: &str) -> Result<Vec<Rule>, String> {
+/// Reads rules from a TOML file: `[[rule]]` tables.
+///
+/// # Errors
+/// [`Error::Io`], or [`Error::Rules`] with the line (and for text that is not UTF-8, the line
+/// and column of the first bad byte).
+pub fn load_rules(path: &Path) -> Result<Vec<Rule>, Error> {
+    let rules_error = |message: String| Error::Rules { path: path.to_owned(), message };
+    let text = metrics_schema::text::read_text(path, metrics_schema::text::MAX_TEXT_FILE).map_err(|err| match err {
+        metrics_schema::text::TextError::Io(cause) => Error::Io { path: path.to_owned(), cause },
+        other => rules_error(other.to_string()),
+    })?;
+    parse_rules(&text).map_err(|err| rules_error(err.to_string()))
+}
+
+/// Parses rules from TOML text.
+///
+/// # Errors
+/// [`RulesError`], naming the line where there is one.
+pub fn parse_rules(text: &str) -> Result<Vec<Rule>, RulesError> {
     let file: RulesFile = toml::from_str(text).map_err(|err| {
-        let line = err.span().map(|span| text[..span.start].lines().count().max(1));
         let message = err.message().to_owned();
-        match line {
-            Some(line) => format!("line {line}: {message}"),
-            None => message,
+        match err.span() {
+            Some(span) => RulesError::AtLine { line: text[..span.start].lines().count().max(1), message },
+            None => RulesError::Whole(message),
         }
     })?;
-    for rule in &file.rule {
-        if !matches!(rule.severity.as_str(), "info" | "warning" | "critical") {
-            return Err(format!("rule `{}`: severity must be info, warning or critical", rule.name));
-        }
-        if !rule.threshold.is_finite() {
-            return Err(format!("rule `{}`: threshold must be a finite number", rule.name));
-        }
+    if let Some(rule) = file.rule.iter().find(|rule| !rule.threshold.is_finite()) {
+        return Err(RulesError::Threshold { rule: rule.name.clone() });
     }
     Ok(file.rule)
 }
 
-/// The built-in rules; the README gives where each number comes from.
+/// The built-in rules (`default_rules.toml`, parsed like any rules file); the README gives
+/// where each number comes from.
 pub fn default_rules() -> Vec<Rule> {
-    let rule =
-        |name: &str, metric: &str, op, threshold, hold: u64, severity: &str, message: &str, while_process| Rule {
-            name: name.to_owned(),
-            metric: metric.to_owned(),
-            op,
-            threshold,
-            hold: HumanDuration(Duration::from_secs(hold)),
-            severity: severity.to_owned(),
-            message: message.to_owned(),
-            while_process,
-        };
-    use Comparison::*;
-    vec![
-        rule(
-            "gpu-input-bound",
-            "gpu.*.utilization_percent",
-            Below,
-            30.0,
-            30,
-            "warning",
-            "GPU utilization under 30% for 30 s while the job runs: likely input-bound (data loading)",
-            true,
-        ),
-        rule(
-            "gpu-memory-full",
-            "gpu.*.memory_used_percent",
-            Above,
-            95.0,
-            0,
-            "warning",
-            "GPU memory over 95%: close to out-of-memory",
-            false,
-        ),
-        rule(
-            "gpu-hot",
-            "gpu.*.temperature_c",
-            AtLeast,
-            85.0,
-            0,
-            "critical",
-            "GPU at 85 °C or more: thermal slowdown is near",
-            false,
-        ),
-        rule(
-            "gpu-throttled",
-            "gpu.*.throttled_thermal_or_power",
-            AtLeast,
-            1.0,
-            0,
-            "warning",
-            "GPU clocks throttled for thermal or power reasons (HW slowdown, thermal, power brake)",
-            false,
-        ),
-        rule(
-            "host-memory",
-            "host.memory_used_percent",
-            Above,
-            90.0,
-            15,
-            "warning",
-            "Host memory over 90% for 15 s",
-            false,
-        ),
-        rule(
-            "swap-growing",
-            "host.swap_growth_bytes_per_s",
-            Above,
-            0.0,
-            10,
-            "warning",
-            "Swap use grew in every interval for 10 s: the host is paging",
-            false,
-        ),
-        rule(
-            "disk-busy",
-            "disk.*.busy_percent",
-            Above,
-            90.0,
-            30,
-            "warning",
-            "A disk busy over 90% of the time for 30 s: I/O-bound",
-            false,
-        ),
-        rule(
-            "cpu-saturated",
-            "host.cpu_min_core_percent",
-            Above,
-            95.0,
-            30,
-            "warning",
-            "Every core over 95% for 30 s: the host CPU is saturated",
-            false,
-        ),
-    ]
+    // A test parses this file, so it cannot fail here.
+    parse_rules(include_str!("default_rules.toml")).unwrap_or_default()
+}
+
+/// What to tell the user about a rules file before the monitor starts: no rules at all (the
+/// built-in ones are then off too), and rules whose metric pattern can match no metric the
+/// monitor records (a typo such as `host.cpu_prcent`).
+pub fn rule_warnings(rules: &[Rule]) -> Vec<String> {
+    if rules.is_empty() {
+        return vec![
+            "the rules file has no [[rule]] tables: no alert can fire (without --alerts the built-in \
+                     rules apply)"
+                .to_owned(),
+        ];
+    }
+    rules
+        .iter()
+        .filter(|rule| !metrics_schema::MONITOR_METRICS.iter().any(|known| patterns_overlap(&rule.metric, known)))
+        .map(|rule| {
+            format!(
+                "rule `{}`: metric `{}` matches nothing the monitor records (see `ocrperf monitor --help`; \
+                 names look like host.cpu_percent, gpu.*.utilization_percent)",
+                rule.name, rule.metric
+            )
+        })
+        .collect()
+}
+
+/// Whether a rule's pattern and a known metric template (both with `*` for one dotted part)
+/// can name the same metric.
+fn patterns_overlap(pattern: &str, template: &str) -> bool {
+    let (a, b): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), template.split('.').collect());
+    a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x == y || *x == "*" || *y == "*")
 }
 
 /// Evaluates rules sample by sample.
@@ -267,7 +235,7 @@ impl AlertEngine {
                         rule: rule.name.clone(),
                         metric: name.clone(),
                         state: if condition { AlertState::Firing } else { AlertState::Resolved },
-                        severity: rule.severity.clone(),
+                        severity: rule.severity,
                         message: rule.message.clone(),
                         value: *value,
                     });
@@ -318,7 +286,7 @@ mod tests {
             op,
             threshold,
             hold: HumanDuration(Duration::from_secs(hold_s)),
-            severity: "warning".to_owned(),
+            severity: Severity::Warning,
             message: "m".to_owned(),
             while_process: false,
         }])
@@ -382,21 +350,65 @@ mod tests {
     }
 
     #[test]
+    fn the_built_in_rules_are_a_rules_file_like_any_other() {
+        let rules = parse_rules(include_str!("default_rules.toml")).unwrap();
+        assert_eq!(rules, default_rules());
+        assert_eq!(rules.len(), 8);
+        assert!(rule_warnings(&rules).is_empty(), "{:?}", rule_warnings(&rules));
+        let hot = rules.iter().find(|rule| rule.name == "gpu-hot").unwrap();
+        assert_eq!((hot.op, hot.threshold, hot.severity), (Comparison::AtLeast, 85.0, Severity::Critical));
+    }
+
+    #[test]
+    fn typos_in_metric_patterns_and_empty_files_are_warned_about() {
+        let rules = parse_rules(
+            "[[rule]]\nname = \"typo\"\nmetric = \"host.cpu_prcent\"\nop = \">\"\nthreshold = 1\nmessage = \"m\"\n\
+             [[rule]]\nname = \"ok\"\nmetric = \"disk.*.busy_percent\"\nop = \">\"\nthreshold = 1\nmessage = \"m\"\n\
+             [[rule]]\nname = \"any gpu field\"\nmetric = \"gpu.0.*\"\nop = \">\"\nthreshold = 1\nmessage = \"m\"\n",
+        )
+        .unwrap();
+        let warnings = rule_warnings(&rules);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].starts_with("rule `typo`: metric `host.cpu_prcent` matches nothing"), "{warnings:?}");
+        let empty = parse_rules("# nothing yet\n").unwrap();
+        assert!(rule_warnings(&empty)[0].contains("no alert can fire"));
+    }
+
+    #[test]
+    fn every_metric_a_sample_records_is_a_known_template() {
+        let sample: metrics_schema::MonitorSample =
+            serde_json::from_str(include_str!("../tests/data/full_sample.json")).unwrap();
+        for (name, _) in sample.metrics() {
+            assert!(
+                metrics_schema::MONITOR_METRICS.iter().any(|known| patterns_overlap(&name, known)),
+                "{name} is missing from MONITOR_METRICS"
+            );
+        }
+    }
+
+    #[test]
     fn rules_files_parse_and_errors_name_the_line() {
         let rules = parse_rules(
             "[[rule]]\nname = \"hot\"\nmetric = \"gpu.*.temperature_c\"\nop = \">=\"\nthreshold = 80\nfor = \"2m\"\nmessage = \"hot\"\n",
         )
         .unwrap();
         assert_eq!(rules[0].hold.get(), Duration::from_secs(120));
-        assert_eq!(rules[0].severity, "warning");
+        assert_eq!(rules[0].severity, Severity::Warning);
         let err = parse_rules("[[rule]]\nname = \"x\"\nmetric = \"m\"\nop = \"=\"\nthreshold = 1\nmessage = \"m\"\n")
             .unwrap_err();
-        assert!(err.starts_with("line 4:"), "{err}");
+        assert!(matches!(err, RulesError::AtLine { line: 4, .. }), "{err}");
         let err = parse_rules(
             "[[rule]]\nname = \"x\"\nmetric = \"m\"\nop = \">\"\nthreshold = 1\nmessage = \"m\"\nsevertiy = \"info\"\n",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("severtiy"), "{err}");
+        let err = parse_rules(
+            "[[rule]]\nname = \"x\"\nmetric = \"m\"\nop = \">\"\nthreshold = 1\nmessage = \"m\"\nseverity = \"loud\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("line 7:") && err.contains("`info`, `warning`"), "{err}");
         assert!(
             parse_rules(
                 "[[rule]]\nname = \"x\"\nmetric = \"m\"\nop = \">\"\nthreshold = 1\nfor = \"5\"\nmessage = \"m\"\n"

@@ -48,7 +48,7 @@ mod sink;
 mod source;
 mod summary;
 
-pub use alerts::{AlertEngine, Comparison, Rule, default_rules, load_rules, parse_rules};
+pub use alerts::{AlertEngine, Comparison, Rule, RulesError, default_rules, load_rules, parse_rules, rule_warnings};
 pub use error::Error;
 pub use monitor::{Monitor, MonitorConfig, Tick};
 pub use prometheus::{Exporter, render as render_prometheus};

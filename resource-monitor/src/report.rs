@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use metrics_schema::{AlertEvent, AlertState, MetricSummary, MonitorHeader, MonitorSample};
+use metrics_schema::{AlertEvent, AlertState, MetricSummary, MonitorHeader, MonitorSample, format_metric_value};
 use plotters::prelude::*;
 
 use crate::Error;
@@ -65,14 +65,23 @@ pub fn charts_svg(samples: &[MonitorSample], alerts: &[AlertEvent]) -> Result<Ve
         .iter()
         .map(|spec| {
             let series = series_of(spec.metrics);
-            let svg = draw(spec, &series, &bands, end_s).map_err(|err| Error::Chart(err.to_string()))?;
+            // A chart shades only its own kind's alerts (a GPU alert on the GPU chart), and
+            // none when it has no data to shade.
+            let group = |metric: &str| metric.split('.').next().unwrap_or_default().to_owned();
+            let chart_group = group(spec.metrics[0]);
+            let own: Vec<(f64, f64, String)> = bands
+                .iter()
+                .filter(|(_, _, _, metric)| !series.is_empty() && group(metric) == chart_group)
+                .map(|(from, to, label, _)| (*from, *to, label.clone()))
+                .collect();
+            let svg = draw(spec, &series, &own, end_s).map_err(|err| Error::Chart(err.to_string()))?;
             Ok((spec.title.to_owned(), svg))
         })
         .collect()
 }
 
 /// Alert periods in seconds from the start: firing to resolved, or to the end.
-fn alert_bands(alerts: &[AlertEvent], start: u64, end_s: f64) -> Vec<(f64, f64, String)> {
+fn alert_bands(alerts: &[AlertEvent], start: u64, end_s: f64) -> Vec<(f64, f64, String, String)> {
     let mut bands = Vec::new();
     for (index, alert) in alerts.iter().enumerate().filter(|(_, a)| a.state == AlertState::Firing) {
         let from = (alert.t_ms.saturating_sub(start)) as f64 / 1000.0;
@@ -80,7 +89,7 @@ fn alert_bands(alerts: &[AlertEvent], start: u64, end_s: f64) -> Vec<(f64, f64, 
             .iter()
             .find(|a| a.state == AlertState::Resolved && a.rule == alert.rule && a.metric == alert.metric)
             .map_or(end_s, |resolved| (resolved.t_ms.saturating_sub(start)) as f64 / 1000.0);
-        bands.push((from, to, format!("{} ({})", alert.rule, alert.metric)));
+        bands.push((from, to, format!("{} ({})", alert.rule, alert.metric), alert.metric.clone()));
     }
     bands
 }
@@ -180,9 +189,9 @@ pub fn html_report(
             html,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&metric.name),
-            metric.mean,
-            metric.p95,
-            metric.max
+            format_metric_value(&metric.name, metric.mean),
+            format_metric_value(&metric.name, metric.p95),
+            format_metric_value(&metric.name, metric.max)
         );
     }
     html.push_str("</table>\n</body>\n</html>\n");

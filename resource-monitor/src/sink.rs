@@ -139,20 +139,42 @@ impl SampleSink {
     }
 }
 
-/// Reads a JSONL sample file back: its header, samples and alerts. A last line without its
-/// newline (a monitor killed mid-write) is ignored; any other bad line is an error naming it.
+/// Reads a JSONL sample file back: its header, samples and alerts. `-` is standard input;
+/// gzip is recognised by its magic bytes; a byte-order mark is skipped; lines are limited to
+/// [`MAX_LINE`](metrics_schema::text::MAX_LINE). A last line without its newline (a monitor
+/// killed mid-write) is ignored; any other bad line is an error naming it. The CSV that
+/// `monitor --out x.csv` writes is refused with a sentence saying to use the JSONL file.
 pub fn read_samples(path: &Path) -> Result<(MonitorHeader, Vec<MonitorSample>, Vec<AlertEvent>), Error> {
-    let text = std::fs::read_to_string(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
-    let complete = match text.rfind('\n') {
-        Some(end) => &text[..=end],
-        None => "",
-    };
-    let bad = |line: usize, message: String| Error::BadSamples { path: path.to_owned(), line, message };
+    use metrics_schema::text::{LineError, Lines, open_input};
+    let bad = |line: u64, message: String| Error::BadSamples { path: path.to_owned(), line: line as usize, message };
+    let (reader, _) = open_input(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
+    let mut lines = Lines::new(reader);
     let mut header = None;
     let mut samples = Vec::new();
     let mut alerts = Vec::new();
-    for (index, line) in complete.lines().enumerate() {
-        match MonitorLine::parse(line.as_bytes(), index == 0).map_err(|message| bad(index + 1, message))? {
+    loop {
+        let line = match lines.next_line() {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(LineError::TooLong { line, .. }) => {
+                return Err(bad(line, "longer than 1 MiB without a newline; is this a sample file?".to_owned()));
+            }
+            Err(LineError::Io { line, cause, .. }) => return Err(bad(line, format!("cannot read this line: {cause}"))),
+            Err(other) => return Err(bad(0, other.to_string())),
+        };
+        if !line.complete {
+            break;
+        }
+        if line.number == 1 && !line.bytes.starts_with(b"{") && line.bytes.contains(&b',') {
+            return Err(bad(
+                1,
+                "this looks like the CSV that `monitor --out FILE.csv` writes; `monitor report` reads the JSONL \
+                 sample file (`--out FILE.jsonl`), which also holds the alerts"
+                    .to_owned(),
+            ));
+        }
+        let text = line.text().map_err(|message| bad(line.number, message))?;
+        match MonitorLine::parse(text.as_bytes(), line.number == 1).map_err(|message| bad(line.number, message))? {
             MonitorLine::Header(first) => header = Some(*first),
             MonitorLine::Sample(sample) => samples.push(*sample),
             MonitorLine::Alert(alert) => alerts.push(alert),

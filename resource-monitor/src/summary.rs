@@ -16,9 +16,10 @@ pub struct Summary {
 struct Series {
     name: String,
     count: u64,
-    sum: f64,
+    /// A running mean, not a sum: values near `f64::MAX` must not overflow it.
+    mean: f64,
     max: f64,
-    kept: Vec<f32>,
+    kept: Vec<f64>,
     /// Keep one value in `stride`.
     stride: u64,
 }
@@ -36,7 +37,7 @@ impl Summary {
                     self.metrics.push(Series {
                         name: name.clone(),
                         count: 0,
-                        sum: 0.0,
+                        mean: 0.0,
                         max: f64::NEG_INFINITY,
                         kept: Vec::new(),
                         stride: 1,
@@ -46,16 +47,16 @@ impl Summary {
             };
             if series.count.is_multiple_of(series.stride) {
                 if series.kept.len() == KEPT {
-                    let halved: Vec<f32> = series.kept.iter().step_by(2).copied().collect();
+                    let halved: Vec<f64> = series.kept.iter().step_by(2).copied().collect();
                     series.kept = halved;
                     series.stride *= 2;
                 }
                 if series.count.is_multiple_of(series.stride) {
-                    series.kept.push(*value as f32);
+                    series.kept.push(*value);
                 }
             }
             series.count += 1;
-            series.sum += value;
+            series.mean += (value - series.mean) / series.count as f64;
             series.max = series.max.max(*value);
         }
     }
@@ -65,11 +66,10 @@ impl Summary {
         self.metrics
             .iter()
             .map(|series| {
-                let kept: Vec<f64> = series.kept.iter().map(|&v| f64::from(v)).collect();
-                let p95 = Distribution::from_samples(&kept).map_or(f64::NAN, |d| d.p95);
+                let p95 = Distribution::from_samples(&series.kept).map_or(f64::NAN, |d| d.p95);
                 MetricSummary {
                     name: series.name.clone(),
-                    mean: round(series.sum / series.count.max(1) as f64),
+                    mean: round(series.mean),
                     p95: round(p95),
                     max: round(series.max),
                 }
@@ -78,13 +78,27 @@ impl Summary {
     }
 }
 
+/// Three decimals, where that stays finite (`1e308 × 1000` does not).
 fn round(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
+    let rounded = (value * 1000.0).round() / 1000.0;
+    if rounded.is_finite() { rounded } else { value }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_values_give_finite_statistics() {
+        let mut summary = Summary::default();
+        for value in [1e308, 1e308, 1.5e308, f64::INFINITY, f64::NAN] {
+            summary.add(&[("host.memory_used_bytes".to_owned(), value)]);
+        }
+        let metric = &summary.finish()[0];
+        assert!(metric.mean.is_finite() && metric.p95.is_finite() && metric.max.is_finite(), "{metric:?}");
+        assert!((metric.mean / 1e308 - 7.0 / 6.0).abs() < 1e-12, "{metric:?}");
+        assert_eq!(metric.max, 1.5e308);
+    }
 
     #[test]
     fn statistics_stay_exact_or_close_in_bounded_memory() {

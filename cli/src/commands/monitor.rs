@@ -10,7 +10,7 @@ use std::{
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use metrics_schema::{AlertState, Envelope, HostInfo, HumanDuration, MonitorSummaryReport};
-use resource_monitor::{Monitor, MonitorConfig, Summary, Tick, default_rules, load_rules};
+use resource_monitor::{Monitor, MonitorConfig, Summary, Tick, default_rules, load_rules, rule_warnings};
 
 use crate::{
     Outcome, interrupt,
@@ -100,8 +100,18 @@ pub(crate) fn run(args: &MonitorArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     let interval = args.interval.get();
     anyhow::ensure!(interval >= Duration::from_millis(10), "--interval must be at least 10ms");
+    anyhow::ensure!(
+        args.duration.is_none_or(|d| !d.get().is_zero()),
+        "--duration must be longer than 0s (leave it out to run until Ctrl-C or the command's exit)"
+    );
     let rules = match &args.alerts {
-        Some(path) => load_rules(path)?,
+        Some(path) => {
+            let rules = load_rules(path)?;
+            for warning in rule_warnings(&rules) {
+                ui.note(format_args!("warning: {}: {warning}", path.display()));
+            }
+            rules
+        }
         None => default_rules(),
     };
     let mut child = match args.command.split_first() {
@@ -134,12 +144,16 @@ fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     }
 
     let started = Instant::now();
+    // The last sample is taken at the deadline, however long the interval: `--interval 1h
+    // --duration 1s` samples at start and after one second.
+    let deadline = args.duration.map(|d| started + d.get());
     let mut forwarded = 0;
     let mut exit_code = None;
     let live = ui.live() && std::io::stderr().is_terminal();
     for tick_index in 1u64.. {
         // Fixed-rate ticks: the n-th sample is due at start + n × interval, whatever the last took.
         let due = started + interval.mul_f64(tick_index as f64);
+        let due = deadline.map_or(due, |deadline| due.min(deadline));
         while Instant::now() < due {
             if let Some(code) = child_exit(&mut child)? {
                 exit_code = Some(code);
@@ -154,7 +168,7 @@ fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         let tick =
             monitor.tick(unix_ms()).with_context(|| "writing samples (the file ends with its last complete line)")?;
         report_tick(ui, &tick, live, monitor.active_alerts());
-        let out_of_time = args.duration.is_some_and(|d| started.elapsed() >= d.get());
+        let out_of_time = deadline.is_some_and(|deadline| Instant::now() >= deadline);
         if exit_code.is_some() || out_of_time || (child.is_none() && interrupt::requested()) {
             break;
         }
@@ -222,7 +236,11 @@ fn report_tick(ui: &Ui, tick: &Tick, live: bool, active: usize) {
         let state = if alert.state == AlertState::Firing { "FIRING" } else { "resolved" };
         let line = format!(
             "alert {state} [{}] {} ({} = {}): {}",
-            alert.severity, alert.rule, alert.metric, alert.value, alert.message
+            alert.severity.as_str(),
+            alert.rule,
+            alert.metric,
+            alert.value,
+            alert.message
         );
         if live {
             let _ = writeln!(std::io::stderr(), "\r\x1b[2K{line}");
@@ -289,7 +307,10 @@ fn summary_document(report: &MonitorSummaryReport) -> Document {
     let rows = report
         .metrics
         .iter()
-        .map(|m| vec![m.name.clone(), format_value(m.mean), format_value(m.p95), format_value(m.max)])
+        .map(|m| {
+            let value = |v: f64| metrics_schema::format_metric_value(&m.name, v);
+            vec![m.name.clone(), value(m.mean), value(m.p95), value(m.max)]
+        })
         .collect();
     doc.table(Some("Metrics"), &["metric", "mean", "p95", "max"], rows);
     if !report.alerts.is_empty() {
@@ -319,6 +340,10 @@ fn format_value(value: f64) -> String {
 }
 
 fn write_report(args: &ReportArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    anyhow::ensure!(
+        !metrics_schema::text::is_stdin(&args.samples) || args.svg.is_some() || ui.output_path().is_some(),
+        "reading samples from standard input: say where the page goes (-o FILE.html)"
+    );
     let (header, samples, alerts) = resource_monitor::read_samples(&args.samples)?;
     anyhow::ensure!(!samples.is_empty(), "{}: no samples to report", args.samples.display());
     if let Some(dir) = &args.svg {

@@ -9,10 +9,9 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use metrics_schema::{Envelope, FileDigest, TargetsBenchReport, TargetsDigestReport};
 use polygon_cache::{
-    BenchHooks, BenchOptions, EdgeDistance, Image, TargetConfig, TargetGenerator, Targets, check_dataset,
-    compare_digests, digest_dataset, read_dataset, run_bench, synthetic_dataset, write_npy,
+    BenchHooks, BenchOptions, EdgeDistance, Image, TargetConfig, TargetGenerator, Targets, check_dataset, check_parity,
+    digest_dataset, read_dataset, read_digests, run_bench, synthetic_dataset, write_npy,
 };
-use serde::Deserialize;
 
 use crate::{
     Outcome, interrupt,
@@ -163,33 +162,18 @@ pub(crate) fn run(args: &TargetsArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 
 fn digest(args: &DigestArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     let config = args.options.config()?;
-    let reference = args.check.as_deref().map(read_reference_digests).transpose()?;
+    // Read first: a wrong reference fails before any work.
+    let reference = args.check.as_deref().map(|path| read_digests(path).map(|r| (path, r))).transpose()?;
     let images = args.options.read(&args.gt)?;
     let progress = ui.progress(images.len() as u64, "digest");
     let files = digest_dataset(&images, &TargetGenerator::new(config), &|| progress.inc(1));
     progress.finish_and_clear();
-    let parity = reference.map(|(path, reference)| compare_digests(&files, &reference, &path.display().to_string()));
+    let parity = reference.map(|(path, reference)| check_parity(&files, &reference, path)).transpose()?;
     let outcome =
         if parity.as_ref().is_some_and(|parity| !parity.passed()) { Outcome::CheckFailed } else { Outcome::Success };
     let report = TargetsDigestReport { images: images.len(), files, parity };
     ui.emit(&Envelope::for_this_machine(report.clone()), &digest_document(&report, "Target digests"))?;
     Ok(outcome)
-}
-
-/// Reads the `files` of a reference `digests.json` or of an ocrperf digest report.
-fn read_reference_digests(path: &Path) -> anyhow::Result<(PathBuf, BTreeMap<String, FileDigest>)> {
-    #[derive(Deserialize)]
-    struct Digests {
-        files: BTreeMap<String, FileDigest>,
-    }
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}", path.display()))?;
-    let digests: Digests = serde_json::from_str(&text).map_err(|err| {
-        anyhow::anyhow!(
-            "{}: not a digests file: {err} (expected {{\"files\": {{name: {{gt, mask, thresh, thresh_mask}}}}}})",
-            path.display()
-        )
-    })?;
-    Ok((path.to_owned(), digests.files))
 }
 
 fn digest_document(report: &TargetsDigestReport, title: &str) -> Document {

@@ -231,7 +231,7 @@ fn a_broken_reference_file_exits_2() {
     let output = run(ocrperf().args(["targets", "digest", "--gt"]).arg(&gt).arg("--check").arg(&reference), 2);
     let err = stderr(&output);
     assert!(
-        err.starts_with(&format!("ocrperf: error: {}: not a digests file: EOF while parsing", reference.display())),
+        err.starts_with(&format!("ocrperf: error: {}: line 1: not JSON: EOF while parsing", reference.display())),
         "{err}"
     );
     assert_eq!(err.lines().count(), 1);

@@ -9,9 +9,9 @@ mod trace;
 
 pub use baseline::{BaselineMetric, BaselineReport, Direction, MetricKind, RunInfo, SourcesRead};
 pub use monitor::{
-    AlertEvent, AlertLine, AlertState, DiskSample, GpuProcess, GpuSample, HostSample, MONITOR_SAMPLES_SCHEMA,
-    MetricSummary, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample, MonitorSummaryReport, NetSample,
-    ProcessSample,
+    AlertEvent, AlertLine, AlertState, DiskSample, GpuProcess, GpuSample, HostSample, MONITOR_METRICS,
+    MONITOR_SAMPLES_SCHEMA, MetricSummary, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample,
+    MonitorSummaryReport, NetSample, ProcessSample,
 };
 pub use regress::{
     Comparison, DecisionRule, GateSettings, MetricsReport, RegressReport, RegressSide, Verdict, VerdictCounts,

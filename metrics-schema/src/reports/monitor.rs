@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Better, HostInfo, MetricsBuilder, Report, ReportKind, ToMetrics, Unit};
+use crate::{Better, HostInfo, MetricsBuilder, Report, ReportKind, Severity, ToMetrics, Unit};
 
 /// The `schema` of a sample file's first line.
 pub const MONITOR_SAMPLES_SCHEMA: &str = "ocrperf.monitor-samples.v1";
@@ -243,7 +243,7 @@ pub struct AlertEvent {
     /// `firing` or `resolved`.
     pub state: AlertState,
     /// `info`, `warning` or `critical`.
-    pub severity: String,
+    pub severity: Severity,
     /// The rule's message.
     pub message: String,
     /// The metric's value at this moment.
@@ -334,6 +334,43 @@ impl ToMetrics for MonitorSummaryReport {
         });
     }
 }
+
+/// Every metric name [`MonitorSample::metrics`] can produce, `*` standing for a device (GPU
+/// index, disk or network interface name). Alert rules are checked against these.
+pub const MONITOR_METRICS: &[&str] = &[
+    "host.cpu_percent",
+    "host.cpu_min_core_percent",
+    "host.load1",
+    "host.memory_used_bytes",
+    "host.memory_available_bytes",
+    "host.memory_used_percent",
+    "host.swap_used_bytes",
+    "host.swap_growth_bytes_per_s",
+    "disk.*.read_bytes_per_s",
+    "disk.*.write_bytes_per_s",
+    "disk.*.busy_percent",
+    "net.*.rx_bytes_per_s",
+    "net.*.tx_bytes_per_s",
+    "gpu.*.utilization_percent",
+    "gpu.*.memory_utilization_percent",
+    "gpu.*.memory_used_bytes",
+    "gpu.*.memory_used_percent",
+    "gpu.*.temperature_c",
+    "gpu.*.power_w",
+    "gpu.*.power_limit_w",
+    "gpu.*.sm_clock_mhz",
+    "gpu.*.memory_clock_mhz",
+    "gpu.*.pcie_rx_bytes_per_s",
+    "gpu.*.pcie_tx_bytes_per_s",
+    "gpu.*.throttled_thermal_or_power",
+    "process.alive",
+    "process.cpu_percent",
+    "process.rss_bytes",
+    "process.threads",
+    "process.read_bytes_per_s",
+    "process.write_bytes_per_s",
+    "process.children",
+];
 
 impl MonitorSample {
     /// The sample as named metrics, in a stable order. Absent readings are left out.

@@ -101,7 +101,7 @@ fn read_report(path: &Path, bytes: u64, options: &ReadOptions<'_>, run: &mut Run
             let alerts = envelope.report.alerts.iter().map(|alert| {
                 (
                     alert.rule.clone(),
-                    alert.severity.clone(),
+                    alert.severity,
                     alert.message.clone(),
                     alert.metric.clone(),
                     alert.value,
@@ -219,17 +219,12 @@ fn add_trace(report: &TraceAnalysisReport, source: &str, run: &mut RunMetrics) {
 }
 
 /// Fired alerts (once per rule and metric) become findings.
-fn add_alerts(alerts: impl Iterator<Item = (String, String, String, String, f64, AlertState)>, run: &mut RunMetrics) {
+fn add_alerts(alerts: impl Iterator<Item = (String, Severity, String, String, f64, AlertState)>, run: &mut RunMetrics) {
     let mut seen = std::collections::BTreeSet::new();
     for (rule, severity, message, metric, value, state) in alerts {
         if state != AlertState::Firing || !seen.insert((rule.clone(), metric.clone())) {
             continue;
         }
-        let severity = match severity.as_str() {
-            "critical" => Severity::Critical,
-            "warning" => Severity::Warning,
-            _ => Severity::Info,
-        };
         run.findings.push(Recommendation {
             id: format!("alert-{rule}"),
             severity,
