@@ -114,7 +114,9 @@ pub fn read_digests(path: &Path) -> Result<BTreeMap<String, FileDigest>, Error> 
             Ok(found) if found.kind == expected.kind => {
                 return Err(bad(format!("`{id}` is newer than this ocrperf reads ({expected}); update ocrperf")));
             }
-            _ => return Err(bad(format!("a `{id}` report, not target digests (`{expected}`, or a digests.json)"))),
+            _ => {
+                return Err(bad(format!("its schema is `{id}`, not target digests (`{expected}`, or a digests.json)")));
+            }
         }
     }
     let Some(files) = root.get("files").and_then(serde_json::Value::as_object) else {

@@ -39,7 +39,16 @@ pub fn parse_ground_truth(text: &str) -> Result<GroundTruth, Error> {
             continue;
         }
         if let Some(rest) = trimmed.strip_prefix("# size") {
-            size = Some(parse_size_header(rest).map_err(fail)?);
+            let this = parse_size_header(rest).map_err(fail)?;
+            // A file describes one image: a second, different size is a contradiction that
+            // would silently pick one of two canvases.
+            if let Some((first, (w, h))) = size.filter(|&(_, first)| first != this) {
+                return Err(fail(format!(
+                    "a second `# size` ({} {}) contradicts line {first}'s ({w} {h}); a file describes one image",
+                    this.0, this.1
+                )));
+            }
+            size = Some((line, this));
             continue;
         }
         if trimmed.starts_with("# ") || trimmed == "#" {
@@ -47,7 +56,7 @@ pub fn parse_ground_truth(text: &str) -> Result<GroundTruth, Error> {
         }
         polygons.push(parse_polygon_line(trimmed).map_err(fail)?);
     }
-    Ok(GroundTruth { size, polygons })
+    Ok(GroundTruth { size: size.map(|(_, size)| size), polygons })
 }
 
 /// Reads and parses a ground-truth file; errors name the file and the line.
@@ -56,10 +65,12 @@ pub fn parse_ground_truth(text: &str) -> Result<GroundTruth, Error> {
 /// [`Error::Io`] when the file can't be read (or is not UTF-8), [`Error::InFile`] around the
 /// errors of [`parse_ground_truth`].
 pub fn read_ground_truth(path: &Path) -> Result<GroundTruth, Error> {
-    let bytes = std::fs::read(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
-    let text = String::from_utf8(bytes).map_err(|err| {
-        let line = 1 + err.as_bytes()[..err.utf8_error().valid_up_to()].iter().filter(|&&b| b == b'\n').count();
-        Error::Line { line, message: "not valid UTF-8".to_owned() }.in_file(path)
+    let text = metrics_schema::text::read_text(path, metrics_schema::text::MAX_TEXT_FILE).map_err(|err| match err {
+        metrics_schema::text::TextError::Io(cause) => Error::Io { path: path.to_owned(), cause },
+        metrics_schema::text::TextError::NotUtf8 { line, .. } => {
+            Error::Line { line: line as usize, message: "not valid UTF-8".to_owned() }.in_file(path)
+        }
+        other => Error::Line { line: 1, message: other.to_string() }.in_file(path),
     })?;
     parse_ground_truth(&text).map_err(|err| err.in_file(path))
 }
@@ -97,6 +108,16 @@ fn parse_polygon_line(line: &str) -> Result<TextPolygon, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_different_sizes_are_a_contradiction() {
+        let err = parse_ground_truth("# size 640 480\n0,0,10,0,10,10,t\n# size 320 240\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 3: a second `# size` (320 240) contradicts line 1's (640 480); a file describes one image"
+        );
+        assert_eq!(parse_ground_truth("# size 640 480\n# size 640 480\n").unwrap().size, Some((640, 480)));
+    }
 
     #[test]
     fn parses_quads_curves_bom_and_size() {

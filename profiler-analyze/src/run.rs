@@ -47,6 +47,8 @@ pub struct RankResult {
     pub damage: Option<Damage>,
     /// Events skipped for impossible values (lenient reading), and the first of them.
     pub invalid: (u64, Option<Damage>),
+    /// Device spans that appeared twice, kept once.
+    pub duplicates: u64,
     /// The analysis.
     pub analysis: Analysis,
 }
@@ -104,6 +106,7 @@ pub fn analyze_files(
         let analysis = analyze(&trace);
         Ok(RankResult {
             invalid: (trace.stats.invalid, trace.first_invalid.clone()),
+            duplicates: trace.stats.duplicates,
             rank: trace.meta.rank.unwrap_or(u32::MAX),
             file: file.clone(),
             bytes: trace.stats.bytes,
@@ -193,6 +196,13 @@ pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAn
                 first.message
             ));
         }
+    }
+    for result in results.iter().filter(|r| r.duplicates > 0) {
+        notes.push(format!(
+            "{}: {} device events appear twice (same kernel, time, device and stream); each was counted once",
+            result.file.display(),
+            result.duplicates
+        ));
     }
     let mut recommendations = analysis.recommendations.clone();
     let stragglers = find_stragglers(results);

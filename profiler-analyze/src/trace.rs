@@ -191,6 +191,9 @@ pub struct ReadStats {
     /// Events with impossible values (a wrong type, a negative duration, a step beyond an
     /// hour), skipped when read leniently (strictly, the first is an error).
     pub invalid: u64,
+    /// Device spans identical to an earlier one (name, time, device, stream, correlation),
+    /// kept once.
+    pub duplicates: u64,
 }
 
 /// Where a damaged trace stopped being readable (kept with `--lenient`).

@@ -53,6 +53,6 @@ pub use error::Error;
 pub use monitor::{Monitor, MonitorConfig, Tick};
 pub use prometheus::{Exporter, render as render_prometheus};
 pub use report::{charts_svg, html_report};
-pub use sink::{SampleSink, SinkFormat, read_samples};
+pub use sink::{SampleFile, SampleSink, SinkFormat, read_samples};
 pub use source::Source;
 pub use summary::Summary;

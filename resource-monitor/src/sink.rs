@@ -139,12 +139,25 @@ impl SampleSink {
     }
 }
 
+/// A sample file, read back.
+#[derive(Debug, Clone)]
+pub struct SampleFile {
+    /// Its header line.
+    pub header: MonitorHeader,
+    /// Its samples, in time order.
+    pub samples: Vec<MonitorSample>,
+    /// Its alert lines.
+    pub alerts: Vec<AlertEvent>,
+    /// What was read but looked wrong (time going backwards), with the place.
+    pub warnings: Vec<String>,
+}
+
 /// Reads a JSONL sample file back: its header, samples and alerts. `-` is standard input;
 /// gzip is recognised by its magic bytes; a byte-order mark is skipped; lines are limited to
 /// [`MAX_LINE`](metrics_schema::text::MAX_LINE). A last line without its newline (a monitor
 /// killed mid-write) is ignored; any other bad line is an error naming it. The CSV that
 /// `monitor --out x.csv` writes is refused with a sentence saying to use the JSONL file.
-pub fn read_samples(path: &Path) -> Result<(MonitorHeader, Vec<MonitorSample>, Vec<AlertEvent>), Error> {
+pub fn read_samples(path: &Path) -> Result<SampleFile, Error> {
     use metrics_schema::text::{LineError, Lines, open_input};
     let bad = |line: u64, message: String| Error::BadSamples { path: path.to_owned(), line: line as usize, message };
     let (reader, _) = open_input(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
@@ -152,6 +165,8 @@ pub fn read_samples(path: &Path) -> Result<(MonitorHeader, Vec<MonitorSample>, V
     let mut header = None;
     let mut samples = Vec::new();
     let mut alerts = Vec::new();
+    let mut warnings = Vec::new();
+    let (mut last_t_ms, mut backwards) = (0u64, 0u64);
     loop {
         let line = match lines.next_line() {
             Ok(Some(line)) => line,
@@ -176,10 +191,27 @@ pub fn read_samples(path: &Path) -> Result<(MonitorHeader, Vec<MonitorSample>, V
         let text = line.text().map_err(|message| bad(line.number, message))?;
         match MonitorLine::parse(text.as_bytes(), line.number == 1).map_err(|message| bad(line.number, message))? {
             MonitorLine::Header(first) => header = Some(*first),
-            MonitorLine::Sample(sample) => samples.push(*sample),
+            MonitorLine::Sample(sample) => {
+                if sample.t_ms < last_t_ms {
+                    backwards += 1;
+                    if backwards == 1 {
+                        warnings.push(format!("{}:{}: `t_ms` goes backwards", path.display(), line.number));
+                    }
+                }
+                last_t_ms = sample.t_ms;
+                samples.push(*sample);
+            }
             MonitorLine::Alert(alert) => alerts.push(alert),
         }
     }
     let header = header.ok_or_else(|| bad(1, "empty file: no header line".to_owned()))?;
-    Ok((header, samples, alerts))
+    if backwards > 1 {
+        warnings.push(format!("{}: `t_ms` goes backwards on {backwards} lines in all", path.display()));
+    }
+    if backwards > 0 {
+        // Charts need time order; a clock step or two files joined would draw lines back in time.
+        samples.sort_by_key(|sample| sample.t_ms);
+        warnings.push("samples were put in time order for the charts".to_owned());
+    }
+    Ok(SampleFile { header, samples, alerts, warnings })
 }

@@ -344,7 +344,11 @@ fn write_report(args: &ReportArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         !metrics_schema::text::is_stdin(&args.samples) || args.svg.is_some() || ui.output_path().is_some(),
         "reading samples from standard input: say where the page goes (-o FILE.html)"
     );
-    let (header, samples, alerts) = resource_monitor::read_samples(&args.samples)?;
+    let resource_monitor::SampleFile { header, samples, alerts, warnings } =
+        resource_monitor::read_samples(&args.samples)?;
+    for warning in &warnings {
+        ui.note(format_args!("warning: {warning}"));
+    }
     anyhow::ensure!(!samples.is_empty(), "{}: no samples to report", args.samples.display());
     if let Some(dir) = &args.svg {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -1,6 +1,7 @@
 //! Tests of the `ocrperf` binary, run as a user would run it. One test binary for the whole CLI;
 //! each module covers one subcommand or one cross-cutting behaviour.
 
+mod bad_inputs;
 mod global;
 mod info;
 mod monitor;

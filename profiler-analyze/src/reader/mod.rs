@@ -316,6 +316,14 @@ impl Builder {
         let mut memory: Vec<MemoryPeak> = self.memory.into_values().collect();
         memory.sort_by_key(|peak| (peak.device_type, peak.device_id));
         self.trace.memory = memory;
+        // A trace with every event written twice (merged or concatenated exports) would double
+        // every kernel's time: identical device spans are kept once, and counted.
+        let mut seen = rustc_hash::FxHashSet::default();
+        let before = self.trace.gpu.len();
+        self.trace
+            .gpu
+            .retain(|span| seen.insert((span.start, span.end, span.name, span.device, span.stream, span.correlation)));
+        self.trace.stats.duplicates = (before - self.trace.gpu.len()) as u64;
         // Growth by doubling leaves up to half of each array unused; give it back.
         self.trace.cpu.shrink_to_fit();
         self.trace.gpu.shrink_to_fit();

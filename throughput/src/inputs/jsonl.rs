@@ -47,7 +47,8 @@ pub fn read_events(path: &Path, monitor: &mut ThroughputMonitor, skip_bad_lines:
         if line.is_blank() {
             continue;
         }
-        match parse(line.bytes) {
+        let parsed = line.text().and_then(|text| parse(text.as_bytes()));
+        match parsed {
             Ok((step, timing)) => {
                 if last_step.is_some_and(|last| step <= last) {
                     backwards += 1;
