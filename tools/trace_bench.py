@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Speed of `ocrperf trace analyze` on a ~1 GB trace, against HTA on the same file.
 
-Builds the large trace by replicating a real Kineto trace with shifted timestamps, step
-numbers and ids (cached under --work), then times, in this one script and on the same file:
+Builds the large traces by replicating real Kineto traces with shifted timestamps, step
+numbers and ids (cached under --work): the plain kind (--source) and, with --stack-source,
+the kind users record to hunt Python overhead (`with_stack=True, profile_memory=True`: mostly
+`python_function` spans and `[memory]` events). Then times, in this one script, alternating
+between the files:
 
-  * `ocrperf trace analyze BIG.json` (one rank: one core) and `BIG.json.gz`;
+  * `ocrperf trace analyze BIG.json` (one rank: one core) for each kind, and the plain
+    kind's `BIG.json.gz`; medians of --runs, and seconds per GB;
   * HTA's `TraceAnalysis(trace_dir=...)` load plus `get_temporal_breakdown()`, if the
     `hta` package (HolisticTraceAnalysis on PyPI) is importable.
 
@@ -90,73 +94,115 @@ print(analysis.get_temporal_breakdown(visualize=False).to_json(orient="records")
 """
 
 
+def ensure_big(source, work, subdir, size_mb):
+    """The ~size_mb trace built from `source` (cached), its directory being HTA's trace_dir."""
+    os.makedirs(os.path.join(work, subdir), exist_ok=True)
+    big = os.path.join(work, subdir, "big_rank0.json")
+    if not os.path.exists(big) or abs(os.path.getsize(big) / 1e6 - size_mb) > size_mb * 0.05:
+        print(f"building a {size_mb:.0f} MB trace from {source} ...", file=sys.stderr)
+        copies = build(source, big, size_mb)
+        print(f"  {copies} copies", file=sys.stderr)
+    return big
+
+
+def time_ocrperf(ocrperf, path, report_path):
+    seconds, rss, code = run_child([ocrperf, "trace", "analyze", path, "--format", "json", "-q", "--no-progress"],
+                                   report_path)
+    if code != 0:
+        sys.exit(f"ocrperf failed on {path} (exit {code})")
+    return seconds, rss
+
+
+def time_hta(trace_dir, out_path):
+    """HTA's load plus temporal breakdown; for a trace without kernels (the breakdown needs
+    them), its load alone. Returns (seconds, rss, breakdown or None, what was timed)."""
+    seconds, rss, code = run_child([sys.executable, "-c", HTA_SNIPPET, trace_dir], out_path)
+    if code == 0:
+        with open(out_path) as f:
+            return seconds, rss, json.load(f)[0], "load + temporal breakdown"
+    seconds, rss, code = run_child([sys.executable, "-c", HTA_LOAD_ONLY, trace_dir], out_path)
+    if code == 0:
+        return seconds, rss, None, "load only (no kernels for a temporal breakdown)"
+    return None
+
+
+HTA_LOAD_ONLY = """
+import logging, sys
+logging.disable(logging.WARNING)
+from hta.trace_analysis import TraceAnalysis
+TraceAnalysis(trace_dir=sys.argv[1])
+"""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ocrperf", required=True, help="the ocrperf binary (a release build)")
-    parser.add_argument("--source", required=True, help="a real trace to replicate")
-    parser.add_argument("--work", default="target/ocrperf/trace-bench", help="where the large trace is kept")
+    parser.add_argument("--source", required=True, help="a real trace to replicate (the plain kind)")
+    parser.add_argument("--stack-source", help="a real with_stack=True, profile_memory=True trace to replicate")
+    parser.add_argument("--work", default="target/ocrperf/trace-bench", help="where the large traces are kept")
     parser.add_argument("--size-mb", type=float, default=1000.0)
     parser.add_argument("--runs", type=int, default=3, help="ocrperf runs per file (median reported)")
     parser.add_argument("--no-hta", action="store_true", help="skip HTA even if installed")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
 
-    os.makedirs(os.path.join(args.work, "hta"), exist_ok=True)
-    big = os.path.join(args.work, "hta", "big_rank0.json")
-    if not os.path.exists(big) or abs(os.path.getsize(big) / 1e6 - args.size_mb) > args.size_mb * 0.05:
-        print(f"building a {args.size_mb:.0f} MB trace from {args.source} ...", file=sys.stderr)
-        copies = build(args.source, big, args.size_mb)
-        print(f"  {copies} copies", file=sys.stderr)
+    kinds = [("plain", ensure_big(args.source, args.work, "hta", args.size_mb))]
+    if args.stack_source:
+        kinds.append(("stack+memory", ensure_big(args.stack_source, args.work, "hta-stack", args.size_mb)))
+    big = kinds[0][1]
     big_gz = os.path.join(args.work, "big_rank0.json.gz")
     if not os.path.exists(big_gz) or os.path.getmtime(big_gz) < os.path.getmtime(big):
         print("compressing ...", file=sys.stderr)
         with open(big, "rb") as src, gzip.open(big_gz + ".tmp", "wb", compresslevel=6) as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
         os.replace(big_gz + ".tmp", big_gz)
-    size = os.path.getsize(big)
 
-    results = {"json_bytes": size, "gzip_bytes": os.path.getsize(big_gz)}
+    results = {"json_bytes": os.path.getsize(big), "gzip_bytes": os.path.getsize(big_gz), "kinds": {}}
     report_path = os.path.join(args.work, "ocrperf_report.json")
-    for label, path in (("json", big), ("gz", big_gz)):
-        runs = []
-        for _ in range(args.runs):
-            seconds, rss, code = run_child(
-                [args.ocrperf, "trace", "analyze", path, "--format", "json", "-q", "--no-progress"], report_path
-            )
-            if code != 0:
-                sys.exit(f"ocrperf failed on {path} (exit {code})")
-            runs.append((seconds, rss))
-        runs.sort()
-        seconds, rss = runs[len(runs) // 2]
-        results[label] = {"seconds": seconds, "mb_per_s": size / 1e6 / seconds, "peak_rss_bytes": max(r for _, r in runs),
-                          "all_seconds": [round(s, 3) for s, _ in runs]}
-        with open(report_path) as f:
-            report = json.load(f)
-        results[label]["temporal"] = report["temporal"]
-        print(f"ocrperf {label:4}: {seconds:6.2f} s  {size / 1e6 / seconds:7.1f} MB/s  peak RSS "
-              f"{max(r for _, r in runs) / 1e6:7.1f} MB ({100 * max(r for _, r in runs) / size:.1f}% of the JSON)"
-              f"  runs {results[label]['all_seconds']}")
+    # Runs alternate between the files, so that a noisy neighbour slows all kinds alike.
+    files = [(label, path) for label, path in kinds] + [("plain.gz", big_gz)]
+    runs = {label: [] for label, _ in files}
+    for _ in range(args.runs):
+        for label, path in files:
+            runs[label].append(time_ocrperf(args.ocrperf, path, report_path))
+    for label, path in files:
+        size = os.path.getsize(path if not path.endswith(".gz") else big)
+        timed = sorted(runs[label])
+        seconds = timed[len(timed) // 2][0]
+        peak = max(r for _, r in timed)
+        entry = {"bytes": size, "seconds": seconds, "mb_per_s": size / 1e6 / seconds, "s_per_gb": seconds / (size / 1e9),
+                 "peak_rss_bytes": peak, "all_seconds": [round(s, 3) for s, _ in timed]}
+        results["kinds"][label] = entry
+        print(f"ocrperf {label:13}: median {seconds:6.2f} s  {size / 1e6 / seconds:7.1f} MB/s  "
+              f"{entry['s_per_gb']:5.2f} s/GB  peak RSS {peak / 1e6:7.1f} MB ({100 * peak / size:.1f}% of the JSON)  "
+              f"runs {entry['all_seconds']}")
+    if "stack+memory" in results["kinds"]:
+        ratio = results["kinds"]["stack+memory"]["s_per_gb"] / results["kinds"]["plain"]["s_per_gb"]
+        results["stack_vs_plain_s_per_gb"] = ratio
+        print(f"stack+memory takes {ratio:.2f}x the plain kind's time per GB")
 
     have_hta = not args.no_hta and subprocess.run([sys.executable, "-c", "import hta"], capture_output=True).returncode == 0
-    if have_hta:
-        hta_out = os.path.join(args.work, "hta_breakdown.json")
-        seconds, rss, code = run_child([sys.executable, "-c", HTA_SNIPPET, os.path.dirname(big)], hta_out)
-        if code != 0:
-            print(f"HTA failed (exit {code}); no ratio", file=sys.stderr)
-        else:
-            with open(hta_out) as f:
-                hta = json.load(f)[0]
-            results["hta"] = {"seconds": seconds, "peak_rss_bytes": rss, "breakdown": hta}
-            ratio = seconds / results["json"]["seconds"]
-            results["hta_ratio"] = ratio
-            ours = results["json"]["temporal"][0]
-            print(f"HTA     json: {seconds:6.2f} s  {size / 1e6 / seconds:7.1f} MB/s  peak RSS {rss / 1e6:7.1f} MB")
-            print(f"ocrperf is {ratio:.1f}x faster than HTA load + temporal breakdown on the same file")
-            print("temporal breakdown (idle/compute/non-compute %): "
-                  f"ocrperf {ours['idle_pct']:.2f}/{ours['compute_pct']:.2f}/{ours['non_compute_pct']:.2f}, "
-                  f"HTA {hta['idle_time_pctg']:.2f}/{hta['compute_time_pctg']:.2f}/{hta['non_compute_time_pctg']:.2f}")
-    else:
+    if not have_hta:
         print("HTA not installed (pip install HolisticTraceAnalysis): no ratio", file=sys.stderr)
+    for label, path in kinds if have_hta else []:
+        timed = time_hta(os.path.dirname(path), os.path.join(args.work, "hta_out.json"))
+        if timed is None:
+            print(f"HTA failed on the {label} trace; no ratio", file=sys.stderr)
+            continue
+        seconds, rss, breakdown, what = timed
+        ratio = seconds / results["kinds"][label]["seconds"]
+        results["kinds"][label]["hta"] = {"seconds": seconds, "peak_rss_bytes": rss, "timed": what, "ratio": ratio}
+        size = os.path.getsize(path)
+        print(f"HTA     {label:13}: {seconds:6.2f} s  {size / 1e6 / seconds:7.1f} MB/s  peak RSS {rss / 1e6:7.1f} MB "
+              f"({what}); ocrperf is {ratio:.1f}x faster")
+        if breakdown is not None:
+            time_ocrperf(args.ocrperf, path, report_path)
+            with open(report_path) as f:
+                ours = json.load(f)["temporal"][0]
+            print("  temporal breakdown (idle/compute/non-compute %): "
+                  f"ocrperf {ours['idle_pct']:.2f}/{ours['compute_pct']:.2f}/{ours['non_compute_pct']:.2f}, "
+                  f"HTA {breakdown['idle_time_pctg']:.2f}/{breakdown['compute_time_pctg']:.2f}/"
+                  f"{breakdown['non_compute_time_pctg']:.2f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

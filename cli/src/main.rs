@@ -31,7 +31,6 @@ pub(crate) enum Outcome {
     Success,
     /// The command worked, and what it checked did not pass (a regression, a fired alert, a
     /// parity mismatch).
-    #[allow(dead_code, reason = "returned by the first checking subcommand, `targets digest --check`")]
     CheckFailed,
     /// A wrapped command's own exit code, passed on as is (even after Ctrl-C).
     Exit(u8),

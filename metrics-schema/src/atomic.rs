@@ -125,6 +125,7 @@ fn create_temp_beside(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(Fi
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
 

@@ -106,6 +106,7 @@ pub fn peek_schema(text: &str) -> Result<SchemaId, Error> {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
     use crate::{HostInfoReport, PhaseReport, PhaseStep, StepStatus};

@@ -191,6 +191,7 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, TextError> {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
 

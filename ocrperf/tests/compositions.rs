@@ -1,6 +1,8 @@
 //! Throughput from Kineto traces through the one trace reader, checked against an independent
 //! computation from the raw spans; and the DBNet pipeline.
 
+#![expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+
 use std::{io::Read, path::PathBuf, time::Duration};
 
 use metrics_schema::Bottleneck;

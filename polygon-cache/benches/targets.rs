@@ -2,7 +2,7 @@
 //! (no cache), miss-only (an empty cache every pass) and warm (a full cache), single-threaded.
 //! Prints the median of several passes and the ratios between them.
 
-#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::{path::Path, time::Instant};
 

@@ -180,7 +180,7 @@ impl DistancePatch {
         })
     }
 
-    #[allow(clippy::too_many_arguments, reason = "the scratch buffers are passed apart to be borrowed apart")]
+    #[expect(clippy::too_many_arguments, reason = "the scratch buffers are passed apart to be borrowed apart")]
     fn fill_spans(
         placement: &Placement,
         edges: &[(Point, Point)],
@@ -269,7 +269,7 @@ fn reference_row_dispatch(out: &mut [f32], first_column: usize, y: f64, p1: Poin
             reference_row(out, first_column, y, p1, p2, d);
         }
         // SAFETY: the CPU supports AVX2, checked just above.
-        #[allow(unsafe_code, reason = "calling a target_feature function after detecting the feature")]
+        #[expect(unsafe_code, reason = "calling a target_feature function after detecting the feature")]
         unsafe {
             with_avx2(out, first_column, y, p1, p2, d);
         }

@@ -106,6 +106,7 @@ fn parse_polygon_line(line: &str) -> Result<TextPolygon, String> {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
 

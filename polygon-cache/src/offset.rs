@@ -11,7 +11,7 @@
 //! `ClipperOffset` sets for negative offsets; it changes which piece of a split polygon comes
 //! first, and DB fills only the first.
 
-#![allow(unsafe_code, reason = "Clipper is C++; this module is the one place that calls it")]
+#![expect(unsafe_code, reason = "Clipper is C++; this module is the one place that calls it")]
 
 // The Clipper code the shim calls lives in clipper-sys's native library; naming the crate
 // makes rustc link it.
@@ -32,37 +32,63 @@ unsafe extern "C" {
     fn ocrperf_clipper_free(result: *mut OffsetResult);
 }
 
+/// Clipper's result arrays, freed by the shim when dropped: a panic while reading them (or an
+/// early return) cannot leak them.
+struct ClipperResult(OffsetResult);
+
+impl Drop for ClipperResult {
+    fn drop(&mut self) {
+        // SAFETY: the arrays were allocated by `ocrperf_clipper_offset` (or are null, which the
+        // shim's free accepts), and nothing borrows them once the guard is dropped.
+        unsafe { ocrperf_clipper_free(&mut self.0) };
+    }
+}
+
+impl ClipperResult {
+    /// Path lengths, then the flat x, y coordinates of all paths.
+    fn arrays(&self) -> (&[usize], &[i64]) {
+        let result = &self.0;
+        if result.paths == 0 || result.lengths.is_null() {
+            return (&[], &[]);
+        }
+        // SAFETY: the shim filled `lengths` with `paths` entries and `points` with twice their
+        // sum; both stay alive until `self` is dropped, which the borrow of `self` prevents.
+        let lengths = unsafe { std::slice::from_raw_parts(result.lengths, result.paths) };
+        let total: usize = lengths.iter().sum();
+        if result.points.is_null() {
+            return (&[], &[]);
+        }
+        // SAFETY: as above.
+        let flat = unsafe { std::slice::from_raw_parts(result.points, total * 2) };
+        (lengths, flat)
+    }
+}
+
 /// Offsets one closed polygon by `delta` (negative shrinks), returning the paths in the order
 /// pyclipper returns them; empty when nothing is left.
 ///
 /// Coordinates must lie within Clipper's range (about ±4.6e18); `crate::MAX_COORDINATE`
 /// keeps them far inside it. Should Clipper refuse anyway, the result is empty.
 pub(crate) fn offset_polygon(path: &[IntPoint], delta: f64) -> Vec<Vec<IntPoint>> {
-    let mut result = OffsetResult { points: std::ptr::null_mut(), lengths: std::ptr::null_mut(), paths: 0 };
+    let mut result =
+        ClipperResult(OffsetResult { points: std::ptr::null_mut(), lengths: std::ptr::null_mut(), paths: 0 });
     // SAFETY: `path` is `len` pairs of i64 laid out as x0, y0, x1, y1, …; the shim only reads
-    // it and fills `result` with arrays it allocated, which are read here and then freed by
-    // the shim's own `ocrperf_clipper_free`. C++ exceptions never cross the boundary.
-    unsafe {
-        let status = ocrperf_clipper_offset(path.as_ptr().cast::<i64>(), path.len(), delta, &mut result);
-        let paths = if status == 0 && result.paths > 0 {
-            let lengths = std::slice::from_raw_parts(result.lengths, result.paths);
-            let total: usize = lengths.iter().sum();
-            let flat = std::slice::from_raw_parts(result.points, total * 2);
-            let mut start = 0;
-            lengths
-                .iter()
-                .map(|&length| {
-                    let path = flat[start * 2..(start + length) * 2].chunks_exact(2).map(|xy| [xy[0], xy[1]]).collect();
-                    start += length;
-                    path
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        ocrperf_clipper_free(&mut result);
-        paths
+    // it and fills `result` with arrays it allocated (freed by the guard). C++ exceptions
+    // never cross the boundary.
+    let status = unsafe { ocrperf_clipper_offset(path.as_ptr().cast::<i64>(), path.len(), delta, &mut result.0) };
+    if status != 0 {
+        return Vec::new();
     }
+    let (lengths, flat) = result.arrays();
+    let mut start = 0;
+    lengths
+        .iter()
+        .map(|&length| {
+            let path = flat[start * 2..(start + length) * 2].chunks_exact(2).map(|xy| [xy[0], xy[1]]).collect();
+            start += length;
+            path
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //!
 //! The end-to-end figure on a 1 GB file, and the HTA ratio, come from `cargo xtask bench-trace`.
 
-#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::{io::Read, path::Path, time::Instant};
 

@@ -172,7 +172,7 @@ mod tests {
     /// On a machine without NVIDIA's library this is the documented no-GPU path; with one, the
     /// sampler must produce readings. Either way the test checks something.
     #[test]
-    #[allow(clippy::print_stderr, reason = "a GPU test that cannot run here says so")]
+    #[expect(clippy::print_stderr, reason = "a GPU test that cannot run here says so")]
     fn starts_or_says_why_not() {
         match GpuSampler::start(Duration::from_secs(1)) {
             Ok(mut sampler) => {

@@ -49,6 +49,7 @@ pub struct SampleSink {
 impl SampleSink {
     /// Creates (truncates) the file and writes the JSONL header.
     pub fn create(path: &Path, header: &MonitorHeader) -> Result<SampleSink, Error> {
+        #[expect(clippy::disallowed_methods, reason = "the sample file is written a whole line at a time, not renamed")]
         let file = File::create(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
         let mut sink = SampleSink {
             path: path.to_owned(),

@@ -1,5 +1,7 @@
 //! The monitor's readings against the kernel's own counters, under a load the test creates.
 
+#![expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+
 use std::{
     io::Write,
     time::{Duration, Instant},
@@ -7,6 +9,14 @@ use std::{
 
 use metrics_schema::HostInfo;
 use resource_monitor::{Monitor, MonitorConfig};
+
+/// These tests compare the monitor with the kernel's counters under a load each creates; run
+/// together, one test's load would show up in another's figures. Each holds this lock.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 fn monitor(pid: Option<u32>) -> Monitor {
     let config = MonitorConfig {
@@ -44,6 +54,7 @@ fn spin_for(duration: Duration) {
 
 #[test]
 fn cpu_agrees_with_proc_stat_under_load() {
+    let _serial = serial();
     let mut monitor = monitor(Some(std::process::id()));
     let before = cpu_jiffies();
     monitor.tick(0).unwrap();
@@ -63,6 +74,7 @@ fn cpu_agrees_with_proc_stat_under_load() {
 
 #[test]
 fn memory_agrees_with_proc_meminfo() {
+    let _serial = serial();
     let mut monitor = monitor(None);
     let tick = monitor.tick(0).unwrap();
     let meminfo = read("/proc/meminfo");
@@ -82,6 +94,7 @@ fn memory_agrees_with_proc_meminfo() {
 
 #[test]
 fn disk_writes_agree_with_proc_diskstats() {
+    let _serial = serial();
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let sectors_written = || -> u64 {
         read("/proc/diskstats")

@@ -1,7 +1,8 @@
 //! `cargo bench -p throughput`: the cost of recording one batch (target < 200 ns) and the
 //! JSONL ingest rate (target ≥ 2 million events per second), medians of several runs.
 
-#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
+#![expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+#![expect(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::{
     hint::black_box,
@@ -18,7 +19,43 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
+/// A dataset whose items take `delay` each, for the loader's scaling.
+struct Slow {
+    delay: Duration,
+}
+
+impl throughput::Dataset for Slow {
+    type Item = usize;
+    fn len(&self) -> usize {
+        64
+    }
+    fn get(&self, index: usize) -> Result<usize, throughput::ItemError> {
+        std::thread::sleep(self.delay);
+        Ok(index)
+    }
+}
+
+/// Seconds for one epoch of 64 items taking 2 ms each, batches of 4, with `workers`.
+fn epoch_seconds(workers: usize) -> f64 {
+    let loader = throughput::Loader::new(
+        std::sync::Arc::new(Slow { delay: Duration::from_millis(2) }),
+        throughput::LoaderOptions { batch_size: 4, workers, prefetch_factor: 2 },
+    );
+    let started = Instant::now();
+    assert_eq!(loader.epoch((0..64).collect()).count(), 16);
+    started.elapsed().as_secs_f64()
+}
+
 fn main() {
+    // Loader scaling: two workers against one, interleaved, medians (target ≤ 0.75).
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        one.push(epoch_seconds(1));
+        two.push(epoch_seconds(2));
+    }
+    let (one, two) = (median(one), median(two));
+    println!("loader:  2 workers take {:.2}x the time of 1 ({:.1} ms vs {:.1} ms; target ≤ 0.75)", two / one, two * 1e3, one * 1e3);
+
     // Recording: 5 M batches with varied timings, RSS read every 64 batches (the default).
     let batches = 5_000_000u64;
     let per_record = median(

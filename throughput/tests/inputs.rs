@@ -1,5 +1,7 @@
 //! The readers on the repository's fixtures, checked against independent computations.
 
+#![expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+
 use std::path::PathBuf;
 
 use throughput::{MonitorSettings, ThroughputMonitor, inputs};

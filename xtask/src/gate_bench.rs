@@ -75,7 +75,8 @@ pub(crate) fn run(record: Option<usize>) -> anyhow::Result<bool> {
     }
     let out = root.join("target/ocrperf/gate-power.json");
     std::fs::create_dir_all(out.parent().unwrap_or(Path::new(".")))?;
-    std::fs::write(&out, serde_json::to_string_pretty(&summary)? + "\n")?;
+    let text = serde_json::to_string_pretty(&summary)? + "\n";
+    metrics_schema::write_atomic(&out, |file| file.write_all(text.as_bytes()))?;
     println!("\nwrote {}", out.display());
     println!(
         "targets: no false alarm at 5%, every 10% slowdown caught with one run a side: {}",

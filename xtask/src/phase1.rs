@@ -188,7 +188,8 @@ fn unpack_mlflow_db(fixtures: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     let packed = fixtures.join("mlflow-sqlite/mlflow.db.gz");
     let mut source =
         flate2::read::GzDecoder::new(std::fs::File::open(&packed).with_context(|| packed.display().to_string())?);
-    std::io::copy(&mut source, &mut std::fs::File::create(&path)?).context("unpacking the MLflow fixture")?;
+    metrics_schema::write_atomic(&path, |out| std::io::copy(&mut source, out).map(drop))
+        .context("unpacking the MLflow fixture")?;
     Ok(path)
 }
 

@@ -17,11 +17,12 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     let html = out.join("monitor-demo.html");
     // A demo rule that the load trips, so the report shows an alert band.
     let rules = out.join("monitor-demo-rules.toml");
-    std::fs::write(
-        &rules,
-        "[[rule]]\nname = \"demo-busy\"\nmetric = \"process.cpu_percent\"\nop = \">\"\nthreshold = 50\n\
+    metrics_schema::write_atomic(&rules, |out| {
+        out.write_all(
+            b"[[rule]]\nname = \"demo-busy\"\nmetric = \"process.cpu_percent\"\nop = \">\"\nthreshold = 50\n\
          for = \"1s\"\nseverity = \"info\"\nmessage = \"the demo load is running\"\n",
-    )?;
+        )
+    })?;
     let output = Command::new(&ctx.ocrperf)
         .current_dir(project_root())
         .args(["monitor", "--interval", "250ms", "--format", "json", "-q", "--alerts"])

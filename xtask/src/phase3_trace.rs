@@ -75,6 +75,9 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
 
 /// `cargo xtask bench-trace`: builds the release binary and runs `tools/trace_bench.py`
 /// (a ~1 GB trace; ocrperf on .json and .json.gz; HTA on the same file when installed).
+/// A CPU trace recorded with `with_stack=True, profile_memory=True` (`tools/record_cpu_traces.py stack`).
+const STACK_MEMORY: &str = "testdata/traces/cpu/stack_memory.pt.trace.json.gz";
+
 pub(crate) fn bench(extra: &[String]) -> anyhow::Result<bool> {
     let (built, _) = run_visible(cargo().args(["build", "--release", "--locked", "-p", "cli"]))?;
     anyhow::ensure!(built, "the release build failed");
@@ -86,7 +89,7 @@ pub(crate) fn bench(extra: &[String]) -> anyhow::Result<bool> {
     let mut cmd = Command::new(python);
     cmd.current_dir(&root)
         .arg("tools/trace_bench.py")
-        .args(["--ocrperf", "target/release/ocrperf", "--source", WORKERS8])
+        .args(["--ocrperf", "target/release/ocrperf", "--source", WORKERS8, "--stack-source", STACK_MEMORY])
         .args(["--json", "target/ocrperf/trace-bench.json"])
         .args(extra);
     Ok(run_visible(&mut cmd)?.0)

@@ -164,6 +164,7 @@ fn inline_svgs(html: &str, dir: &Path) -> String {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
 

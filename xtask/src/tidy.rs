@@ -62,3 +62,104 @@ fn ci_runs_the_readme_test_command_word_for_word() {
         .expect("README's quick start marks its test command with `# run the tests`");
     assert!(ci.lines().any(|line| line.trim() == command), ".ci/run must run `{command}` exactly");
 }
+
+/// The `.rs` files directly under `dir` and its subfolders, as module names (`reader/scan`).
+fn modules(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "snapshots" {
+                continue;
+            }
+            found.extend(modules(&path).into_iter().map(|m| format!("{name}/{m}")));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            found.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+        }
+    }
+    found
+}
+
+/// ARCHITECTURE.md's code map names every workspace member and every module file: a module
+/// added without a line there is a map that has gone stale.
+#[test]
+fn the_code_map_names_every_crate_and_module() {
+    let root = project_root();
+    let architecture = read(&root.join("ARCHITECTURE.md"));
+    let map = architecture.split("## Code map").nth(1).expect("ARCHITECTURE.md has a `## Code map`");
+    let map = map.split("\n## ").next().unwrap_or(map);
+    let mut missing = Vec::new();
+    for dir in crate_dirs() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if !map.contains(&format!("`{name}`")) {
+            missing.push(format!("crate `{name}`"));
+        }
+        for module in modules(&dir.join("src")) {
+            let file = module.rsplit('/').next().unwrap();
+            if matches!(file, "lib" | "main" | "mod" | "error") {
+                continue;
+            }
+            if !map.contains(&format!("{file}.rs")) && !map.contains(&format!("`{file}`")) {
+                missing.push(format!("{name}/src/{module}.rs"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "ARCHITECTURE.md's code map does not name: {}", missing.join(", "));
+}
+
+/// Every rule id the README's rule tables list exists in the code, and every trace rule in
+/// the code is in the README.
+#[test]
+fn readme_rule_ids_exist_in_the_code() {
+    let root = project_root();
+    let readme = read(&root.join("README.md"));
+    let sources = [
+        "profiler-analyze/src/analysis/recommend.rs",
+        "profiler-analyze/src/run.rs",
+        "resource-monitor/src/default_rules.toml",
+        "regression/src/findings.rs",
+        "regression/src/gate.rs",
+    ]
+    .map(|file| read(&root.join(file)))
+    .join("\n");
+    let mut missing = Vec::new();
+    for line in readme.lines().filter(|line| line.starts_with("| `")) {
+        let id = line.trim_start_matches("| `").split('`').next().unwrap_or_default();
+        let looks_like_a_rule = id.starts_with(|c: char| c.is_ascii_lowercase())
+            && id.contains('-') && id.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+        if looks_like_a_rule && !sources.contains(&format!("\"{id}\"")) {
+            missing.push(id.to_owned());
+        }
+    }
+    assert!(missing.is_empty(), "README lists rules the code does not have: {missing:?}");
+    let recommend = read(&root.join("profiler-analyze/src/analysis/recommend.rs"));
+    let table = recommend.split("pub(crate) const RULES").nth(1).unwrap().split("];").next().unwrap();
+    for id in table.split('"').skip(1).step_by(2) {
+        assert!(readme.contains(&format!("| `{id}` |")), "the README's trace rules table lacks `{id}`");
+    }
+}
+
+/// `cli` parses, calls one library and renders: it names no measurement or workload types of
+/// its own. The loader, the target generator's internals and the trace reader are reached
+/// only through their crates' entry points or the `ocrperf` compositions.
+#[test]
+fn cli_holds_no_measurement_or_workload_code() {
+    let root = project_root();
+    let forbidden = [
+        ("impl Dataset for", "a Dataset belongs in a library (see ocrperf::dbnet_pipeline)"),
+        ("Loader::new(", "the loader runs in a library composition"),
+        ("ThroughputMonitor::new(", "throughput is measured in a library"),
+        ("std::thread::sleep(step", "the simulated step is the pipeline's"),
+        ("\"traceEvents\"", "trace JSON is written by throughput::ChromeTimeline"),
+        ("fn sniff", "input kinds are throughput::inputs::InputKind"),
+    ];
+    for module in modules(&root.join("cli/src")) {
+        let path = root.join("cli/src").join(format!("{module}.rs"));
+        let text = read(&path);
+        for (pattern, why) in forbidden {
+            assert!(!text.contains(pattern), "{}: contains `{pattern}`: {why}", path.display());
+        }
+    }
+}

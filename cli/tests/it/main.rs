@@ -1,6 +1,8 @@
 //! Tests of the `ocrperf` binary, run as a user would run it. One test binary for the whole CLI;
 //! each module covers one subcommand or one cross-cutting behaviour.
 
+#![expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+
 mod bad_inputs;
 mod global;
 mod info;

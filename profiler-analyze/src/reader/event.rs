@@ -121,8 +121,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawEvent<'a> {
                 let mut event = RawEvent::default();
                 while let Some(key) = map.next_key::<EventKey>()? {
                     match key {
-                        EventKey::Ph => event.ph = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0),
-                        EventKey::Cat => event.cat = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0),
+                        EventKey::Ph | EventKey::Cat => {
+                            let value = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0);
+                            if matches!(key, EventKey::Ph) {
+                                event.ph = value;
+                            } else {
+                                event.cat = value;
+                            }
+                            // Kineto writes `ph` and `cat` first: an event the analyses do not
+                            // keep (Python stack spans, flows, metadata) is then skipped to its
+                            // end without decoding a single further value.
+                            if let Some(ph) = event.ph.as_deref()
+                                && super::is_dropped(ph, event.cat.as_deref())
+                            {
+                                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                                return Ok(event);
+                            }
+                        }
                         EventKey::Name => event.name = map.next_value::<Option<LooseStr<'a>>>()?.map(|s| s.0),
                         EventKey::Pid => event.pid = map.next_value()?,
                         EventKey::Tid => event.tid = map.next_value()?,

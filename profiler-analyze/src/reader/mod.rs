@@ -342,6 +342,17 @@ enum Target {
     Skip,
 }
 
+/// Whether an event with this `ph` (and `cat`, when known) is certainly not kept: every phase
+/// but complete (`X`) and instant (`i`, `I`) events, and complete events of a category that is
+/// not stored. `None` for `cat` means "not read yet": then only the phase decides.
+pub(crate) fn is_dropped(ph: &str, cat: Option<&str>) -> bool {
+    match ph {
+        "X" => cat.is_some_and(|cat| matches!(classify(cat), Target::Skip)),
+        "i" | "I" => false,
+        _ => true,
+    }
+}
+
 /// Maps a `cat` of any schema generation onto what is stored.
 fn classify(cat: &str) -> Target {
     let lower: Cow<'_, str> = if cat.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -1,5 +1,7 @@
 //! Integration tests of profiler-analyze on the fixture traces in `testdata/traces`.
 
+#![expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+
 mod errors;
 mod independent;
 mod ranks;

@@ -135,6 +135,7 @@ impl<R: BufRead> Read for LineLimit<R> {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
 

@@ -366,6 +366,7 @@ pub fn read_sqlite_run(path: &Path, id: &str, options: &ReadOptions<'_>, run: &m
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
 

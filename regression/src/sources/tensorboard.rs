@@ -361,6 +361,7 @@ fn host_from_file_name(path: &Path) -> Option<String> {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 pub(crate) mod tests {
     use super::*;
     use crate::sources::proto::tests::Encoder;

@@ -616,6 +616,7 @@ fn fill_from_metadata_file(path: &Path, info: &mut RunInfo) {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 pub(crate) mod tests {
     use super::*;
     use crate::sources::proto::tests::Encoder;

@@ -1,6 +1,8 @@
 //! Integration tests of the regression crate on the tracker fixtures in `testdata/regression`,
 //! written by the trackers' own libraries (`tools/make_tracker_fixtures.py`).
 
+#![expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+
 mod damage;
 mod gate;
 mod properties;

@@ -125,6 +125,7 @@ fn parse(line: &[u8]) -> Result<(u64, BatchTiming), String> {
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
     use crate::MonitorSettings;

@@ -138,6 +138,7 @@ pub fn read_metrics_csv(path: &Path, monitor: &mut ThroughputMonitor) -> Result<
 }
 
 #[cfg(test)]
+#[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
     use crate::MonitorSettings;
