@@ -37,6 +37,23 @@ def model_and_batches(torch, batch, seed):
     return model
 
 
+def train(torch, model, loader, path, schedule, **profiler_options):
+    """One pass of SGD over `loader` under the CPU profiler, the trace written to `path`."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    with torch.profiler.profile(
+        activities=[torch.profiler.ProfilerActivity.CPU],
+        schedule=schedule,
+        on_trace_ready=lambda prof: prof.export_chrome_trace(path),
+        **profiler_options,
+    ) as prof:
+        for images, labels in loader:
+            loss = torch.nn.functional.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            prof.step()
+
+
 class SlowDataset:
     """Random images; `delay_s` of sleep per item, as a slow disk or decoder would cost."""
 
@@ -63,24 +80,13 @@ def gloo_rank(rank, world, args):
     dist.init_process_group("gloo", rank=rank, world_size=world)
     torch.set_num_threads(1)
     model = DistributedDataParallel(model_and_batches(torch, args.batch, 0))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     # The slow rank sleeps per item; spread over the batch so one batch costs --slow-ms.
     delay = args.slow_ms / 1000.0 / args.batch if rank == args.slow_rank else 0.0
     dataset = SlowDataset(torch, args.batch * (args.steps + 4), delay)
     loader = torch.utils.data.DataLoader(dataset, batch_size=args.batch, num_workers=0)
     schedule = torch.profiler.schedule(wait=1, warmup=1, active=args.steps, repeat=1)
     path = os.path.join(args.out, f"rank{rank}.pt.trace.json")
-    with torch.profiler.profile(
-        activities=[torch.profiler.ProfilerActivity.CPU],
-        schedule=schedule,
-        on_trace_ready=lambda prof: prof.export_chrome_trace(path),
-    ) as prof:
-        for images, labels in loader:
-            loss = torch.nn.functional.cross_entropy(model(images), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            prof.step()
+    train(torch, model, loader, path, schedule)
     dist.barrier()
     dist.destroy_process_group()
 
@@ -100,24 +106,10 @@ def record_stack(args):
     os.makedirs(args.out, exist_ok=True)
     torch.set_num_threads(1)
     model = model_and_batches(torch, args.batch, 0)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     loader = torch.utils.data.DataLoader(SlowDataset(torch, args.batch * (args.steps + 4), 0.0), batch_size=args.batch)
     path = os.path.join(args.out, "stack_memory.pt.trace.json")
     schedule = torch.profiler.schedule(wait=1, warmup=1, active=args.steps, repeat=1)
-    with torch.profiler.profile(
-        activities=[torch.profiler.ProfilerActivity.CPU],
-        schedule=schedule,
-        with_stack=True,
-        profile_memory=True,
-        record_shapes=True,
-        on_trace_ready=lambda prof: prof.export_chrome_trace(path),
-    ) as prof:
-        for images, labels in loader:
-            loss = torch.nn.functional.cross_entropy(model(images), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            prof.step()
+    train(torch, model, loader, path, schedule, with_stack=True, profile_memory=True, record_shapes=True)
     print(path)
 
 

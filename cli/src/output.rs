@@ -275,6 +275,16 @@ fn escape_markdown(text: &str) -> String {
 
 pub(crate) use metrics_schema::format_bytes;
 
+/// Creates an output directory (and its parents) unless it exists, saying in a sentence what is
+/// in the way rather than "File exists (os error 17)".
+pub(crate) fn create_output_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        anyhow::bail!("{}: exists and is not a directory; give a directory (it is created if missing)", dir.display());
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|err| anyhow::anyhow!("{}: cannot create this directory: {err}", dir.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,7 +54,12 @@ fn main() {
         two.push(epoch_seconds(2));
     }
     let (one, two) = (median(one), median(two));
-    println!("loader:  2 workers take {:.2}x the time of 1 ({:.1} ms vs {:.1} ms; target ≤ 0.75)", two / one, two * 1e3, one * 1e3);
+    println!(
+        "loader:  2 workers take {:.2}x the time of 1 ({:.1} ms vs {:.1} ms; target ≤ 0.75)",
+        two / one,
+        two * 1e3,
+        one * 1e3
+    );
 
     // Recording: 5 M batches with varied timings, RSS read every 64 batches (the default).
     let batches = 5_000_000u64;

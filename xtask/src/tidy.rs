@@ -128,7 +128,8 @@ fn readme_rule_ids_exist_in_the_code() {
     for line in readme.lines().filter(|line| line.starts_with("| `")) {
         let id = line.trim_start_matches("| `").split('`').next().unwrap_or_default();
         let looks_like_a_rule = id.starts_with(|c: char| c.is_ascii_lowercase())
-            && id.contains('-') && id.chars().all(|c| c.is_ascii_lowercase() || c == '-');
+            && id.contains('-')
+            && id.chars().all(|c| c.is_ascii_lowercase() || c == '-');
         if looks_like_a_rule && !sources.contains(&format!("\"{id}\"")) {
             missing.push(id.to_owned());
         }

@@ -167,7 +167,7 @@ fn is_directory_target(path: &Path) -> bool {
 /// written (renames need no space), `baseline.json` last. A full disk leaves the previous set,
 /// or nothing, and no staging directory.
 fn write_directory(dir: &Path, envelope: &Envelope<BaselineReport>, charts: &[charts::Chart]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::output::create_output_dir(dir)?;
     let staging = tempfile::Builder::new()
         .prefix(".baseline-")
         .tempdir_in(dir)

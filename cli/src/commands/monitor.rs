@@ -351,7 +351,7 @@ fn write_report(args: &ReportArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     }
     anyhow::ensure!(!samples.is_empty(), "{}: no samples to report", args.samples.display());
     if let Some(dir) = &args.svg {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::output::create_output_dir(dir)?;
         for (title, svg) in resource_monitor::charts_svg(&samples, &alerts)? {
             let path = dir.join(format!("{}.svg", title.to_ascii_lowercase()));
             metrics_schema::write_atomic(&path, |out| out.write_all(svg.as_bytes()))?;

@@ -5,7 +5,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand, ValueEnum};
 use metrics_schema::{Envelope, FileDigest, TargetsBenchReport, TargetsDigestReport};
 use polygon_cache::{
@@ -219,7 +218,7 @@ fn digest_document(report: &TargetsDigestReport, title: &str) -> Document {
 fn generate(args: &GenArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     let config = args.options.config()?;
     let images = args.options.read(&args.gt)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}", args.out.display()))?;
+    crate::output::create_output_dir(&args.out)?;
     let generator = TargetGenerator::new(config);
     let progress = ui.progress(images.len() as u64, "gen");
     let mut targets = Targets::default();

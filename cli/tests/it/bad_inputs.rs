@@ -64,6 +64,11 @@ const REFUSED: &[(&str, &[&str])] = &[
         &["monitor", "--no-gpu", "--duration", "1s", "--alerts", "@rules/bad_severity.toml"],
     ),
     ("monitor --alerts: not UTF-8", &["monitor", "--no-gpu", "--duration", "1s", "--alerts", "@rules/not_utf8.toml"]),
+    ("targets gen: a file where the directory goes", &["targets", "gen", "--gt", "@GT", "--out", "@not_a_directory"]),
+    (
+        "monitor report --svg: a file where the directory goes",
+        &["monitor", "report", "@monitor/samples.jsonl.gz", "--svg", "@not_a_directory"],
+    ),
     (
         "throughput run: an output path in a missing directory",
         &["throughput", "run", "--chrome-trace", "/nonexistent/t.json"],

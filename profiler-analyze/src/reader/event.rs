@@ -329,44 +329,8 @@ struct LooseNumber(Option<f64>);
 
 impl<'de> Deserialize<'de> for LooseNumber {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NumberVisitor;
-        impl<'de> Visitor<'de> for NumberVisitor {
-            type Value = LooseNumber;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number")
-            }
-            fn visit_i64<E: de::Error>(self, value: i64) -> Result<LooseNumber, E> {
-                Ok(LooseNumber(Some(value as f64)))
-            }
-            fn visit_u64<E: de::Error>(self, value: u64) -> Result<LooseNumber, E> {
-                Ok(LooseNumber(Some(value as f64)))
-            }
-            fn visit_f64<E: de::Error>(self, value: f64) -> Result<LooseNumber, E> {
-                Ok(LooseNumber(Some(value)))
-            }
-            fn visit_str<E: de::Error>(self, text: &str) -> Result<LooseNumber, E> {
-                let parsed = match text.strip_prefix("0x") {
-                    Some(hex) => i64::from_str_radix(hex, 16).ok().map(|v| v as f64),
-                    None => text.parse().ok(),
-                };
-                Ok(LooseNumber(parsed))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<LooseNumber, E> {
-                Ok(LooseNumber(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<LooseNumber, E> {
-                Ok(LooseNumber(None))
-            }
-            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<LooseNumber, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(LooseNumber(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<LooseNumber, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(LooseNumber(None))
-            }
-        }
-        deserializer.deserialize_any(NumberVisitor)
+        // The same shapes as a time; what is not a number reads as absent.
+        TimeNumber::deserialize(deserializer).map(|number| LooseNumber(number.value))
     }
 }
 
