@@ -10,7 +10,7 @@
 //!   `lenient`, a record of what was skipped.
 //! - [`build_baseline`] summarises a run (or repeated runs) per metric: direction (from the
 //!   source, the thresholds file, or [`direction`]'s name rules), warm-up cut ([`Warmup`]),
-//!   steady-state distribution and block means; and the bottleneck [`findings`].
+//!   steady-state distribution and block means; and the bottleneck `findings`.
 //! - [`compare`] is the gate (the rule is in [`gate`]'s docs and in every report);
 //!   [`Thresholds`] is its settings file; [`render`] turns verdicts into JUnit XML and GitHub
 //!   annotations, and a baseline into a Markdown page with [`charts`].

@@ -6,7 +6,7 @@ use metrics_schema::{Distribution, MetricSummary};
 /// keeping every other one each time the store fills gives evenly spaced samples in fixed space.
 const KEPT: usize = 8192;
 
-/// Mean and maximum are exact; the p95 comes from up to [`KEPT`] evenly spaced samples.
+/// Mean and maximum are exact; the p95 comes from up to 8,192 evenly spaced samples.
 #[derive(Debug, Default)]
 pub struct Summary {
     metrics: Vec<Series>,

@@ -1,5 +1,5 @@
 //! ocrperf's own files: reports (read through their envelope and flattened with
-//! [`ToMetrics`]), `ocrperf monitor` sample files, and batch-event JSONL.
+//! [`ToMetrics`](metrics_schema::ToMetrics)), `ocrperf monitor` sample files, and batch-event JSONL.
 
 use std::{collections::BTreeMap, io::Read, path::Path};
 

@@ -36,7 +36,7 @@ pub struct JsonlStats {
 /// Feeds every event of `path` (`-` is standard input; gzip is recognised) to `monitor`. A bad
 /// line is an error naming `file:line`, unless `skip_bad_lines`, which counts it instead. Blank
 /// lines and a byte-order mark are ignored; a line longer than
-/// [`MAX_LINE`](metrics_schema::text::MAX_LINE) is an error.
+/// [`MAX_LINE`] is an error.
 pub fn read_events(path: &Path, monitor: &mut ThroughputMonitor, skip_bad_lines: bool) -> Result<JsonlStats, Error> {
     let (reader, _) = open_input(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
     let mut lines = Lines::new(reader);
