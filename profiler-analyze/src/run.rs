@@ -54,10 +54,14 @@ pub struct RankResult {
 }
 
 /// The trace files named by `paths`: files as given, directories expanded to their `.json`
-/// and `.json.gz` files (sorted).
+/// and `.json.gz` files (sorted); `-` (standard input) as given.
 pub fn trace_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();
     for path in paths {
+        if metrics_schema::text::is_stdin(path) {
+            files.push(path.clone());
+            continue;
+        }
         let meta = std::fs::metadata(path).map_err(|cause| Error::Io { path: path.clone(), cause })?;
         if !meta.is_dir() {
             files.push(path.clone());

@@ -120,6 +120,11 @@ fn usable_oddities_are_read() {
     let output =
         run(ocrperf().args(["throughput", "--format", "json", "-"]).pipe_stdin(bad("events/twenty.jsonl")).unwrap(), 0);
     assert!(stdout(&output).contains("\"batches\": 20"));
+    // A gzipped trace on standard input.
+    let trace =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/traces/h100/dbnet_fp32_workers0_bs8.json.gz");
+    let output = run(ocrperf().args(["trace", "analyze", "-", "--format", "json"]).pipe_stdin(trace).unwrap(), 0);
+    assert!(stdout(&output).contains("\"count\": 4"), "{}", stdout(&output));
     // A gzipped sample file, and standard input with -o.
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("page.html");

@@ -46,8 +46,14 @@ pub struct ReadOptions {
 
 /// Reads one trace file. `progress` gets the number of *file* bytes read so far (compressed
 /// for `.json.gz`) now and then, and stops the read with [`Error::Interrupted`] by returning false.
+/// `-` reads standard input.
 pub fn read_trace(path: &Path, options: ReadOptions, progress: &mut dyn FnMut(u64) -> bool) -> Result<Trace, Error> {
     let io_error = |cause| Error::Io { path: path.to_owned(), cause };
+    if metrics_schema::text::is_stdin(path) {
+        // Standard input, gzip recognised by its bytes; progress counts uncompressed bytes.
+        let (reader, _) = metrics_schema::text::open_input(path).map_err(io_error)?;
+        return read_from(reader, path, options, progress);
+    }
     let file = File::open(path).map_err(io_error)?;
     let counter = Arc::new(AtomicU64::new(0));
     let mut buffered = BufReader::with_capacity(256 * 1024, Counting { inner: file, count: Arc::clone(&counter) });
