@@ -7,7 +7,7 @@
 //! the columns within `D` (plus a safety margin) of the part of the segment near that row.
 //! Everywhere else the reference's value is exactly 1.0, which is what the patch starts with.
 
-use crate::geom::Point;
+use crate::geom::{Point, Precision};
 
 /// How the distance from a pixel to a polygon edge is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -43,6 +43,15 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
+}
+
+/// One polygon edge, shifted into the patch, with its squared length as the reference computes
+/// it (in the polygon's dtype).
+#[derive(Debug, Clone, Copy)]
+struct Edge {
+    p1: Point,
+    p2: Point,
+    c2: f64,
 }
 
 /// Computed pixels of one canvas row: columns `start..start + len`, stored at
@@ -141,6 +150,7 @@ impl DistancePatch {
         dilated: &[[i64; 2]],
         d: f64,
         mode: EdgeDistance,
+        precision: Precision,
         canvas_width: usize,
         canvas_height: usize,
     ) -> Option<DistancePatch> {
@@ -153,15 +163,24 @@ impl DistancePatch {
         }
         let (width, height) = ((xmax - xmin + 1) as usize, (ymax - ymin + 1) as usize);
         let placement = Placement::new(xmin, ymin, width, height, canvas_width, canvas_height)?;
-        // The reference shifts the float polygon by the integer box corner (float64 minus int).
-        let shifted: Vec<Point> = polygon.iter().map(|&[x, y]| [x - xmin as f64, y - ymin as f64]).collect();
-        let edges: Vec<(Point, Point)> =
-            (0..shifted.len()).map(|i| (shifted[i], shifted[(i + 1) % shifted.len()])).collect();
+        // The reference shifts the float polygon by the integer box corner, in place: the
+        // difference is exact in float64 and then stored in the polygon's own dtype.
+        let shifted: Vec<Point> = polygon
+            .iter()
+            .map(|&[x, y]| [precision.store(x - xmin as f64), precision.store(y - ymin as f64)])
+            .collect();
+        // `square(p1 - p2)` of two vertices is NumPy scalar arithmetic in the polygon's dtype.
+        let edges: Vec<Edge> = (0..shifted.len())
+            .map(|i| {
+                let (p1, p2) = (shifted[i], shifted[(i + 1) % shifted.len()]);
+                Edge { p1, p2, c2: precision.squared_length(p1, p2) }
+            })
+            .collect();
         let prune = d.is_finite() && d > 0.0;
         let reach = d * (1.0 + 1e-4) + 1e-3;
         let edge_rows: Vec<(std::ops::Range<usize>, Capsule)> = edges
             .iter()
-            .map(|&(p1, p2)| {
+            .map(|&Edge { p1, p2, .. }| {
                 let rows = if prune { band_rows(p1, p2, reach, height) } else { 0..height };
                 (rows, Capsule::new(p1, p2, reach))
             })
@@ -183,7 +202,7 @@ impl DistancePatch {
     #[expect(clippy::too_many_arguments, reason = "the scratch buffers are passed apart to be borrowed apart")]
     fn fill_spans(
         placement: &Placement,
-        edges: &[(Point, Point)],
+        edges: &[Edge],
         edge_rows: &[(std::ops::Range<usize>, Capsule)],
         band: Band,
         line: &mut [f32],
@@ -197,7 +216,7 @@ impl DistancePatch {
         for (canvas_row, row) in placement.canvas_rows.clone().zip(placement.patch_rows.clone()) {
             let y = row as f64;
             intervals.clear();
-            for (&(p1, p2), (rows, capsule)) in edges.iter().zip(edge_rows) {
+            for (&Edge { p1, p2, c2 }, (rows, capsule)) in edges.iter().zip(edge_rows) {
                 if !rows.contains(&row) {
                     continue;
                 }
@@ -211,7 +230,8 @@ impl DistancePatch {
                 match mode {
                     EdgeDistance::Reference => {
                         let lanes = lane_aligned(columns.clone(), line.len());
-                        reference_row_dispatch(&mut line[lanes.clone()], visible.start + lanes.start, y, p1, p2, d);
+                        let segment = Edge { p1, p2, c2 };
+                        reference_row_dispatch(&mut line[lanes.clone()], visible.start + lanes.start, y, segment, d);
                     }
                     EdgeDistance::Euclidean => {
                         for index in columns {
@@ -261,21 +281,21 @@ impl DistancePatch {
 /// Runs [`reference_row`] with AVX2 where the CPU has it. Only wider vectors, no FMA: every
 /// lane rounds exactly as the scalar formula does.
 #[inline]
-fn reference_row_dispatch(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Point, d: f64) {
+fn reference_row_dispatch(out: &mut [f32], first_column: usize, y: f64, edge: Edge, d: f64) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         #[target_feature(enable = "avx2")]
-        fn with_avx2(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Point, d: f64) {
-            reference_row(out, first_column, y, p1, p2, d);
+        fn with_avx2(out: &mut [f32], first_column: usize, y: f64, edge: Edge, d: f64) {
+            reference_row(out, first_column, y, edge, d);
         }
         // SAFETY: the CPU supports AVX2, checked just above.
         #[expect(unsafe_code, reason = "calling a target_feature function after detecting the feature")]
         unsafe {
-            with_avx2(out, first_column, y, p1, p2, d);
+            with_avx2(out, first_column, y, edge, d);
         }
         return;
     }
-    reference_row(out, first_column, y, p1, p2, d);
+    reference_row(out, first_column, y, edge, d);
 }
 
 /// `numpy.minimum`: NaN if either is NaN. (`f64::clamp` keeps NaN, as `numpy.clip` does.)
@@ -289,10 +309,10 @@ fn nan_min(a: f32, b: f32) -> f32 {
 /// loop without branches so that it compiles to SIMD (the endpoint/line choice is a select
 /// before the square root, which takes the square root of the same value either way).
 #[inline(always)]
-fn reference_row(out: &mut [f32], first_column: usize, y: f64, p1: Point, p2: Point, d: f64) {
+fn reference_row(out: &mut [f32], first_column: usize, y: f64, edge: Edge, d: f64) {
+    let Edge { p1, p2, c2 } = edge;
     let square = |v: f64| v * v;
     let (dy1, dy2) = (square(y - p1[1]), square(y - p2[1]));
-    let c2 = square(p1[0] - p2[0]) + square(p1[1] - p2[1]);
     let first = first_column as i32;
     for (k, slot) in (0i32..).zip(out.iter_mut()) {
         let x = f64::from(first + k);
@@ -519,7 +539,8 @@ mod tests {
             let ints = crate::geom::truncate_to_clipper(polygon);
             let dilated = crate::offset::offset_polygon(&ints, d).remove(0);
             for mode in [EdgeDistance::Reference, EdgeDistance::Euclidean] {
-                let fast = dense(&DistancePatch::compute(polygon, &dilated, d, mode, CANVAS, CANVAS).unwrap());
+                let fast =
+                    dense(&DistancePatch::compute(polygon, &dilated, d, mode, Precision::F64, CANVAS, CANVAS).unwrap());
                 let slow = brute_force(polygon, &dilated, d, mode);
                 let same = fast.iter().zip(&slow).all(|(a, b)| a.to_bits() == b.to_bits());
                 assert!(same, "{polygon:?} {mode:?}");
@@ -546,7 +567,7 @@ mod tests {
             let ints = crate::geom::truncate_to_clipper(&polygon);
             let Some(dilated) = crate::offset::offset_polygon(&ints, d).into_iter().next() else { return Ok(()) };
             for mode in [EdgeDistance::Reference, EdgeDistance::Euclidean] {
-                let Some(patch) = DistancePatch::compute(&polygon, &dilated, d, mode, CANVAS, CANVAS) else { continue };
+                let Some(patch) = DistancePatch::compute(&polygon, &dilated, d, mode, Precision::F64, CANVAS, CANVAS) else { continue };
                 let (fast, slow) = (dense(&patch), brute_force(&polygon, &dilated, d, mode));
                 let differing = fast.iter().zip(&slow).filter(|(a, b)| a.to_bits() != b.to_bits()).count();
                 proptest::prop_assert_eq!(differing, 0, "{:?}", mode);

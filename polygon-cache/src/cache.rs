@@ -11,7 +11,11 @@ use std::{
 
 use serde::Serialize;
 
-use crate::{border::EdgeDistance, geom::Point, work::PolygonWork};
+use crate::{
+    border::EdgeDistance,
+    geom::{Point, Precision},
+    work::PolygonWork,
+};
 
 /// What identifies a polygon's work: the exact bits of its validated coordinates, the settings
 /// that change the work, and the canvas size. Two polygons share an entry only if they are bit-identical.
@@ -20,6 +24,7 @@ pub(crate) struct PolygonKey {
     bits: Box<[u64]>,
     shrink_ratio: u64,
     mode: EdgeDistance,
+    precision: Precision,
     /// The canvas size: the patch keeps only what lands on the canvas.
     canvas: (usize, usize),
 }
@@ -29,16 +34,24 @@ impl Hash for PolygonKey {
         self.bits.hash(state);
         self.shrink_ratio.hash(state);
         self.mode.hash(state);
+        self.precision.hash(state);
         self.canvas.hash(state);
     }
 }
 
 impl PolygonKey {
-    pub(crate) fn new(points: &[Point], shrink_ratio: f64, mode: EdgeDistance, canvas: (usize, usize)) -> PolygonKey {
+    pub(crate) fn new(
+        points: &[Point],
+        shrink_ratio: f64,
+        mode: EdgeDistance,
+        precision: Precision,
+        canvas: (usize, usize),
+    ) -> PolygonKey {
         PolygonKey {
             bits: points.iter().flatten().map(|v| v.to_bits()).collect(),
             shrink_ratio: shrink_ratio.to_bits(),
             mode,
+            precision,
             canvas,
         }
     }

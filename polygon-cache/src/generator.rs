@@ -5,10 +5,24 @@ use std::sync::Arc;
 use crate::{
     EdgeDistance, Error, PolygonCache, Targets, TextPolygon,
     cache::PolygonKey,
-    geom::{self, Point},
+    geom::{self, Point, Precision},
     gt::MAX_IMAGE_SIDE,
     work::PolygonWork,
 };
+
+/// Whose target semantics to reproduce, bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Semantics {
+    /// MhLiao/DB's `MakeSegDetectionData` then `MakeBorderMap` (the reference).
+    #[default]
+    Db,
+    /// PaddleOCR's `MakeBorderMap` then `MakeShrinkMap`: the border map on the unvalidated
+    /// polygons (those later ignored included, those of zero area skipped), validation always,
+    /// the shrink retried at a larger ratio unless it gives exactly one piece, and every piece
+    /// filled. See [`TargetGenerator::shrink_step`] and [`TargetGenerator::border_step`].
+    PaddleOcr,
+}
 
 /// The settings of DBNet target generation; the defaults are DB's.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +43,12 @@ pub struct TargetConfig {
     /// The most bytes the four `f32` maps of one image may take ([`DEFAULT_MAX_MAP_BYTES`]).
     /// A `# size` line is a few bytes of input; this keeps it from asking for gigabytes.
     pub max_map_bytes: u64,
+    /// Whose semantics the separate steps follow ([`Semantics::Db`]); [`TargetGenerator::generate`]
+    /// is always DB's.
+    pub semantics: Semantics,
+    /// The dtype the caller's polygons come in ([`Precision::F64`]), where the reference's
+    /// arithmetic depends on it.
+    pub precision: Precision,
 }
 
 /// The default of [`TargetConfig::max_map_bytes`]: 2 GiB, the four maps of an image of about
@@ -69,8 +89,20 @@ impl Default for TargetConfig {
             is_training: true,
             edge_distance: EdgeDistance::Reference,
             max_map_bytes: DEFAULT_MAX_MAP_BYTES,
+            semantics: Semantics::Db,
+            precision: Precision::F64,
         }
     }
+}
+
+/// What validation and the shrink step did to each polygon of an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Validation {
+    /// The ignore tag after the steps (set for polygons masked out).
+    pub ignored: Vec<bool>,
+    /// Whether validation reversed the polygon's vertex order.
+    pub reversed: Vec<bool>,
 }
 
 /// Generates DBNet targets with the reference's semantics, optionally through a
@@ -124,16 +156,44 @@ impl TargetGenerator {
         polygons: &[TextPolygon],
         targets: &mut Targets,
     ) -> Result<(), Error> {
+        self.generate_into_validated(height, width, polygons, targets).map(drop)
+    }
+
+    /// Like [`TargetGenerator::generate`], also saying what DB's steps did to each polygon
+    /// (the reference edits the sample's polygons and tags in place, and callers that mirror
+    /// it need to know).
+    ///
+    /// # Errors
+    /// As [`TargetGenerator::generate`].
+    pub fn generate_validated(
+        &self,
+        height: usize,
+        width: usize,
+        polygons: &[TextPolygon],
+    ) -> Result<(Targets, Validation), Error> {
+        let mut targets = Targets::default();
+        let validation = self.generate_into_validated(height, width, polygons, &mut targets)?;
+        Ok((targets, validation))
+    }
+
+    fn generate_into_validated(
+        &self,
+        height: usize,
+        width: usize,
+        polygons: &[TextPolygon],
+        targets: &mut Targets,
+    ) -> Result<Validation, Error> {
         self.config.check_size(width, height)?;
         let config = &self.config;
         let mut ignore: Vec<bool> = polygons.iter().map(TextPolygon::ignore).collect();
+        let mut reversed = vec![false; polygons.len()];
         let validated: Vec<Vec<Point>> = polygons
             .iter()
-            .zip(&mut ignore)
-            .map(|(polygon, ignore)| {
+            .zip(ignore.iter_mut().zip(&mut reversed))
+            .map(|(polygon, (ignore, reversed))| {
                 let mut points = polygon.points().to_vec();
                 if config.is_training {
-                    validate(&mut points, ignore, height, width);
+                    *reversed = validate(&mut points, ignore, height, width);
                 }
                 points
             })
@@ -166,15 +226,22 @@ impl TargetGenerator {
                 targets.compose_thresh(border.patch, scale, offset);
             }
         }
-        Ok(())
+        Ok(Validation { ignored: ignore, reversed })
     }
 
-    fn polygon_work(&self, points: &[Point], width: usize, height: usize) -> Arc<PolygonWork> {
+    pub(crate) fn polygon_work(&self, points: &[Point], width: usize, height: usize) -> Arc<PolygonWork> {
+        let config = &self.config;
         let compute =
-            || PolygonWork::compute(points, self.config.shrink_ratio, self.config.edge_distance, width, height);
+            || PolygonWork::compute(points, config.shrink_ratio, config.edge_distance, config.precision, width, height);
         match &self.cache {
             Some(cache) => {
-                let key = PolygonKey::new(points, self.config.shrink_ratio, self.config.edge_distance, (width, height));
+                let key = PolygonKey::new(
+                    points,
+                    config.shrink_ratio,
+                    config.edge_distance,
+                    config.precision,
+                    (width, height),
+                );
                 cache.get_or_compute(key, compute)
             }
             None => Arc::new(compute()),
@@ -183,13 +250,9 @@ impl TargetGenerator {
 }
 
 /// DB's `validate_polygons` for one polygon: clip to the image, ignore tiny ones, and reverse
-/// those with a positive DB area.
-fn validate(points: &mut [Point], ignore: &mut bool, height: usize, width: usize) {
-    let (x_max, y_max) = ((width - 1) as f64, (height - 1) as f64);
-    for point in points.iter_mut() {
-        point[0] = point[0].clamp(0.0, x_max);
-        point[1] = point[1].clamp(0.0, y_max);
-    }
+/// those with a positive DB area. Returns whether it reversed the polygon.
+pub(crate) fn validate(points: &mut [Point], ignore: &mut bool, height: usize, width: usize) -> bool {
+    clip_to_image(points, height, width);
     let area = geom::db_area(points);
     if area.abs() < 1.0 {
         *ignore = true;
@@ -197,11 +260,21 @@ fn validate(points: &mut [Point], ignore: &mut bool, height: usize, width: usize
     if area > 0.0 {
         points.reverse();
     }
+    area > 0.0
+}
+
+/// `np.clip(polygon[:, 0], 0, w - 1)` and the same for y.
+pub(crate) fn clip_to_image(points: &mut [Point], height: usize, width: usize) {
+    let (x_max, y_max) = ((width - 1) as f64, (height - 1) as f64);
+    for point in points.iter_mut() {
+        point[0] = point[0].clamp(0.0, x_max);
+        point[1] = point[1].clamp(0.0, y_max);
+    }
 }
 
 /// `canvas * (thresh_max - thresh_min) + thresh_min` with Python floats on a float32 array:
 /// the scalars become float32 and each operation rounds to float32.
-fn thresh_scaling(config: &TargetConfig) -> (f32, f32) {
+pub(crate) fn thresh_scaling(config: &TargetConfig) -> (f32, f32) {
     ((config.thresh_max - config.thresh_min) as f32, config.thresh_min as f32)
 }
 

@@ -5,6 +5,91 @@
 /// A polygon vertex in image coordinates.
 pub type Point = [f64; 2];
 
+/// The dtype the reference's polygons arrive in. Vertices are always carried as `f64` here
+/// (every `f32` is exact in `f64`); where the reference does arithmetic in the array's own
+/// dtype (a shift stored back into the array, a product of two NumPy scalars), `F32` rounds
+/// each step to `f32` as NumPy does. MhLiao/DB builds `float64` polygons; PaddleOCR's
+/// `DetLabelEncode` builds `float32` ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Precision {
+    /// `float64` polygons.
+    #[default]
+    F64,
+    /// `float32` polygons.
+    F32,
+}
+
+impl Precision {
+    /// A value as stored into an array of this dtype.
+    #[inline]
+    pub(crate) fn store(self, value: f64) -> f64 {
+        match self {
+            Precision::F64 => value,
+            Precision::F32 => f64::from(value as f32),
+        }
+    }
+
+    /// `np.square(p1[0] - p2[0]) + np.square(p1[1] - p2[1])` on scalars of this dtype.
+    #[inline]
+    pub(crate) fn squared_length(self, p1: Point, p2: Point) -> f64 {
+        match self {
+            Precision::F64 => (p1[0] - p2[0]) * (p1[0] - p2[0]) + (p1[1] - p2[1]) * (p1[1] - p2[1]),
+            Precision::F32 => {
+                let (dx, dy) = (p1[0] as f32 - p2[0] as f32, p1[1] as f32 - p2[1] as f32);
+                f64::from(dx * dx + dy * dy)
+            }
+        }
+    }
+
+    /// Axis-aligned extent `(height, width)` as `max(...) - min(...)` of NumPy scalars of this
+    /// dtype (the subtraction rounds in it).
+    pub(crate) fn extent(self, points: &[Point]) -> (f64, f64) {
+        let (height, width) = extent(points);
+        match self {
+            Precision::F64 => (height, width),
+            Precision::F32 => {
+                // max and min are vertices, exact in f32; only the difference rounds.
+                let fold = |axis: usize| {
+                    let (lo, hi) = points
+                        .iter()
+                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[axis]), hi.max(p[axis])));
+                    f64::from(hi as f32 - lo as f32)
+                };
+                (fold(1), fold(0))
+            }
+        }
+    }
+
+    /// PaddleOCR's signed area: `area += p[0]*q[1] - p[1]*q[0]` over the vertices with `q` the
+    /// previous one (starting from the last), in a Python loop on NumPy scalars of this dtype,
+    /// then halved. Same sign as DB's area; only its sign and `|area| < 1` are used.
+    pub(crate) fn paddle_area(self, points: &[Point]) -> f64 {
+        let Some(&last) = points.last() else { return 0.0 };
+        match self {
+            Precision::F64 => {
+                let mut area = 0.0;
+                let mut q = last;
+                for &p in points {
+                    area += p[0] * q[1] - p[1] * q[0];
+                    q = p;
+                }
+                area / 2.0
+            }
+            Precision::F32 => {
+                let mut area = 0.0f32;
+                let mut q = [last[0] as f32, last[1] as f32];
+                for p in points {
+                    let p = [p[0] as f32, p[1] as f32];
+                    area += p[0] * q[1] - p[1] * q[0];
+                    q = p;
+                }
+                f64::from(area / 2.0)
+            }
+        }
+    }
+}
+
 /// DB's signed area, `Σ (x[i+1] − x[i]) · (y[i+1] + y[i]) / 2`, summed like `numpy.sum`.
 ///
 /// It is the negative of the usual shoelace area, so it is positive for polygons that run

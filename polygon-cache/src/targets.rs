@@ -118,6 +118,25 @@ impl Targets {
         [("gt", self.gt()), ("mask", self.mask()), ("thresh", self.thresh()), ("thresh_mask", self.thresh_mask())]
     }
 
+    /// Takes the four maps out, in the order of [`Targets::maps`], without copying them.
+    pub fn into_maps(self) -> [Vec<f32>; 4] {
+        [self.gt.values, self.mask.values, self.thresh.values, self.thresh_mask.values]
+    }
+
+    /// Sets the maps of one step to their background and leaves the other two empty: the
+    /// shrink step's (`gt`, `mask`) or the border step's (`thresh`, `thresh_mask`).
+    pub(crate) fn reset_step(&mut self, height: usize, width: usize, thresh_background: f32, shrink: bool) {
+        self.height = height;
+        self.width = width;
+        if shrink {
+            self.gt.reset(height, width, 0.0);
+            self.mask.reset(height, width, 1.0);
+        } else {
+            self.thresh_mask.reset(height, width, 0.0);
+            self.thresh.reset(height, width, thresh_background);
+        }
+    }
+
     /// Sets every map to its background for an image of `height × width`.
     pub(crate) fn reset(&mut self, height: usize, width: usize, thresh_background: f32) {
         self.height = height;

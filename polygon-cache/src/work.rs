@@ -4,7 +4,7 @@
 use crate::{
     Error,
     border::{DistancePatch, EdgeDistance},
-    geom::{self, Point},
+    geom::{self, Point, Precision},
     offset,
 };
 
@@ -35,6 +35,7 @@ impl PolygonWork {
         polygon: &[Point],
         shrink_ratio: f64,
         mode: EdgeDistance,
+        precision: Precision,
         width: usize,
         height: usize,
     ) -> PolygonWork {
@@ -43,11 +44,8 @@ impl PolygonWork {
         let Some(shrunk) = offset::offset_polygon(&integer, -distance).into_iter().next() else {
             return PolygonWork::ShrunkAway;
         };
-        let dilated = offset::offset_polygon(&integer, distance).into_iter().next();
-        let patch = dilated
-            .as_ref()
-            .and_then(|dilated| DistancePatch::compute(polygon, dilated, distance, mode, width, height));
-        PolygonWork::Text { shrunk: to_i32(&shrunk), dilated: dilated.as_deref().map(to_i32), distance, patch }
+        let (dilated, patch) = dilate_and_patch(polygon, &integer, distance, mode, precision, width, height);
+        PolygonWork::Text { shrunk: to_i32(&shrunk), dilated, distance, patch }
     }
 
     /// Approximate heap bytes, for the cache's weigher.
@@ -67,13 +65,115 @@ impl PolygonWork {
     pub(crate) fn border(&self, polygon: usize) -> Result<Option<Border<'_>>, Error> {
         match self {
             PolygonWork::ShrunkAway => Ok(None),
-            PolygonWork::Text { dilated: None, distance, .. } => {
-                Err(Error::EmptyDilation { polygon, distance: *distance })
+            PolygonWork::Text { dilated, distance, patch, .. } => {
+                border_of(polygon, dilated.as_deref(), patch.as_ref(), *distance).map(Some)
             }
-            PolygonWork::Text { patch: None, .. } => Err(Error::PatchOutsideImage { polygon }),
-            PolygonWork::Text { dilated: Some(dilated), patch: Some(patch), .. } => Ok(Some(Border { dilated, patch })),
         }
     }
+}
+
+/// The border part of the polygon work alone: what a border step needs when the shrink is
+/// not its business (PaddleOCR draws borders of polygons whose shrink fails).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BorderWork {
+    dilated: Option<Vec<[i32; 2]>>,
+    distance: f64,
+    patch: Option<DistancePatch>,
+}
+
+impl BorderWork {
+    /// The dilation by `D` (from `shrink_ratio`) and the distance patch of `polygon`.
+    pub(crate) fn compute(
+        polygon: &[Point],
+        shrink_ratio: f64,
+        mode: EdgeDistance,
+        precision: Precision,
+        width: usize,
+        height: usize,
+    ) -> BorderWork {
+        let distance = geom::offset_distance(polygon, shrink_ratio);
+        let integer = geom::truncate_to_clipper(polygon);
+        let (dilated, patch) = dilate_and_patch(polygon, &integer, distance, mode, precision, width, height);
+        BorderWork { dilated, distance, patch }
+    }
+
+    /// As [`PolygonWork::border`].
+    pub(crate) fn border(&self, polygon: usize) -> Result<Border<'_>, Error> {
+        border_of(polygon, self.dilated.as_deref(), self.patch.as_ref(), self.distance)
+    }
+}
+
+/// The first path of the dilation by `distance` (as `int32`) and the patch over its box.
+fn dilate_and_patch(
+    polygon: &[Point],
+    integer: &[[i64; 2]],
+    distance: f64,
+    mode: EdgeDistance,
+    precision: Precision,
+    width: usize,
+    height: usize,
+) -> (Option<Vec<[i32; 2]>>, Option<DistancePatch>) {
+    let dilated = offset::offset_polygon(integer, distance).into_iter().next();
+    let patch = dilated
+        .as_ref()
+        .and_then(|dilated| DistancePatch::compute(polygon, dilated, distance, mode, precision, width, height));
+    (dilated.as_deref().map(to_i32), patch)
+}
+
+/// The border of a polygon, or the reference's failure: `IndexError` on an empty dilation, a
+/// broadcasting error where the patch cannot be placed.
+fn border_of<'a>(
+    polygon: usize,
+    dilated: Option<&'a [[i32; 2]]>,
+    patch: Option<&'a DistancePatch>,
+    distance: f64,
+) -> Result<Border<'a>, Error> {
+    let dilated = dilated.ok_or(Error::EmptyDilation { polygon, distance })?;
+    let patch = patch.ok_or(Error::PatchOutsideImage { polygon })?;
+    Ok(Border { dilated, patch })
+}
+
+/// The shrunk pieces of `polygon` as PaddleOCR's `MakeShrinkMap` finds them: the offset by
+/// `-D(r)` for each `r` of `np.arange(ratio, 1, ratio)` until one gives exactly one piece, and
+/// then every piece of the last one tried (empty when nothing is left).
+pub(crate) fn paddle_shrink(polygon: &[Point], shrink_ratio: f64) -> Vec<Vec<[i32; 2]>> {
+    let integer = geom::truncate_to_clipper(polygon);
+    let mut pieces = Vec::new();
+    for ratio in numpy_arange(shrink_ratio, 1.0, shrink_ratio) {
+        pieces = offset::offset_polygon(&integer, -geom::offset_distance(polygon, ratio));
+        if pieces.len() == 1 {
+            break;
+        }
+    }
+    pieces.iter().map(|piece| to_i32(piece)).collect()
+}
+
+/// DB's shrink alone: the first piece of the offset by `-D`, `None` when nothing is left.
+pub(crate) fn db_shrink(polygon: &[Point], shrink_ratio: f64) -> Option<Vec<[i32; 2]>> {
+    let integer = geom::truncate_to_clipper(polygon);
+    let distance = geom::offset_distance(polygon, shrink_ratio);
+    offset::offset_polygon(&integer, -distance).first().map(|piece| to_i32(piece))
+}
+
+/// `np.arange(start, stop, step)` for floats: `ceil((stop - start) / step)` values, the second
+/// `start + step` and the rest `start + i * (second - start)`, as NumPy fills them.
+pub(crate) fn numpy_arange(start: f64, stop: f64, step: f64) -> Vec<f64> {
+    let length = ((stop - start) / step).ceil();
+    // NaN (a NaN bound) gives nothing, as an empty range does.
+    if length.is_nan() || length <= 0.0 {
+        return Vec::new();
+    }
+    // A ratio this small would ask for millions of offsets; PaddleOCR's never come near.
+    let length = length.min(1024.0) as usize;
+    let second = start + step;
+    let delta = second - start;
+    (0..length)
+        .map(|i| match i {
+            0 => start,
+            1 => second,
+            _ => start + i as f64 * delta,
+        })
+        .collect()
 }
 
 /// What the threshold maps need of a text polygon.
@@ -87,4 +187,19 @@ pub(crate) struct Border<'a> {
 /// `.astype(np.int32)` of Clipper's `int64` output (wrapping, as NumPy does).
 fn to_i32(path: &[[i64; 2]]) -> Vec<[i32; 2]> {
     path.iter().map(|&[x, y]| [x as i32, y as i32]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numpy_arange;
+
+    #[test]
+    fn arange_matches_numpy() {
+        // Printed by NumPy 2: np.arange(r, 1, r) for PaddleOCR's ratios.
+        assert_eq!(numpy_arange(0.4, 1.0, 0.4), [0.4, 0.8]);
+        assert_eq!(numpy_arange(0.45, 1.0, 0.45), [0.45, 0.9]);
+        assert_eq!(numpy_arange(0.5, 1.0, 0.5), [0.5]);
+        assert_eq!(numpy_arange(0.3, 1.0, 0.3), [0.3, 0.6, 0.8999999999999999]);
+        assert!(numpy_arange(1.2, 1.0, 1.2).is_empty());
+    }
 }
