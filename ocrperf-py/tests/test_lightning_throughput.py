@@ -1,10 +1,9 @@
-"""The callback against a duck-typed trainer (no torch, no Lightning needed), end to end with
-`ocrperf throughput` when the binary is built (`OCRPERF_BIN`, else target/{release,debug}/ocrperf).
-"""
+"""The Throughput callback against a duck-typed trainer (no torch, no Lightning needed), end to
+end with the package's own `ocrperf throughput`."""
 
 import json
 
-from ocrperf_callback import OcrperfThroughput, _batch_size
+from ocrperf.lightning import OcrperfThroughput, Throughput, _batch_size
 
 
 class FakeClock:
@@ -119,3 +118,18 @@ def test_ocrperf_reads_the_callbacks_events(tmp_path, throughput_report):
     assert abs(report["samples_per_s"] - 80.0) < 0.01
     assert abs(report["data_wait_fraction"] - 0.3) < 1e-6
     assert report["bottleneck"] == "input-bound"
+
+
+def test_the_old_name_is_the_same_class():
+    assert OcrperfThroughput is Throughput
+
+
+def test_the_old_import_path_still_works(monkeypatch):
+    import pathlib
+    import sys
+
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parents[2] / "integrations" / "lightning"))
+    sys.modules.pop("ocrperf_callback", None)
+    import ocrperf_callback
+
+    assert ocrperf_callback.OcrperfThroughput is Throughput

@@ -1,10 +1,12 @@
-"""The callback inside a real Lightning `Trainer` (CPU), end to end with `ocrperf throughput`.
+"""The callbacks inside a real Lightning `Trainer` (CPU), with a real CSVLogger.
 
-Skipped where Lightning and torch are not installed (CI installs neither: torch is gigabytes);
-run it with `pip install lightning` and `python3 -m pytest integrations`. The DDP test starts two
-CPU processes (gloo) through Lightning's launcher, in a subprocess of its own.
+Skipped where Lightning and torch are not installed (CI installs neither: torch is gigabytes),
+and failing instead with OCRPERF_REQUIRE_LIGHTNING=1; run them with `pip install lightning` and
+`python3 -m pytest ocrperf-py/tests`. The DDP tests start two CPU processes (gloo) through
+Lightning's launcher, in a subprocess of their own.
 """
 
+import csv
 import json
 import pathlib
 import subprocess
@@ -13,12 +15,14 @@ import time
 
 import pytest
 
-L = pytest.importorskip("lightning")
-torch = pytest.importorskip("torch")
+from conftest import require
+
+L = require("lightning")
+torch = require("torch")
 
 from torch.utils.data import DataLoader, Dataset  # noqa: E402
 
-from ocrperf_callback import OcrperfThroughput  # noqa: E402
+from ocrperf.lightning import OcrperfThroughput  # noqa: E402
 
 BATCHES_PER_EPOCH = 12
 BATCH_SIZE = 4
@@ -101,7 +105,7 @@ import sys
 sys.path[:0] = [{here!r}]
 import lightning as L
 from torch.utils.data import DataLoader
-from ocrperf_callback import OcrperfThroughput
+from ocrperf.lightning import OcrperfThroughput
 from test_with_lightning import Samples, TinyModel
 
 if __name__ == "__main__":
@@ -126,3 +130,79 @@ def test_two_ddp_ranks_on_the_cpu_write_one_file_each_or_only_rank_zero(tmp_path
         events = [json.loads(line) for line in (tmp_path / name).read_text().splitlines()]
         assert [e["step"] for e in events] == list(range(10)), name
     assert not (tmp_path / "per_rank.2.jsonl").exists()
+
+
+def test_profiler_and_monitor_log_to_a_csv_logger(tmp_path):
+    from lightning.pytorch.loggers import CSVLogger
+
+    from ocrperf.lightning import Profiler, ResourceMonitor
+
+    logger = CSVLogger(tmp_path, name="run")
+    profiler = Profiler(steps="3..7")
+    monitor = ResourceMonitor(interval_s=0.05, log_every_n_steps=4, gpu=False)
+    trainer = L.Trainer(
+        max_epochs=1, limit_train_batches=BATCHES_PER_EPOCH, limit_val_batches=0, accelerator="cpu",
+        callbacks=[profiler, monitor], logger=logger, log_every_n_steps=1, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False,
+    )
+    # 4 samples x 15 ms of loading per batch against a ~2 ms step: the window is input-bound.
+    trainer.fit(TinyModel(0.002, 0.0), DataLoader(Samples(BATCHES_PER_EPOCH * BATCH_SIZE, 0.015), batch_size=BATCH_SIZE))
+
+    window = pathlib.Path(logger.log_dir) / "ocrperf-profile" / "window1"
+    assert (window / "rank0.pt.trace.json.gz").stat().st_size > 1000
+    assert (window / "report.md").exists()
+    [report] = profiler.reports
+    assert report["steps"]["count"] == 4
+    assert report["dataloader"]["fraction"] > 0.5, report["dataloader"]
+    assert "dataloader-bound" in {r["id"] for r in report["recommendations"]}
+
+    logger.finalize("success")
+    rows = list(csv.DictReader(open(pathlib.Path(logger.log_dir) / "metrics.csv")))
+    columns = set(rows[0])
+    assert {"ocrperf/profile/step_ms", "ocrperf/profile/data_wait_fraction",
+            "ocrperf/profile/recommendation/dataloader-bound", "ocrperf/monitor/host.cpu_percent",
+            "ocrperf/monitor/process.rss_bytes"} <= columns
+    monitored = [r for r in rows if r["ocrperf/monitor/host.cpu_percent"]]
+    assert len(monitored) >= 3
+    assert monitor.summary["samples"] >= 3
+
+
+DDP_PROFILER_SCRIPT = """
+import json, sys
+sys.path[:0] = [{here!r}]
+import lightning as L
+from torch.utils.data import DataLoader
+from ocrperf.lightning import Profiler
+from test_with_lightning import Samples, TinyModel
+
+if __name__ == "__main__":
+    profiler = Profiler(steps="2..5", dirpath=sys.argv[1])
+    trainer = L.Trainer(
+        max_epochs=1, limit_train_batches=8, limit_val_batches=0, accelerator="cpu", devices=2,
+        strategy="ddp", callbacks=[profiler], logger=False, enable_checkpointing=False,
+        enable_progress_bar=False, enable_model_summary=False,
+    )
+    trainer.fit(TinyModel(0.005, 0.0), DataLoader(Samples(64, 0.001), batch_size=4))
+"""
+
+
+def test_the_profiler_writes_one_trace_per_ddp_rank_and_rank_zero_analyses_them(tmp_path):
+    script = tmp_path / "ddp_profile.py"
+    script.write_text(DDP_PROFILER_SCRIPT.format(here=str(pathlib.Path(__file__).resolve().parent)))
+    result = subprocess.run([sys.executable, str(script), str(tmp_path / "profile")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    window = tmp_path / "profile" / "window1"
+    assert sorted(p.name for p in window.glob("rank*.pt.trace.json.gz")) == ["rank0.pt.trace.json.gz",
+                                                                              "rank1.pt.trace.json.gz"]
+    report = json.loads((window / "report.json").read_text())
+    assert [r["rank"] for r in report["ranks"]] == [0, 1]
+    assert all(r["communication"]["backend"] == "gloo" for r in report["ranks"])
+    assert all(r["steps"]["count"] == 3 for r in report["ranks"])
+
+
+def test_the_readme_dataloader_example_runs():
+    example = pathlib.Path(__file__).resolve().parents[1] / "examples" / "db_dataloader.py"
+    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("ok: 4 batches of (16, 1, 640, 640)")

@@ -1,8 +1,10 @@
 //! `cargo xtask ci`: the checks a change must pass, in order of how fast they fail. After the
-//! Rust tests, the Python integration's tests run when Python with pytest is present (they use
-//! the `ocrperf` the Rust tests built).
+//! Rust tests, the Python package is built as a wheel (maturin), installed into a fresh virtual
+//! environment with pytest, and its tests run there, as a user would install it.
 
-use std::process::Command;
+use std::{path::Path, process::Command};
+
+use anyhow::Context as _;
 
 use crate::process::{cargo, project_root, run_visible};
 
@@ -32,40 +34,100 @@ pub(crate) fn run() -> anyhow::Result<bool> {
             return Ok(false);
         }
     }
-    match pytest() {
-        Some(mut command) => {
-            let (ok, seconds) = run_visible(&mut command)?;
-            timings.push(("python", ok, seconds));
+    match python() {
+        Some(python) => {
+            let started = std::time::Instant::now();
+            let ok = python_package(&python)?;
+            timings.push(("python", ok, started.elapsed().as_secs_f64()));
             if !ok {
                 print_summary(&timings);
-                eprintln!("xtask ci: python tests failed");
+                eprintln!("xtask ci: the Python package failed to build or its tests failed");
                 return Ok(false);
             }
         }
-        // On CI a skipped suite is a failed one: `.ci/run` installs pytest.
+        // On CI a skipped suite is a failed one: `.ci/run` installs maturin and pytest.
         None if std::env::var_os("CI").is_some() => {
             print_summary(&timings);
-            eprintln!("xtask ci: python3 with pytest is needed on CI (CI is set); the Python tests did not run");
+            eprintln!("xtask ci: python3 with maturin is needed on CI (CI is set); the Python package was not tested");
             return Ok(false);
         }
-        None => println!("xtask ci: python3 with pytest not found; skipping integrations/lightning tests"),
+        None => println!("xtask ci: python3 with maturin not found; skipping the Python package (ocrperf-py)"),
     }
     print_summary(&timings);
     Ok(true)
 }
 
-/// `python3 -m pytest integrations` when python3 can import pytest.
-fn pytest() -> Option<Command> {
-    let has_pytest = Command::new("python3").args(["-c", "import pytest"]).output().is_ok_and(|o| o.status.success());
-    has_pytest.then(|| {
-        let root = project_root();
-        let mut command = Command::new("python3");
-        command
+/// `python3` when it can run maturin (which builds the wheel).
+fn python() -> Option<String> {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let ok = Command::new(&python).args(["-m", "maturin", "--version"]).output().is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
+/// Builds the wheel (dev profile: the Rust tests already built its dependencies), installs it
+/// with pytest into a fresh virtual environment under `target/python-ci`, and runs
+/// `ocrperf-py/tests` with that environment's interpreter.
+fn python_package(python: &str) -> anyhow::Result<bool> {
+    let root = project_root();
+    let work = root.join("target/python-ci");
+    if work.exists() {
+        std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
+    }
+    let wheels = work.join("wheels");
+    let venv = work.join("venv");
+    let steps: [(&str, Vec<String>); 2] = [
+        (
+            python,
+            [
+                "-m",
+                "maturin",
+                "build",
+                "--manifest-path",
+                "ocrperf-py/Cargo.toml",
+                "--profile",
+                "dev",
+                "--compatibility",
+                "linux",
+                "--out",
+            ]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([wheels.display().to_string()])
+            .collect(),
+        ),
+        (python, vec!["-m".into(), "venv".into(), venv.display().to_string()]),
+    ];
+    for (program, args) in steps {
+        if !run_visible(Command::new(program).current_dir(&root).args(&args))?.0 {
+            return Ok(false);
+        }
+    }
+    let wheel = only_wheel(&wheels)?;
+    let venv_python = venv.join("bin/python");
+    let install = run_visible(
+        Command::new(&venv_python)
             .current_dir(&root)
-            .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "integrations"])
-            .env("OCRPERF_BIN", root.join("target/debug/ocrperf"));
-        command
-    })
+            .args(["-m", "pip", "install", "--quiet"])
+            .arg(format!("{}[test]", wheel.display())),
+    )?;
+    if !install.0 {
+        return Ok(false);
+    }
+    let mut pytest = Command::new(&venv_python);
+    pytest.current_dir(&root).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "ocrperf-py/tests"]);
+    Ok(run_visible(&mut pytest)?.0)
+}
+
+/// The one wheel maturin wrote.
+fn only_wheel(dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let mut wheels: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "whl"))
+        .collect();
+    anyhow::ensure!(wheels.len() == 1, "{}: expected one wheel, found {}", dir.display(), wheels.len());
+    Ok(wheels.remove(0))
 }
 
 fn print_summary(timings: &[(&str, bool, f64)]) {

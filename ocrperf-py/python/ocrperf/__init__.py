@@ -1,0 +1,15 @@
+"""ocrperf: fast input pipelines for DBNet-style text detection, and the tools that keep them fast.
+
+- :mod:`ocrperf.dbnet`: drop-in DBNet target generation for MhLiao/DB pipelines
+  (``MakeSegDetectionData``, ``MakeBorderMap``) and ``DBTargets`` (both steps, cached);
+- :mod:`ocrperf.dbnet.paddle`: the same for PaddleOCR (``MakeBorderMap``, ``MakeShrinkMap``);
+- :mod:`ocrperf.lightning`: ``Throughput``, ``Profiler`` and ``ResourceMonitor`` callbacks;
+- the ``ocrperf`` command (``ocrperf --help``), installed with the package.
+
+The work runs in Rust (``ocrperf._native``) with the GIL released, so DataLoader workers and
+threads scale, and the maps come back as NumPy arrays without a copy.
+"""
+
+from ocrperf._native import __version__
+
+__all__ = ["__version__"]

@@ -1,0 +1,56 @@
+//! `ocrperf._native`: the extension module of the Python package `ocrperf`.
+//!
+//! A front end, like `cli`: it converts Python arguments, calls the libraries with the GIL
+//! released (`Python::detach`), and hands results back without copying the maps
+//! (`into_pyarray` moves each `Vec` into NumPy). The Python side (`python/ocrperf/`) holds the
+//! drop-in classes with their data-dict contracts; this module holds no domain logic.
+//!
+//! What it does not do: read images, or know about torch or Lightning (the Python code does).
+//!
+//! # Example
+//!
+//! ```text
+//! >>> from ocrperf import _native
+//! >>> g = _native.Generator(semantics="db")
+//! >>> gt, mask, ignored, reversed_ = g.shrink(40, 70, points, lengths, ignore, True, False, None, False)
+//! ```
+
+mod monitor;
+mod targets;
+
+use pyo3::prelude::*;
+
+/// Every map is a fresh buffer handed to NumPy, freed when NumPy drops it. With the system
+/// allocator, buffers this large go back to the kernel and the next call page-faults them in
+/// again (and two threads then contend on the process's page-fault lock); mimalloc keeps them
+/// for reuse. Only this extension's Rust allocations use it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Runs an `ocrperf` command line (`argv[0]` is the program name) and returns its exit code.
+/// `own_process` installs the Ctrl-C handler (the console script); a training process passes
+/// false and keeps its own.
+#[pyfunction]
+#[pyo3(signature = (argv, own_process = false))]
+fn cli_main(py: Python<'_>, argv: Vec<String>, own_process: bool) -> u8 {
+    let host = if own_process { ocrperf_cli::Host::OwnProcess } else { ocrperf_cli::Host::Embedded };
+    py.detach(|| ocrperf_cli::run(argv, host))
+}
+
+/// Panics in Rust on purpose, without the GIL, so the tests can show that a panic reaches
+/// Python as an exception (`pyo3_runtime.PanicException`) and never aborts the interpreter.
+#[pyfunction]
+fn _panic_for_test(py: Python<'_>, message: String) {
+    py.detach(move || panic!("{message}"));
+}
+
+/// The package's native half.
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    module.add_class::<targets::Generator>()?;
+    module.add_class::<monitor::ResourceMonitor>()?;
+    module.add_function(wrap_pyfunction!(cli_main, module)?)?;
+    module.add_function(wrap_pyfunction!(_panic_for_test, module)?)?;
+    Ok(())
+}

@@ -1,0 +1,232 @@
+//! `ResourceMonitor`: `ocrperf monitor`'s sampler on a background thread of the training
+//! process, for the Lightning callback.
+//!
+//! The thread owns the [`resource_monitor::Monitor`] and ticks it at the interval; Python reads
+//! the latest figures and drains the alert events whenever it likes, without waiting on a
+//! sample. Stopping wakes the thread at once (a condition variable, not a sleep).
+
+use std::{
+    collections::VecDeque,
+    path::PathBuf,
+    sync::{Arc, Condvar, Mutex, PoisonError},
+    thread::JoinHandle,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use metrics_schema::{AlertEvent, HostInfo, MonitorSummaryReport};
+use pyo3::{
+    exceptions::{PyRuntimeError, PyValueError},
+    prelude::*,
+    types::PyDict,
+};
+use resource_monitor::{Monitor, MonitorConfig, default_rules, load_rules};
+
+/// Alert events kept until Python takes them; older ones are dropped past this many.
+const MAX_PENDING_ALERTS: usize = 1024;
+
+/// What the sampling thread and Python share.
+#[derive(Default)]
+struct Shared {
+    stop: Mutex<bool>,
+    wake: Condvar,
+    latest: Mutex<Vec<(String, f64)>>,
+    alerts: Mutex<VecDeque<AlertEvent>>,
+    warnings: Mutex<Vec<String>>,
+    samples: Mutex<u64>,
+}
+
+/// Locks, ignoring poisoning: every value here is replaced whole, never left half-written.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Samples GPUs (NVML), CPU, memory and disks on a background thread.
+#[pyclass(module = "ocrperf._native")]
+pub(crate) struct ResourceMonitor {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<Result<MonitorSummaryReport, String>>>>,
+    gpu_note: Option<String>,
+    gpus: u32,
+    prometheus: Option<String>,
+}
+
+#[pymethods]
+impl ResourceMonitor {
+    /// Starts sampling every `interval_s` seconds. `out` writes the JSONL (or `.csv`) sample
+    /// file, `prometheus` serves `/metrics` at that address, `rules` replaces the built-in
+    /// alert rules with a TOML file's, `pid` watches a process tree (default: this process).
+    #[new]
+    #[pyo3(signature = (interval_s = 1.0, *, gpu = true, out = None, prometheus = None, rules = None, pid = None))]
+    fn new(
+        py: Python<'_>,
+        interval_s: f64,
+        gpu: bool,
+        out: Option<PathBuf>,
+        prometheus: Option<String>,
+        rules: Option<PathBuf>,
+        pid: Option<u32>,
+    ) -> PyResult<ResourceMonitor> {
+        if !(interval_s.is_finite() && (0.01..=86_400.0).contains(&interval_s)) {
+            return Err(PyValueError::new_err(format!("interval_s must lie in 0.01..=86400, not {interval_s}")));
+        }
+        let interval = Duration::from_secs_f64(interval_s);
+        let rules = match rules {
+            Some(path) => load_rules(&path).map_err(|err| PyValueError::new_err(err.to_string()))?,
+            None => default_rules(),
+        };
+        let pid = pid.unwrap_or_else(std::process::id);
+        let config = MonitorConfig {
+            interval,
+            out,
+            rules,
+            prometheus,
+            pid: Some(pid),
+            watched: Some(format!("pid {pid}")),
+            gpu,
+        };
+        let monitor = py
+            .detach(|| Monitor::start(config, HostInfo::detect(), unix_ms()))
+            .map_err(|err| PyValueError::new_err(err.to_string()))?;
+        let shared = Arc::new(Shared::default());
+        let (gpu_note, gpus) = (monitor.gpu_note().map(str::to_owned), monitor.gpu_count());
+        let prometheus = monitor.prometheus_address().map(|address| address.to_string());
+        let thread = std::thread::Builder::new()
+            .name("ocrperf-monitor".to_owned())
+            .spawn({
+                let shared = Arc::clone(&shared);
+                move || sample(monitor, interval, &shared)
+            })
+            .map_err(|err| PyRuntimeError::new_err(format!("cannot start the sampling thread: {err}")))?;
+        Ok(ResourceMonitor { shared, thread: Mutex::new(Some(thread)), gpu_note, gpus, prometheus })
+    }
+
+    /// The latest sample's figures, `{"host.cpu_percent": 12.5, "gpu0.util_percent": ...}`
+    /// (empty before the first sample).
+    fn latest<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let metrics = lock(&self.shared.latest).clone();
+        let dict = PyDict::new(py);
+        for (name, value) in metrics {
+            dict.set_item(name, value)?;
+        }
+        Ok(dict)
+    }
+
+    /// Alert events since the last call, oldest first, each a dict with `rule`, `metric`,
+    /// `state` (`firing`/`resolved`), `severity`, `message`, `value`, `t_ms`.
+    fn take_alerts<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let events: Vec<AlertEvent> = lock(&self.shared.alerts).drain(..).collect();
+        events
+            .into_iter()
+            .map(|event| {
+                let dict = PyDict::new(py);
+                dict.set_item("rule", event.rule)?;
+                dict.set_item("metric", event.metric)?;
+                dict.set_item("state", json_word(&event.state))?;
+                dict.set_item("severity", json_word(&event.severity))?;
+                dict.set_item("message", event.message)?;
+                dict.set_item("value", event.value)?;
+                dict.set_item("t_ms", event.t_ms)?;
+                Ok(dict)
+            })
+            .collect()
+    }
+
+    /// Problems met while sampling (a GPU lost, a full disk), since the last call.
+    fn take_warnings(&self) -> Vec<String> {
+        std::mem::take(&mut *lock(&self.shared.warnings))
+    }
+
+    /// Samples taken so far.
+    #[getter]
+    fn samples(&self) -> u64 {
+        *lock(&self.shared.samples)
+    }
+
+    /// Why GPUs are not sampled, or `None` when they are.
+    #[getter]
+    fn gpu_note(&self) -> Option<String> {
+        self.gpu_note.clone()
+    }
+
+    /// GPUs sampled.
+    #[getter]
+    fn gpus(&self) -> u32 {
+        self.gpus
+    }
+
+    /// The address `/metrics` is served at, if any.
+    #[getter]
+    fn prometheus_address(&self) -> Option<String> {
+        self.prometheus.clone()
+    }
+
+    /// Stops sampling and returns the summary report as JSON (`ocrperf.monitor-summary`).
+    /// Calling it again returns `None`.
+    fn stop(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        let Some(thread) = lock(&self.thread).take() else { return Ok(None) };
+        *lock(&self.shared.stop) = true;
+        self.shared.wake.notify_all();
+        let report = py
+            .detach(|| thread.join())
+            .map_err(|_| PyRuntimeError::new_err("the sampling thread panicked"))?
+            .map_err(PyRuntimeError::new_err)?;
+        serde_json::to_string(&report).map(Some).map_err(|err| PyRuntimeError::new_err(err.to_string()))
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.stop(py)?;
+        Ok(false)
+    }
+}
+
+impl Drop for ResourceMonitor {
+    fn drop(&mut self) {
+        *lock(&self.shared.stop) = true;
+        self.shared.wake.notify_all();
+    }
+}
+
+/// A unit enum's serde name (`firing`, `warning`).
+fn json_word<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// The sampling loop: one tick per interval until stopped. A write error (a full disk) ends
+/// the file, not the sampling: it is reported once as a warning and sampling goes on.
+fn sample(mut monitor: Monitor, interval: Duration, shared: &Shared) -> Result<MonitorSummaryReport, String> {
+    let mut next = Instant::now() + interval;
+    loop {
+        {
+            let stop = lock(&shared.stop);
+            let wait = next.saturating_duration_since(Instant::now());
+            let (stop, _) =
+                shared.wake.wait_timeout_while(stop, wait, |stop| !*stop).unwrap_or_else(PoisonError::into_inner);
+            if *stop {
+                break;
+            }
+        }
+        next += interval;
+        match monitor.tick(unix_ms()) {
+            Ok(tick) => {
+                *lock(&shared.latest) = tick.sample.metrics();
+                *lock(&shared.samples) += 1;
+                let mut alerts = lock(&shared.alerts);
+                alerts.extend(tick.alerts);
+                let excess = alerts.len().saturating_sub(MAX_PENDING_ALERTS);
+                alerts.drain(..excess);
+                lock(&shared.warnings).extend(tick.warnings);
+            }
+            Err(err) => lock(&shared.warnings).push(err.to_string()),
+        }
+    }
+    Ok(monitor.summary(None))
+}

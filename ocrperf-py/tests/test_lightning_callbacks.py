@@ -1,0 +1,139 @@
+"""Profiler and ResourceMonitor against a duck-typed trainer (no torch, no Lightning needed)."""
+
+import json
+import shutil
+import time
+import warnings
+
+import pytest
+
+from conftest import TESTDATA
+from ocrperf import _native
+from ocrperf.lightning import Profiler, ResourceAlert, ResourceMonitor, analyze_traces, parse_steps
+
+
+class FakeLogger:
+    def __init__(self):
+        self.logged = []
+
+    def log_metrics(self, metrics, step):
+        self.logged.append((step, dict(metrics)))
+
+
+class FakeTrainer:
+    def __init__(self, rank=0):
+        self.global_rank, self.global_step = rank, 0
+        self.loggers = [FakeLogger()]
+
+
+# --------------------------------------------------------------------------------- Profiler
+def test_steps_set_the_profiler_window():
+    assert parse_steps("10..15") == {"skip_first": 9, "wait": 0, "warmup": 1, "active": 5, "repeat": 1}
+    assert parse_steps("0..3") == {"skip_first": 0, "wait": 0, "warmup": 0, "active": 3, "repeat": 1}
+    for bad in ["15..10", "5..5", "10-15", "a..b", ""]:
+        with pytest.raises(ValueError, match="steps"):
+            parse_steps(bad)
+    assert Profiler(schedule={"wait": 1, "warmup": 1, "active": 3}).schedule == {
+        "wait": 1, "warmup": 1, "active": 3, "repeat": 1}
+    with pytest.raises(ValueError, match="schedule takes wait, warmup, active, repeat and skip_first"):
+        Profiler(schedule={"active": 2, "cycles": 3})
+    with pytest.raises(ValueError, match="active >= 1"):
+        Profiler(schedule={"wait": 1})
+
+
+def test_a_window_is_analysed_logged_and_reported(tmp_path, capsys):
+    window = tmp_path / "window1"
+    shutil.copytree(TESTDATA / "traces" / "gloo" / "slow-rank1", window)
+    trainer = FakeTrainer()
+    trainer.global_step = 12
+    report = Profiler(steps="1..3").analyze_window(trainer, window)
+    assert (window / "report.md").read_text().startswith("#")
+    assert json.loads((window / "report.json").read_text())["schema"] == "ocrperf.trace-analysis.v1"
+    [(step, metrics)] = trainer.loggers[0].logged
+    assert step == 12
+    assert metrics["ocrperf/profile/recommendation/straggler"] == 1.0
+    assert 120 < metrics["ocrperf/profile/step_ms"] < 145
+    assert {"ocrperf/profile/data_wait_fraction", "ocrperf/profile/gpu_busy_fraction",
+            "ocrperf/profile/communication_fraction"} <= set(metrics)
+    assert [s["rank"] for s in report["stragglers"]] == [1]
+    assert "straggler" in capsys.readouterr().out
+
+
+def test_a_broken_window_is_a_warning_not_a_crash(tmp_path):
+    window = tmp_path / "window1"
+    window.mkdir()
+    (window / "rank0.pt.trace.json").write_text('{"traceEvents": [{"ph": "X", "ts": "abc"')
+    with pytest.raises(ValueError, match="ocrperf trace analyze .* failed"):
+        analyze_traces(window)
+    with pytest.warns(UserWarning, match="could not be analysed"):
+        assert Profiler().analyze_window(FakeTrainer(), window) is None
+
+
+# -------------------------------------------------------------------------- ResourceMonitor
+def run_monitor(callback, trainer, batches, pause=0.02):
+    callback.on_fit_start(trainer, None)
+    for index in range(batches):
+        time.sleep(pause)
+        callback.on_train_batch_end(trainer, None, None, None, index)
+        trainer.global_step += 1
+    callback.on_fit_end(trainer, None)
+
+
+def test_the_monitor_logs_figures_every_n_steps(tmp_path):
+    trainer = FakeTrainer()
+    callback = ResourceMonitor(interval_s=0.05, log_every_n_steps=5, out=tmp_path / "samples.{rank}.jsonl",
+                               gpu=False)
+    run_monitor(callback, trainer, batches=20)
+    logged = trainer.loggers[0].logged
+    # Every 5th batch, and once more at the end.
+    assert [step for step, _ in logged] == [4, 9, 14, 19, 20]
+    for _, metrics in logged:
+        assert 0 <= metrics["ocrperf/monitor/host.cpu_percent"] <= 100
+        assert metrics["ocrperf/monitor/process.rss_bytes"] > 1e6
+        assert all(name.startswith("ocrperf/monitor/") for name in metrics)
+    lines = (tmp_path / "samples.0.jsonl").read_text().splitlines()
+    assert len(lines) >= 5 and json.loads(lines[0])["schema"].startswith("ocrperf.monitor-samples")
+    assert callback.summary["samples"] >= 5
+    assert callback.close() is callback.summary  # idempotent
+
+
+def test_alerts_become_warnings(tmp_path):
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[[rule]]\nname = "always"\nmetric = "host.memory_used_percent"\nop = ">"\nthreshold = 0\n'
+                     'severity = "warning"\nmessage = "memory is in use"\n')
+    callback = ResourceMonitor(interval_s=0.05, log_every_n_steps=2, rules=rules, gpu=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run_monitor(callback, FakeTrainer(), batches=10, pause=0.03)
+    alerts = [w for w in caught if issubclass(w.category, ResourceAlert)]
+    assert len(alerts) == 1, [str(w.message) for w in caught]
+    assert "ocrperf alert always (warning): memory is in use [host.memory_used_percent = " in str(alerts[0].message)
+
+
+def test_only_rank_zero_samples_unless_per_rank():
+    other = FakeTrainer(rank=1)
+    run_monitor(ResourceMonitor(interval_s=0.05, log_every_n_steps=1, gpu=False), other, batches=3)
+    assert other.loggers[0].logged == []
+    per_rank = FakeTrainer(rank=1)
+    run_monitor(ResourceMonitor(interval_s=0.05, log_every_n_steps=1, per_rank=True, gpu=False), per_rank, batches=3)
+    assert all(name.startswith("ocrperf/monitor/rank1/") for _, m in per_rank.loggers[0].logged for name in m)
+
+
+def test_no_gpu_is_said_not_fatal():
+    with _native.ResourceMonitor(0.05, gpu=False) as monitor:
+        assert monitor.gpus == 0 and monitor.gpu_note == "GPU sampling turned off"
+        time.sleep(0.2)
+        assert monitor.samples >= 1 and "host.cpu_percent" in monitor.latest()
+    assert monitor.stop() is None
+
+
+def test_bad_monitor_settings(tmp_path):
+    with pytest.raises(ValueError, match="interval_s must lie in"):
+        ResourceMonitor(interval_s=0)
+    with pytest.raises(ValueError, match="log_every_n_steps"):
+        ResourceMonitor(log_every_n_steps=0)
+    (tmp_path / "bad.toml").write_text("[[rule]]\nname = 3\n")
+    with pytest.raises(ValueError, match="bad.toml"):
+        _native.ResourceMonitor(1.0, gpu=False, rules=str(tmp_path / "bad.toml"))
+    with pytest.raises(ValueError, match="missing-dir"):
+        _native.ResourceMonitor(1.0, gpu=False, out=str(tmp_path / "missing-dir" / "s.jsonl"))
