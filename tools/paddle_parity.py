@@ -17,7 +17,6 @@ maps and the in-place edits (the polygons and ignore tags after the shrink step)
 """
 
 import argparse
-import hashlib
 import importlib.util
 import json
 import math
@@ -27,45 +26,13 @@ import sys
 
 import numpy as np
 
+from gt_samples import paddle_digest, paddle_sample
+
 SCHEDULES = {"plain": {}, "epoch3of10": {"epoch": 3, "total_epoch": 10}, "epoch5of10": {"epoch": 5, "total_epoch": 10}}
 
 
-def read_gt(path):
-    size, polygons, tags = None, [], []
-    for line in pathlib.Path(path).read_text(encoding="utf-8-sig").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("# size"):
-            _, _, w, h = line.split()
-            size = (int(h), int(w))
-            continue
-        parts = line.split(",")
-        numbers = [float(v) for v in parts[: (len(parts) - 1) // 2 * 2]]
-        polygons.append(np.array(numbers, dtype=np.float32).reshape(-1, 2))
-        tags.append(parts[-1] in ("###", "*"))
-    return size, polygons, tags
-
-
-def sample(path):
-    """DetLabelEncode's sample: float32 (N, P_max, 2), shorter polygons padded with their last point."""
-    (height, width), polygons, tags = read_gt(path)
-    most = max((len(p) for p in polygons), default=0)
-    padded = [np.concatenate([p, np.repeat(p[-1:], most - len(p), axis=0)]) for p in polygons]
-    polys = np.array(padded, dtype=np.float32) if padded else np.zeros((0, 0, 2), np.float32)
-    return {"image": np.zeros((height, width, 3), np.uint8), "polys": polys, "ignore_tags": np.array(tags, dtype=bool)}
-
-
-def digest(data):
-    sha = lambda a, dtype: hashlib.sha256(np.ascontiguousarray(a, dtype=dtype).tobytes()).hexdigest()
-    return {
-        "shrink_map": sha(data["shrink_map"], np.float32),
-        "shrink_mask": sha(data["shrink_mask"], np.float32),
-        "threshold_map": sha(data["threshold_map"], np.float32),
-        "threshold_mask": sha(data["threshold_mask"], np.float32),
-        "polys_after": sha(data["polys"], np.float32),
-        "ignore_tags_after": sha(data["ignore_tags"], np.bool_),
-    }
+sample = paddle_sample
+digest = paddle_digest
 
 
 def run(border_cls, shrink_cls, files):

@@ -22,7 +22,6 @@ Times are medians of repeated passes; the machines are shared, so read ratios, n
 
 import argparse
 import gc
-import hashlib
 import importlib.util
 import json
 import os
@@ -38,6 +37,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import dbnet_reference as reference  # noqa: E402
+from gt_samples import sha256 as sha  # noqa: E402
 import paddle_parity  # noqa: E402
 
 from ocrperf.dbnet import DBTargets, MakeBorderMap, MakeSegDetectionData  # noqa: E402
@@ -73,10 +73,6 @@ def db_dict(size, polygons, tags):
         image = _IMAGES[(h, w)] = np.zeros((h, w, 3), np.float32)
     return {"image": image, "polygons": [p.copy() for p in polygons],
             "ignore_tags": np.array(tags, dtype=np.uint8), "is_training": True, "filename": ""}
-
-
-def sha(array):
-    return hashlib.sha256(np.ascontiguousarray(array, dtype="<f4").tobytes()).hexdigest()
 
 
 # ----------------------------------------------------------------------------------- parity

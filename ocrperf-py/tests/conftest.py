@@ -1,8 +1,8 @@
 """Shared by the package's tests: the repository's ground truth and its reference digests."""
 
-import hashlib
 import json
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -10,23 +10,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TESTDATA = ROOT / "testdata"
 
-
-def read_gt(path, dtype=np.float64):
-    """An ICDAR-style file as DB's loader builds a sample: ``(height, width), polygons, tags``."""
-    size, polygons, tags = None, [], []
-    for line in pathlib.Path(path).read_text(encoding="utf-8-sig").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if line.startswith("# size"):
-            _, _, w, h = line.split()
-            size = (int(h), int(w))
-            continue
-        parts = line.split(",")
-        numbers = [float(v) for v in parts[: (len(parts) - 1) // 2 * 2]]
-        polygons.append(np.array(numbers, dtype=dtype).reshape(-1, 2))
-        tags.append(parts[-1] == "###")
-    return size, polygons, tags
+# The repository's ground-truth reader and sample builders (NumPy only).
+sys.path.insert(0, str(ROOT / "tools"))
+from gt_samples import paddle_digest, paddle_sample, read_gt, sha256  # noqa: E402,F401
 
 
 def db_sample(path, dtype=np.float64):
@@ -34,21 +20,6 @@ def db_sample(path, dtype=np.float64):
     (height, width), polygons, tags = read_gt(path, dtype)
     return {"image": np.zeros((height, width, 3), np.float32), "polygons": polygons,
             "ignore_tags": np.array(tags, dtype=np.uint8), "is_training": True, "filename": str(path)}
-
-
-def paddle_sample(path):
-    """PaddleOCR's data dict: ``DetLabelEncode``'s float32 (N, P_max, 2) padded by repeating the
-    last point."""
-    (height, width), polygons, tags = read_gt(path, np.float32)
-    most = max((len(p) for p in polygons), default=0)
-    padded = [np.concatenate([p, np.repeat(p[-1:], most - len(p), axis=0)]) for p in polygons]
-    polys = np.array(padded, dtype=np.float32) if padded else np.zeros((0, 0, 2), np.float32)
-    return {"image": np.zeros((height, width, 3), np.uint8), "polys": polys,
-            "ignore_tags": np.array(tags, dtype=bool)}
-
-
-def sha256(array):
-    return hashlib.sha256(np.ascontiguousarray(array, dtype=np.float32).tobytes()).hexdigest()
 
 
 @pytest.fixture(params=["dbnet", "dbnet-hard"])

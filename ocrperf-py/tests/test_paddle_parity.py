@@ -1,29 +1,16 @@
 """Digest parity with PaddleOCR's own MakeBorderMap and MakeShrinkMap (recorded by
 tools/paddle_parity.py from PaddleOCR's source files; only the digests are in the repository)."""
 
-import hashlib
 import json
 
 import numpy as np
 import pytest
 
-from conftest import TESTDATA, paddle_sample
+from conftest import TESTDATA, paddle_digest, paddle_sample
 from ocrperf.dbnet.paddle import MakeBorderMap, MakeShrinkMap
 
 RECORDED = json.loads((TESTDATA / "paddle" / "digests.json").read_text())
 SETS = ["dbnet", "dbnet-hard", "paddle-awkward"]
-
-
-def _digest(data):
-    sha = lambda a, dtype: hashlib.sha256(np.ascontiguousarray(a, dtype=dtype).tobytes()).hexdigest()
-    return {
-        "shrink_map": sha(data["shrink_map"], np.float32),
-        "shrink_mask": sha(data["shrink_mask"], np.float32),
-        "threshold_map": sha(data["threshold_map"], np.float32),
-        "threshold_mask": sha(data["threshold_mask"], np.float32),
-        "polys_after": sha(data["polys"], np.float32),
-        "ignore_tags_after": sha(data["ignore_tags"], np.bool_),
-    }
 
 
 @pytest.mark.parametrize("schedule", sorted(RECORDED["schedules"]))
@@ -41,7 +28,7 @@ def test_paddle_classes_match_paddleocr(name, schedule):
             continue
         data = shrink(border(paddle_sample(path)))
         assert data["shrink_map"].shape == data["threshold_map"].shape == paddle_sample(path)["image"].shape[:2]
-        assert _digest(data) == expected, (name, path.name, schedule)
+        assert paddle_digest(data) == expected, (name, path.name, schedule)
 
 
 def test_the_schedule_moves_the_ratio_as_paddleocr_does():

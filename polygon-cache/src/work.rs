@@ -17,14 +17,8 @@ pub(crate) enum PolygonWork {
     Text {
         /// The first path of the shrunk polygon, as `fillPoly` gets it (`int32`).
         shrunk: Vec<[i32; 2]>,
-        /// The first path of the dilated polygon (`int32`), or `None` when the dilation is
-        /// empty, which the reference fails on.
-        dilated: Option<Vec<[i32; 2]>>,
-        /// The offset distance D.
-        distance: f64,
-        /// The border distance patch, for this canvas size; `None` when the dilation is empty or
-        /// the reference cannot place the patch on the canvas.
-        patch: Option<DistancePatch>,
+        /// The dilation and the distance patch.
+        border: BorderWork,
     },
 }
 
@@ -44,8 +38,8 @@ impl PolygonWork {
         let Some(shrunk) = offset::offset_polygon(&integer, -distance).into_iter().next() else {
             return PolygonWork::ShrunkAway;
         };
-        let (dilated, patch) = dilate_and_patch(polygon, &integer, distance, mode, precision, width, height);
-        PolygonWork::Text { shrunk: to_i32(&shrunk), dilated, distance, patch }
+        let border = BorderWork::from_parts(polygon, &integer, distance, mode, precision, (width, height));
+        PolygonWork::Text { shrunk: to_i32(&shrunk), border }
     }
 
     /// Approximate heap bytes, for the cache's weigher.
@@ -53,11 +47,7 @@ impl PolygonWork {
         let base = size_of::<PolygonWork>();
         match self {
             PolygonWork::ShrunkAway => base,
-            PolygonWork::Text { shrunk, dilated, patch, .. } => {
-                base + shrunk.len() * 8
-                    + dilated.as_ref().map_or(0, |d| d.len() * 8)
-                    + patch.as_ref().map_or(0, DistancePatch::bytes)
-            }
+            PolygonWork::Text { shrunk, border } => base + shrunk.len() * 8 + border.bytes(),
         }
     }
 
@@ -65,19 +55,23 @@ impl PolygonWork {
     pub(crate) fn border(&self, polygon: usize) -> Result<Option<Border<'_>>, Error> {
         match self {
             PolygonWork::ShrunkAway => Ok(None),
-            PolygonWork::Text { dilated, distance, patch, .. } => {
-                border_of(polygon, dilated.as_deref(), patch.as_ref(), *distance).map(Some)
-            }
+            PolygonWork::Text { border, .. } => border.border(polygon).map(Some),
         }
     }
 }
 
-/// The border part of the polygon work alone: what a border step needs when the shrink is
-/// not its business (PaddleOCR draws borders of polygons whose shrink fails).
+/// The border part of the polygon work: the dilation by `D` and the distance patch. Alone, it
+/// is what a border step needs when the shrink is not its business (PaddleOCR draws borders of
+/// polygons whose shrink fails).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BorderWork {
+    /// The first path of the dilated polygon (`int32`), or `None` when the dilation is empty,
+    /// which the reference fails on.
     dilated: Option<Vec<[i32; 2]>>,
+    /// The offset distance D.
     distance: f64,
+    /// The border distance patch, for this canvas size; `None` when the dilation is empty or
+    /// the reference cannot place the patch on the canvas.
     patch: Option<DistancePatch>,
 }
 
@@ -93,44 +87,37 @@ impl BorderWork {
     ) -> BorderWork {
         let distance = geom::offset_distance(polygon, shrink_ratio);
         let integer = geom::truncate_to_clipper(polygon);
-        let (dilated, patch) = dilate_and_patch(polygon, &integer, distance, mode, precision, width, height);
-        BorderWork { dilated, distance, patch }
+        BorderWork::from_parts(polygon, &integer, distance, mode, precision, (width, height))
     }
 
-    /// As [`PolygonWork::border`].
+    /// The work from `D` and the integer polygon, when the caller has them already.
+    fn from_parts(
+        polygon: &[Point],
+        integer: &[[i64; 2]],
+        distance: f64,
+        mode: EdgeDistance,
+        precision: Precision,
+        (width, height): (usize, usize),
+    ) -> BorderWork {
+        let dilated = offset::offset_polygon(integer, distance).into_iter().next();
+        let patch = dilated
+            .as_ref()
+            .and_then(|dilated| DistancePatch::compute(polygon, dilated, distance, mode, precision, width, height));
+        BorderWork { dilated: dilated.as_deref().map(to_i32), distance, patch }
+    }
+
+    /// Approximate heap bytes.
+    fn bytes(&self) -> usize {
+        self.dilated.as_ref().map_or(0, |d| d.len() * 8) + self.patch.as_ref().map_or(0, DistancePatch::bytes)
+    }
+
+    /// The dilated path and the patch, or the reference's failure: `IndexError` on an empty
+    /// dilation, a broadcasting error where the patch cannot be placed.
     pub(crate) fn border(&self, polygon: usize) -> Result<Border<'_>, Error> {
-        border_of(polygon, self.dilated.as_deref(), self.patch.as_ref(), self.distance)
+        let dilated = self.dilated.as_deref().ok_or(Error::EmptyDilation { polygon, distance: self.distance })?;
+        let patch = self.patch.as_ref().ok_or(Error::PatchOutsideImage { polygon })?;
+        Ok(Border { dilated, patch })
     }
-}
-
-/// The first path of the dilation by `distance` (as `int32`) and the patch over its box.
-fn dilate_and_patch(
-    polygon: &[Point],
-    integer: &[[i64; 2]],
-    distance: f64,
-    mode: EdgeDistance,
-    precision: Precision,
-    width: usize,
-    height: usize,
-) -> (Option<Vec<[i32; 2]>>, Option<DistancePatch>) {
-    let dilated = offset::offset_polygon(integer, distance).into_iter().next();
-    let patch = dilated
-        .as_ref()
-        .and_then(|dilated| DistancePatch::compute(polygon, dilated, distance, mode, precision, width, height));
-    (dilated.as_deref().map(to_i32), patch)
-}
-
-/// The border of a polygon, or the reference's failure: `IndexError` on an empty dilation, a
-/// broadcasting error where the patch cannot be placed.
-fn border_of<'a>(
-    polygon: usize,
-    dilated: Option<&'a [[i32; 2]]>,
-    patch: Option<&'a DistancePatch>,
-    distance: f64,
-) -> Result<Border<'a>, Error> {
-    let dilated = dilated.ok_or(Error::EmptyDilation { polygon, distance })?;
-    let patch = patch.ok_or(Error::PatchOutsideImage { polygon })?;
-    Ok(Border { dilated, patch })
 }
 
 /// The shrunk pieces of `polygon` as PaddleOCR's `MakeShrinkMap` finds them: the offset by
