@@ -56,4 +56,4 @@ def require(module):
     except ImportError:
         if os.environ.get("OCRPERF_REQUIRE_LIGHTNING") == "1":
             raise
-        pytest.skip(f"{module} is not installed")
+        pytest.skip(f"{module} is not installed", allow_module_level=True)

@@ -102,3 +102,11 @@ def test_the_package_installs_the_ocrperf_script():
     assert found, "pip install put no `ocrperf` script beside the interpreter"
     result = subprocess.run([found, "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("ocrperf "), result.stderr
+
+
+def test_db_config_construction_is_accepted():
+    # DB's config system passes its own `cmd` and calls `process(data)`.
+    seg = MakeSegDetectionData(cmd={}, min_text_size=8, shrink_ratio=0.4)
+    border = MakeBorderMap(cmd={}, shrink_ratio=0.4, thresh_min=0.3, thresh_max=0.7)
+    data = border.process(seg.process(db_sample(FIRST)))
+    assert data["gt"].shape == (1, 640, 640) and data["thresh_map"].shape == (640, 640)
