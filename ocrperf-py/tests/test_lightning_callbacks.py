@@ -132,6 +132,8 @@ def test_bad_monitor_settings(tmp_path):
         ResourceMonitor(interval_s=0)
     with pytest.raises(ValueError, match="log_every_n_steps"):
         ResourceMonitor(log_every_n_steps=0)
+    with pytest.raises(ValueError, match=r"put \{rank\} in out"):
+        ResourceMonitor(per_rank=True, out="samples.jsonl")
     (tmp_path / "bad.toml").write_text("[[rule]]\nname = 3\n")
     with pytest.raises(ValueError, match="bad.toml"):
         _native.ResourceMonitor(1.0, gpu=False, rules=str(tmp_path / "bad.toml"))

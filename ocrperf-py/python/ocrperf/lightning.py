@@ -429,6 +429,8 @@ class ResourceMonitor(Callback):
             raise ValueError(f"log_every_n_steps must be a whole number >= 1, not {log_every_n_steps!r}")
         if not (0.01 <= float(interval_s) <= 86400):
             raise ValueError(f"interval_s must lie in 0.01..86400, not {interval_s}")
+        if per_rank and out is not None and "{rank}" not in os.fspath(out):
+            raise ValueError(f"with per_rank=True every rank writes samples: put {{rank}} in out ({os.fspath(out)!r})")
         self.interval_s, self.log_every_n_steps, self.per_rank = float(interval_s), log_every_n_steps, per_rank
         self.metrics, self.out, self.prometheus, self.rules = tuple(metrics), out, prometheus, rules
         self.gpu, self.prefix = gpu, prefix
