@@ -139,3 +139,16 @@ def test_bad_monitor_settings(tmp_path):
         _native.ResourceMonitor(1.0, gpu=False, rules=str(tmp_path / "bad.toml"))
     with pytest.raises(ValueError, match="missing-dir"):
         _native.ResourceMonitor(1.0, gpu=False, out=str(tmp_path / "missing-dir" / "s.jsonl"))
+
+
+def test_the_monitor_serves_prometheus():
+    import urllib.request
+
+    with _native.ResourceMonitor(0.05, gpu=False, prometheus="127.0.0.1:0") as monitor:
+        address = monitor.prometheus_address
+        assert address and address.startswith("127.0.0.1:")
+        deadline = time.time() + 5
+        while monitor.samples < 1 and time.time() < deadline:
+            time.sleep(0.02)
+        page = urllib.request.urlopen(f"http://{address}/metrics", timeout=5).read().decode()
+    assert "cpu_percent" in page and "# TYPE" in page
