@@ -15,7 +15,9 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCRPERF_GIT
 /// Performance tools for OCR (DBNet-style text detection) training pipelines.
 #[derive(Debug, Parser)]
 #[command(name = "ocrperf", version = VERSION, propagate_version = true, arg_required_else_help = true)]
-#[command(after_help = "Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 130 interrupted.")]
+#[command(after_help = "Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 130 interrupted.\n\n\
+    In Python (pip install ./ocrperf-py): ocrperf.dbnet and ocrperf.dbnet.paddle (DBNet targets for DB and \
+    PaddleOCR pipelines), ocrperf.lightning (Throughput, Profiler, ResourceMonitor callbacks).")]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,

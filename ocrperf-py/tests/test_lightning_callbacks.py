@@ -152,3 +152,8 @@ def test_the_monitor_serves_prometheus():
             time.sleep(0.02)
         page = urllib.request.urlopen(f"http://{address}/metrics", timeout=5).read().decode()
     assert "cpu_percent" in page and "# TYPE" in page
+
+
+def test_a_full_disk_for_the_sample_file_is_a_clear_error():
+    with pytest.raises(ValueError, match=r"/dev/full: No space left on device"):
+        _native.ResourceMonitor(1.0, gpu=False, out="/dev/full")

@@ -203,7 +203,7 @@ impl TargetGenerator {
 
         let mut works: Vec<Option<Arc<PolygonWork>>> = Vec::with_capacity(validated.len());
         for (points, ignore) in validated.iter().zip(&mut ignore) {
-            let (h, w) = geom::extent(points);
+            let (h, w) = config.precision.extent(points);
             let work = if *ignore || h.min(w) < config.min_text_size {
                 None
             } else {

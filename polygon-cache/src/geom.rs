@@ -45,20 +45,17 @@ impl Precision {
     /// Axis-aligned extent `(height, width)` as `max(...) - min(...)` of NumPy scalars of this
     /// dtype (the subtraction rounds in it).
     pub(crate) fn extent(self, points: &[Point]) -> (f64, f64) {
-        let (height, width) = extent(points);
-        match self {
-            Precision::F64 => (height, width),
-            Precision::F32 => {
-                // max and min are vertices, exact in f32; only the difference rounds.
-                let fold = |axis: usize| {
-                    let (lo, hi) = points
-                        .iter()
-                        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[axis]), hi.max(p[axis])));
-                    f64::from(hi as f32 - lo as f32)
-                };
-                (fold(1), fold(0))
+        // max and min are vertices, exact in either dtype; only the difference rounds.
+        let span = |axis: usize| {
+            let (lo, hi) = points
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[axis]), hi.max(p[axis])));
+            match self {
+                Precision::F64 => hi - lo,
+                Precision::F32 => f64::from(hi as f32 - lo as f32),
             }
-        }
+        };
+        (span(1), span(0))
     }
 
     /// PaddleOCR's signed area: `area += p[0]*q[1] - p[1]*q[0]` over the vertices with `q` the
@@ -198,16 +195,6 @@ pub(crate) fn truncate_to_i32(points: &[Point]) -> Vec<[i32; 2]> {
     points.iter().map(|&[x, y]| [x as i32, y as i32]).collect()
 }
 
-/// Axis-aligned extent `(height, width)`, as `max − min` of each coordinate.
-pub(crate) fn extent(points: &[Point]) -> (f64, f64) {
-    let fold = |axis: usize| {
-        let (lo, hi) =
-            points.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p[axis]), hi.max(p[axis])));
-        hi - lo
-    };
-    (fold(1), fold(0))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +224,8 @@ mod tests {
         assert_eq!(db_area(&reversed), 2000.0);
         let closed = [square[0], square[1], square[2], square[3], square[0]];
         assert_eq!(geos_length(&closed), 240.0, "an explicitly closed ring is not closed twice");
-        assert_eq!(extent(&square), (20.0, 100.0));
+        assert_eq!(Precision::F64.extent(&square), (20.0, 100.0));
+        assert_eq!(Precision::F32.extent(&square), (20.0, 100.0));
     }
 
     #[test]

@@ -75,32 +75,15 @@ fn python_package(python: &str) -> anyhow::Result<bool> {
     }
     let wheels = work.join("wheels");
     let venv = work.join("venv");
-    let steps: [(&str, Vec<String>); 2] = [
-        (
-            python,
-            [
-                "-m",
-                "maturin",
-                "build",
-                "--manifest-path",
-                "ocrperf-py/Cargo.toml",
-                "--profile",
-                "dev",
-                "--compatibility",
-                "linux",
-                "--out",
-            ]
-            .map(str::to_owned)
-            .into_iter()
-            .chain([wheels.display().to_string()])
-            .collect(),
-        ),
-        (python, vec!["-m".into(), "venv".into(), venv.display().to_string()]),
-    ];
-    for (program, args) in steps {
-        if !run_visible(Command::new(program).current_dir(&root).args(&args))?.0 {
-            return Ok(false);
-        }
+    let build = run_visible(
+        Command::new(python)
+            .current_dir(&root)
+            .args(["-m", "maturin", "build", "--manifest-path", "ocrperf-py/Cargo.toml", "--profile", "dev"])
+            .args(["--compatibility", "linux", "--out"])
+            .arg(&wheels),
+    )?;
+    if !build.0 || !run_visible(Command::new(python).args(["-m", "venv"]).arg(&venv))?.0 {
+        return Ok(false);
     }
     let wheel = only_wheel(&wheels)?;
     let venv_python = venv.join("bin/python");

@@ -68,11 +68,17 @@ def flatten(polygons: Any, ignore_tags: Any) -> Flat:
     if isinstance(polygons, np.ndarray):
         if polygons.dtype == object or polygons.dtype.kind not in "biuf":
             raise TypeError(f"polygons must be numbers, not dtype {polygons.dtype}")
-        if polygons.size == 0 and polygons.ndim <= 3 and len(polygons) == 0:
+        if polygons.ndim >= 1 and len(polygons) == 0:
             arrays = []
         elif polygons.ndim != 3 or polygons.shape[2] != 2:
             raise ValueError(f"polygons must have shape (N, P, 2), got shape {polygons.shape}")
         else:
+            # PaddleOCR's (N, P, 2): every polygon has P points; one reshape, no per-polygon work.
+            if polygons.shape[1] >= 3 and np.isfinite(polygons).all():
+                tags = np.asarray(ignore_tags)
+                if tags.shape == (len(polygons),) and tags.dtype.kind in "biu":
+                    return Flat(polygons.reshape(-1, 2).astype(np.float64), np.full(len(polygons), polygons.shape[1],
+                                dtype=np.int64), tags.astype(bool), polygons.dtype == np.float32)
             arrays = [_polygon_array(i, p) for i, p in enumerate(polygons)]
     elif isinstance(polygons, (list, tuple)):
         fast = _fast_flatten(polygons, ignore_tags)

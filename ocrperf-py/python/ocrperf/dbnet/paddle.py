@@ -42,9 +42,14 @@ def _validate_in_place(polys: Any, reversed_: np.ndarray, height: int, width: in
     """PaddleOCR's ``validate_polygons`` edits of ``data['polys']``: clipped, then reversed rows."""
     if len(polys) == 0:
         return
-    for polygon in polys:
-        polygon[:, 0] = np.clip(polygon[:, 0], 0, width - 1)
-        polygon[:, 1] = np.clip(polygon[:, 1], 0, height - 1)
+    if isinstance(polys, np.ndarray):
+        # The same values as PaddleOCR's per-polygon clip, in one call per axis.
+        np.clip(polys[..., 0], 0, width - 1, out=polys[..., 0])
+        np.clip(polys[..., 1], 0, height - 1, out=polys[..., 1])
+    else:
+        for polygon in polys:
+            polygon[:, 0] = np.clip(polygon[:, 0], 0, width - 1)
+            polygon[:, 1] = np.clip(polygon[:, 1], 0, height - 1)
     for index in np.flatnonzero(reversed_):
         polys[index] = polys[index][::-1, :]
 
