@@ -15,9 +15,11 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("OCRPERF_GIT
 /// Performance tools for OCR (DBNet-style text detection) training pipelines.
 #[derive(Debug, Parser)]
 #[command(name = "ocrperf", version = VERSION, propagate_version = true, arg_required_else_help = true)]
-#[command(after_help = "Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 130 interrupted.\n\n\
+#[command(
+    after_help = "Exit codes: 0 success, 1 a check failed, 2 bad usage or input, 3 regress compared nothing, 130 interrupted.\n\n\
     In Python (pip install ./ocrperf-py): ocrperf.dbnet and ocrperf.dbnet.paddle (DBNet targets for DB and \
-    PaddleOCR pipelines), ocrperf.lightning (Throughput, Profiler, ResourceMonitor callbacks).")]
+    PaddleOCR pipelines), ocrperf.lightning (Throughput, Profiler, ResourceMonitor callbacks)."
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -69,4 +71,16 @@ pub(crate) enum Command {
     Baseline(BaselineArgs),
     /// The performance gate: a run against a baseline; exit 1 on a regression
     Regress(RegressArgs),
+}
+
+/// The one parser of every duration option: a [`metrics_schema::HumanDuration`] within the
+/// option's own range, so `--interval 18446744073709551615s` is a usage error (exit 2) instead
+/// of a panic in clock arithmetic later. `hint` ends the message of a refusal.
+pub(crate) fn duration_in(
+    min: std::time::Duration,
+    max: std::time::Duration,
+    hint: &'static str,
+) -> impl Fn(&str) -> Result<metrics_schema::HumanDuration, String> + Clone + Send + Sync + 'static {
+    let range = metrics_schema::DurationRange::new(min, max);
+    move |text: &str| range.parse(text).map_err(|err| format!("{err}{hint}"))
 }

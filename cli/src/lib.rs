@@ -4,7 +4,8 @@
 //! This crate is glue: it parses arguments, calls the feature crates, and renders their reports
 //! as a table, Markdown or a JSON envelope. It holds no measurement logic of its own.
 //!
-//! Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input, 130 after Ctrl-C. A closed
+//! Exit codes: 0 success, 1 a check failed, 2 bad usage or bad input, 3 the gate compared nothing,
+//! 130 after Ctrl-C. A closed
 //! stdout (`ocrperf info | head -1`) is not an error and exits 0.
 //!
 //! ```text
@@ -38,6 +39,8 @@ pub(crate) enum Outcome {
     /// The command worked, and what it checked did not pass (a regression, a fired alert, a
     /// parity mismatch).
     CheckFailed,
+    /// The gate compared nothing: every gated metric was not comparable (exit 3).
+    NothingCompared,
     /// A wrapped command's own exit code, passed on as is (even after Ctrl-C).
     Exit(u8),
     /// Stopped by a signal after reporting what it had (exit 130).
@@ -84,6 +87,7 @@ where
     match result {
         Ok(Outcome::Success) => 0,
         Ok(Outcome::CheckFailed) => 1,
+        Ok(Outcome::NothingCompared) => 3,
         Ok(Outcome::Exit(code)) => code,
         Ok(Outcome::Interrupted) => 130,
         Err(err) if is_broken_pipe(&err) => 0,

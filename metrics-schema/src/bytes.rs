@@ -1,8 +1,14 @@
 //! Byte counts for people.
 
-/// A number as people read it in a message: plain up to a million, then `1e308`.
+/// A number as people read it in a message: plain from 0.0001 up to a million, else `1e308` or
+/// `1e-300`, so that no message prints the 309 digits `{}` gives `1e308`.
 pub fn format_number(value: f64) -> String {
-    if value.is_finite() && value.abs() >= 1e6 { format!("{value:e}") } else { format!("{value}") }
+    let magnitude = value.abs();
+    if value.is_finite() && value != 0.0 && !(1e-4..1e6).contains(&magnitude) {
+        format!("{value:e}")
+    } else {
+        format!("{value}")
+    }
 }
 
 /// A monitor metric's value for people, with the unit its name ends in: `_bytes` in binary
@@ -56,6 +62,20 @@ pub fn format_bytes(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_in_messages_stay_short() {
+        assert_eq!(format_number(1e308), "1e308");
+        assert_eq!(format_number(-1.5e308), "-1.5e308");
+        assert_eq!(format_number(1e-300), "1e-300");
+        assert_eq!(format_number(3600.0), "3600");
+        assert_eq!(format_number(-1.0), "-1");
+        assert_eq!(format_number(0.25), "0.25");
+        assert_eq!(format_number(0.0), "0");
+        assert_eq!(format_number(f64::NAN), "NaN");
+        assert_eq!(format_number(f64::INFINITY), "inf");
+        assert_eq!(format_number(1_234_567.0), "1.234567e6");
+    }
 
     #[test]
     fn binary_units_with_one_decimal() {

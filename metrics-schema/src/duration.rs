@@ -19,6 +19,45 @@ impl HumanDuration {
     }
 }
 
+/// The durations one option or setting accepts, `min..=max`: every duration option parses
+/// through [`DurationRange::parse`], so a value beyond what the code can add to a clock
+/// (`18446744073709551615s`) is a clear refusal at the command line, never a panic later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DurationRange {
+    /// The least accepted.
+    pub min: Duration,
+    /// The most accepted.
+    pub max: Duration,
+}
+
+impl DurationRange {
+    /// `min..=max`.
+    pub const fn new(min: Duration, max: Duration) -> Self {
+        DurationRange { min, max }
+    }
+
+    /// Parses `text` as a [`HumanDuration`] and checks it lies in the range.
+    ///
+    /// # Errors
+    /// [`Error::Duration`] for text that is not a duration, [`Error::DurationOutOfRange`] for
+    /// one outside the range.
+    pub fn parse(&self, text: &str) -> Result<HumanDuration, Error> {
+        let duration: HumanDuration = text.parse()?;
+        let out = |bound: Duration, above: bool| Error::DurationOutOfRange {
+            input: text.trim().to_owned(),
+            bound: HumanDuration(bound),
+            above,
+        };
+        if duration.0 < self.min {
+            return Err(out(self.min, false));
+        }
+        if duration.0 > self.max {
+            return Err(out(self.max, true));
+        }
+        Ok(duration)
+    }
+}
+
 impl From<Duration> for HumanDuration {
     fn from(duration: Duration) -> Self {
         HumanDuration(duration)
@@ -81,6 +120,19 @@ mod tests {
             "5".parse::<HumanDuration>().unwrap_err().to_string(),
             "invalid duration `5`: a unit is needed (write it like 200ms, 1s, 2m or 1h30m)"
         );
+    }
+
+    #[test]
+    fn ranges_refuse_what_lies_outside() {
+        let range = DurationRange::new(Duration::from_millis(10), Duration::from_secs(3600));
+        assert_eq!(range.parse("10ms").unwrap().get(), Duration::from_millis(10));
+        assert_eq!(range.parse("1h").unwrap().get(), Duration::from_secs(3600));
+        let error = |text: &str| range.parse(text).unwrap_err().to_string();
+        assert_eq!(error("18446744073709551615s"), "`18446744073709551615s` is longer than 1h, the most allowed here");
+        assert_eq!(error("0s"), "`0s` is shorter than 10ms, the least allowed here");
+        assert_eq!(error("1h1ms"), "`1h1ms` is longer than 1h, the most allowed here");
+        assert!(error("99999999999999999999999s").starts_with("invalid duration `99999999999999999999999s`"));
+        assert!(error("5").starts_with("invalid duration `5`: a unit is needed"));
     }
 
     #[test]

@@ -76,14 +76,19 @@ impl<T: Report> Envelope<T> {
         serde_json::from_str(text).map_err(|err| Error::json(&err))
     }
 
-    /// Reads a report file; errors name the file.
+    /// Reads a report file (gzip and a BOM are recognised, `-` is standard input, at most
+    /// [`MAX_TEXT_FILE`](crate::text::MAX_TEXT_FILE) bytes); errors name the file.
     ///
     /// # Errors
-    /// [`Error::Io`] when the file can't be read, [`Error::InFile`] around any error of
-    /// [`Envelope::from_json`].
+    /// [`Error::Io`] when the file can't be read, [`Error::InFile`] around text that is too
+    /// large or not UTF-8 (with its line) and around any error of [`Envelope::from_json`].
     pub fn read(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
-        Self::from_json(&text).map_err(|cause| Error::InFile { path: path.to_owned(), cause: Box::new(cause) })
+        let in_file = |cause: Error| Error::InFile { path: path.to_owned(), cause: Box::new(cause) };
+        let text = crate::text::read_text(path, crate::text::MAX_TEXT_FILE).map_err(|err| match err {
+            crate::text::TextError::Io(cause) => Error::Io { path: path.to_owned(), cause },
+            other => in_file(Error::Text(other)),
+        })?;
+        Self::from_json(&text).map_err(in_file)
     }
 }
 
@@ -213,5 +218,31 @@ mod tests {
         assert!(err.starts_with(&format!("{}: invalid report JSON at line 1", path.display())), "{err}");
         let missing = Envelope::<PhaseReport>::read(&dir.path().join("absent.json")).unwrap_err();
         assert!(matches!(missing, Error::Io { .. }));
+    }
+
+    #[test]
+    fn read_takes_gzip_and_a_bom_and_names_the_line_of_bad_text() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let json = serde_json::to_string_pretty(&sample_envelope()).unwrap();
+        let bom = dir.path().join("bom.json");
+        std::fs::write(&bom, format!("\u{feff}{json}")).unwrap();
+        assert_eq!(Envelope::<PhaseReport>::read(&bom).unwrap(), sample_envelope());
+        let gz = dir.path().join("report.json.gz");
+        let mut encoder =
+            flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+        encoder.write_all(json.as_bytes()).unwrap();
+        encoder.finish().unwrap();
+        assert_eq!(Envelope::<PhaseReport>::read(&gz).unwrap(), sample_envelope());
+        let bad = dir.path().join("bad.json");
+        std::fs::write(&bad, b"{\n\"schema\": \"ocrperf.phase.v1\",\n\"phase\": \"\xff\"\n}").unwrap();
+        let err = Envelope::<PhaseReport>::read(&bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: line 3: not UTF-8 text (an invalid byte at column 11); is this the right file?",
+                bad.display()
+            )
+        );
     }
 }

@@ -56,6 +56,20 @@ pub enum Error {
         /// Why it was refused.
         reason: String,
     },
+    /// A duration was read but lies outside what the option or setting accepts.
+    #[error(
+        "`{input}` is {} than {bound}, the {} allowed here",
+        if *above { "longer" } else { "shorter" },
+        if *above { "most" } else { "least" }
+    )]
+    DurationOutOfRange {
+        /// What was given.
+        input: String,
+        /// The limit it passes.
+        bound: crate::HumanDuration,
+        /// True when it is above the largest value, false when below the least.
+        above: bool,
+    },
     /// A timestamp is not RFC 3339.
     #[error("invalid timestamp `{input}`: {reason} (expected RFC 3339 in UTC, like 2026-11-23T15:33:26Z)")]
     InvalidTimestamp {
@@ -73,6 +87,9 @@ pub enum Error {
         /// rather than a `source()`, so that error chains don't print it twice.
         cause: io::Error,
     },
+    /// A text file could not be read as text: too large, or not UTF-8 (with the line).
+    #[error(transparent)]
+    Text(crate::text::TextError),
     /// A report file could not be read; the inner error says why.
     #[error("{}: {cause}", path.display())]
     InFile {

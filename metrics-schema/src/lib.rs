@@ -55,7 +55,7 @@ pub const MAX_STEP_SECONDS: f64 = 3600.0;
 
 pub use atomic::write_atomic;
 pub use bytes::{format_bytes, format_metric_value, format_number};
-pub use duration::HumanDuration;
+pub use duration::{DurationRange, HumanDuration};
 pub use envelope::{Envelope, Report, peek_schema};
 pub use error::Error;
 pub use git::GitInfo;
@@ -65,8 +65,8 @@ pub use reports::{
     AlertEvent, AlertLine, AlertState, BaselineMetric, BaselineReport, BatchEvent, Bottleneck, BreakdownParts,
     CacheReport, CommunicationStats, Comparison, DamageSummary, DataloaderStats, DecisionRule, DeviceGpuStats, DiffRow,
     DiffSide, Direction, DiskSample, EpochReport, FileDigest, GateSettings, GpuProcess, GpuSample, GpuStats,
-    HostInfoReport, HostSample, KernelStat, MONITOR_METRICS, MONITOR_SAMPLES_SCHEMA, MemoryHighWater, MemoryStats,
-    MetricKind, MetricSummary, MetricsReport, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample,
+    HostInfoReport, HostSample, KernelStat, LevelShift, MONITOR_METRICS, MONITOR_SAMPLES_SCHEMA, MemoryHighWater,
+    MemoryStats, MetricKind, MetricSummary, MetricsReport, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample,
     MonitorSummaryReport, NetSample, OpStat, ParitySummary, Percentiles, PhaseReport, PhaseStep, ProcessSample,
     RankSummary, ReadSummary, Recommendation, RegressReport, RegressSide, RunInfo, Severity, SourcesRead,
     StepBreakdown, StepParts, StepStats, StepStatus, Straggler, TargetsBenchReport, TargetsDigestReport,

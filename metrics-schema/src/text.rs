@@ -21,6 +21,18 @@ pub const MAX_TEXT_FILE: u64 = 64 << 20;
 /// The UTF-8 byte-order mark some Windows editors write at the start of a file.
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
+/// A piece of input as quoted in a one-line message: control characters escaped (a newline
+/// inside a quoted CSV cell must not break the line) and anything past 60 characters cut with
+/// `…`.
+pub fn shown(text: &str) -> String {
+    const MAX: usize = 60;
+    let mut out: String = text.chars().take(MAX).flat_map(char::escape_debug).collect();
+    if text.chars().nth(MAX).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Whether `path` names standard input.
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -33,6 +45,15 @@ pub fn is_stdin(path: &Path) -> bool {
 /// The I/O error of opening or first reading it.
 pub fn open_input(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
     let source: Box<dyn Read + Send> = if is_stdin(path) { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
+    decode(source)
+}
+
+/// Buffers an opened input, decompressing it on the fly when it starts with gzip's magic bytes
+/// (the one place that decides what is gzip). The flag says whether it was gzip.
+///
+/// # Errors
+/// The I/O error of the first read.
+pub fn decode<'a, R: Read + Send + 'a>(source: R) -> io::Result<(Box<dyn BufRead + Send + 'a>, bool)> {
     let mut reader = BufReader::with_capacity(1 << 16, source);
     let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gzip {
@@ -40,6 +61,28 @@ pub fn open_input(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
     } else {
         (Box::new(reader), false)
     })
+}
+
+/// Consumes a UTF-8 byte-order mark at the reader's position, if there is one.
+///
+/// # Errors
+/// The I/O error of reading.
+pub fn skip_bom(reader: &mut impl BufRead) -> io::Result<()> {
+    let mut seen = 0;
+    while seen < BOM.len() {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let take = buf.len().min(BOM.len() - seen);
+        if buf[..take] != BOM[seen..seen + take] {
+            // Only possible on the first piece: a partial BOM split across reads is not undone.
+            return Ok(());
+        }
+        reader.consume(take);
+        seen += take;
+    }
+    Ok(())
 }
 
 /// Why a line could not be read.
@@ -163,6 +206,8 @@ pub enum TextError {
         line: u64,
         /// 1-based column (in bytes) of it.
         column: u64,
+        /// Byte offset of that line's start (after a BOM, uncompressed).
+        offset: u64,
     },
 }
 
@@ -173,6 +218,14 @@ pub enum TextError {
 /// that is not UTF-8.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, TextError> {
     let (reader, _) = open_input(path)?;
+    read_text_from(reader, limit)
+}
+
+/// Like [`read_text`], for an input already opened (and decompressed, see [`decode`]).
+///
+/// # Errors
+/// As [`read_text`].
+pub fn read_text_from(reader: impl Read, limit: u64) -> Result<String, TextError> {
     let mut bytes = Vec::new();
     reader.take(limit + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
@@ -185,7 +238,8 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, TextError> {
             let before = &body[..err.valid_up_to()];
             let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
             let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
-            Err(TextError::NotUtf8 { line, column: (before.len() - line_start) as u64 + 1 })
+            let column = (before.len() - line_start) as u64 + 1;
+            Err(TextError::NotUtf8 { line, column, offset: line_start as u64 })
         }
     }
 }
@@ -194,6 +248,13 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, TextError> {
 #[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
+
+    #[test]
+    fn input_is_shown_on_one_line() {
+        assert_eq!(shown("12\n"), "12\\n");
+        assert_eq!(shown(&"x".repeat(100)), format!("{}…", "x".repeat(60)));
+        assert_eq!(shown("ok"), "ok");
+    }
 
     fn all(input: &[u8]) -> Vec<(String, u64, u64, bool)> {
         let mut lines = Lines::new(input);
@@ -233,6 +294,7 @@ mod tests {
             read_text(&path, MAX_TEXT_FILE).unwrap_err().to_string(),
             "line 2: not UTF-8 text (an invalid byte at column 9); is this the right file?"
         );
+        assert!(matches!(read_text(&path, MAX_TEXT_FILE), Err(TextError::NotUtf8 { line: 2, column: 9, offset: 2 })));
         let line = Line { bytes: b"ab\xffc", number: 1, offset: 0, complete: true };
         assert_eq!(line.text().unwrap_err(), "not UTF-8 text (an invalid byte at column 3); is this the right file?");
     }
@@ -244,6 +306,19 @@ mod tests {
         std::fs::write(&path, b"\xef\xbb\xbf{}").unwrap();
         assert_eq!(read_text(&path, 100).unwrap(), "{}");
         assert_eq!(read_text(&path, 2).unwrap_err().to_string(), "larger than 2 B; is this the right file?");
+    }
+
+    #[test]
+    fn a_bom_is_skipped_only_where_there_is_one() {
+        let mut with = &b"\xef\xbb\xbf{}"[..];
+        skip_bom(&mut with).unwrap();
+        assert_eq!(with, b"{}");
+        let mut without = &b"\xef{}"[..];
+        skip_bom(&mut without).unwrap();
+        assert_eq!(without, b"\xef{}");
+        let mut empty = &b""[..];
+        skip_bom(&mut empty).unwrap();
+        assert!(empty.is_empty());
     }
 
     #[test]

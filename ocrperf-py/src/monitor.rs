@@ -71,7 +71,10 @@ impl ResourceMonitor {
         pid: Option<u32>,
     ) -> PyResult<ResourceMonitor> {
         if !(interval_s.is_finite() && (0.01..=86_400.0).contains(&interval_s)) {
-            return Err(PyValueError::new_err(format!("interval_s must lie in 0.01..=86400, not {interval_s}")));
+            return Err(PyValueError::new_err(format!(
+                "interval_s must lie in 0.01..=86400, not {}",
+                metrics_schema::format_number(interval_s)
+            )));
         }
         let interval = Duration::from_secs_f64(interval_s);
         let rules = match rules {

@@ -127,7 +127,10 @@ fn check_ratio(ratio: f64) -> PyResult<f64> {
     if ratio > 0.0 && ratio < 1.0 {
         Ok(ratio)
     } else {
-        Err(PyValueError::new_err(format!("shrink_ratio must lie in (0, 1), not {ratio}")))
+        Err(PyValueError::new_err(format!(
+            "shrink_ratio must lie in (0, 1), not {}",
+            metrics_schema::format_number(ratio)
+        )))
     }
 }
 

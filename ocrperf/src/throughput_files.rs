@@ -6,7 +6,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use metrics_schema::{Bottleneck, ThroughputReport};
-use profiler_analyze::{ReadOptions, read_trace, step_timings};
+use profiler_analyze::{ReadOptions, read_trace, step_timings_with_warnings};
 use throughput::{
     MonitorSettings, ThroughputMonitor,
     inputs::{self, InputKind, kineto::TraceStep},
@@ -58,7 +58,9 @@ pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThrou
             InputKind::Trace => {
                 let batch_size = options.batch_size.ok_or_else(|| Error::TraceWithoutBatchSize(file.clone()))?;
                 let trace = read_trace(file, ReadOptions::default(), &mut |_| true)?;
-                let steps: Vec<TraceStep> = step_timings(&trace)
+                let (timings, step_warnings) = step_timings_with_warnings(&trace);
+                warnings.extend(step_warnings.iter().map(|warning| format!("{}: {warning}", file.display())));
+                let steps: Vec<TraceStep> = timings
                     .iter()
                     .map(|step| TraceStep { duration: nanos(step.duration_ns), data_wait: nanos(step.data_wait_ns) })
                     .collect();
@@ -95,6 +97,14 @@ pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThrou
             "{}: every batch was warm-up (--warmup {}); nothing left to measure",
             names.join(", "),
             options.warmup
+        )));
+    }
+    // Every batch event is checked to take time; a trace's or a log's steps are not, and a rate
+    // over no time is not 0 samples/s.
+    if report.elapsed_s <= 0.0 || report.samples_per_s <= 0.0 {
+        return Err(Error::NoData(format!(
+            "{}: the batches left take no time in all; there is no rate to report",
+            names.join(", ")
         )));
     }
     report.skipped_lines = skipped;

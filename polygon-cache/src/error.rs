@@ -18,7 +18,11 @@ pub enum Error {
         value: f64,
     },
     /// A coordinate is too large for the integer geometry (pyclipper would overflow).
-    #[error("coordinate {index} is {value}, outside ±{limit}")]
+    #[error(
+        "coordinate {index} is {}, outside ±{}",
+        metrics_schema::format_number(*value),
+        metrics_schema::format_number(*limit)
+    )]
     CoordinateOutOfRange {
         /// 0-based position in the flat `x1,y1,x2,...` list.
         index: usize,

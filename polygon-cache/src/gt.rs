@@ -89,9 +89,17 @@ fn parse_size_header(rest: &str) -> Result<(usize, usize), String> {
 
 fn parse_polygon_line(line: &str) -> Result<TextPolygon, String> {
     let fields: Vec<&str> = line.split(',').collect();
+    let is_number = |field: &&str| field.trim().parse::<f64>().is_ok();
     // Coordinates are the numeric fields before the last one; the transcription is the rest,
-    // which may contain commas of its own.
-    let numeric = fields[..fields.len() - 1].iter().take_while(|field| field.trim().parse::<f64>().is_ok()).count();
+    // which may contain commas of its own. A line of an even count of numbers alone has no
+    // transcription (`x1,y1,...,x4,y4`): reading its last number as one would leave an odd
+    // count ("odd number of coordinates (7)") for a line that is plainly four points. DB's
+    // loader takes the first eight numbers of such a line too.
+    let numeric = if fields.len().is_multiple_of(2) && fields.iter().all(is_number) {
+        fields.len()
+    } else {
+        fields[..fields.len() - 1].iter().take_while(|field| is_number(field)).count()
+    };
     let transcription = fields[numeric..].join(",");
     if numeric == 0 {
         return Err(format!("expected x1,y1,...,xn,yn,transcription; `{}` is not a number", fields[0].trim()));
@@ -137,6 +145,16 @@ mod tests {
         let gt = parse_ground_truth("0,0,10,0,10,10,0,10,42\n").unwrap();
         assert_eq!(gt.polygons[0].points().len(), 4);
         assert_eq!(gt.size, None);
+    }
+
+    #[test]
+    fn numbers_without_a_transcription_are_all_coordinates() {
+        let gt = parse_ground_truth("0,0,10,0,10,10,0,10\n0, 0, 5, 0, 5, 5\n").unwrap();
+        assert_eq!(gt.polygons[0].points(), [[0.0, 0.0], [10.0, 0.0], [10.0, 10.0], [0.0, 10.0]]);
+        assert_eq!(gt.polygons[1].points().len(), 3);
+        assert!(!gt.polygons[0].ignore());
+        // Seven numbers are six coordinates and a numeric transcription, as before.
+        assert_eq!(parse_ground_truth("0,0,10,0,10,10,7\n").unwrap().polygons[0].points().len(), 3);
     }
 
     fn error(text: &str) -> String {

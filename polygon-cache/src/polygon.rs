@@ -69,6 +69,10 @@ mod tests {
         assert_eq!(inf.to_string(), "coordinate 2 is inf, not a finite number");
         let big = TextPolygon::from_flat(&[0.0, 0.0, 1e12, 1.0, 2.0, 0.0], true).unwrap_err();
         assert!(matches!(big, Error::CoordinateOutOfRange { index: 2, .. }));
+        assert_eq!(big.to_string(), "coordinate 2 is 1e12, outside ±1e9");
+        // Never the 309 digits of `{}`.
+        let huge = TextPolygon::from_flat(&[0.0, 0.0, 1e308, 1.0, 2.0, 0.0], true).unwrap_err();
+        assert_eq!(huge.to_string(), "coordinate 2 is 1e308, outside ±1e9");
         let ok = TextPolygon::from_flat(&[0.0, 0.0, 10.0, 0.0, 10.0, 5.0], true).unwrap();
         assert_eq!(ok.points().len(), 3);
         assert!(ok.ignore());

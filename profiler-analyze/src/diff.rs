@@ -8,8 +8,28 @@ use crate::Analysis;
 
 /// Compares A (baseline) with B. Rows are milliseconds per step, so runs with different step
 /// counts compare; ops and kernels are sorted by the size of the change and cut to `top`.
+///
+/// When only one side has `ProfilerStep#N` spans, the other's one "step" is its whole trace:
+/// per-step rows would compare a step with a whole trace, so they are left out, ops and
+/// kernels are compared as totals over each trace's window, and a note says so.
 pub fn diff(a_file: &str, a: &Analysis, b_file: &str, b: &Analysis, top: usize) -> TraceDiffReport {
-    let (a_steps, b_steps) = (a.steps.count.max(1) as f64, b.steps.count.max(1) as f64);
+    let mut notes = Vec::new();
+    let per_step = a.has_steps == b.has_steps;
+    if !per_step {
+        let (without, file, with) = if a.has_steps { ("B", b_file, "A") } else { ("A", a_file, "B") };
+        notes.push(format!(
+            "{without} ({file}) has no ProfilerStep#N spans and {with} has: per-step figures are not compared; \
+             ops and kernels are compared as totals over each trace's window"
+        ));
+    } else if !a.has_steps {
+        notes.push(
+            "neither trace has ProfilerStep#N spans: each is one window, so figures \"per step\" are totals over \
+             each whole trace"
+                .to_owned(),
+        );
+    }
+    let divisor = |analysis: &Analysis| if per_step { analysis.steps.count.max(1) as f64 } else { 1.0 };
+    let (a_steps, b_steps) = (divisor(a), divisor(b));
     let part = |analysis: &Analysis, field: fn(&metrics_schema::StepParts) -> f64| {
         let steps = analysis.breakdown.per_step.len().max(1) as f64;
         analysis.breakdown.per_step.iter().map(field).sum::<f64>() / steps
@@ -24,7 +44,11 @@ pub fn diff(a_file: &str, a: &Analysis, b_file: &str, b: &Analysis, top: usize) 
         ("other", part(a, |s| s.other_ms), part(b, |s| s.other_ms)),
         ("DataLoader spans", a.dataloader.ms_per_step, b.dataloader.ms_per_step),
     ];
-    let steps = step_rows.iter().map(|&(name, a_ms, b_ms)| row(name, a_ms, b_ms, None)).collect();
+    let steps = if per_step {
+        step_rows.iter().map(|&(name, a_ms, b_ms)| row(name, a_ms, b_ms, None)).collect()
+    } else {
+        Vec::new()
+    };
 
     let ops = compare(
         a.ops.iter().map(|op| (op.name.as_str(), op.self_ms / a_steps, op.count as f64 / a_steps)),
@@ -42,6 +66,7 @@ pub fn diff(a_file: &str, a: &Analysis, b_file: &str, b: &Analysis, top: usize) 
         steps,
         ops,
         kernels,
+        notes,
     }
 }
 

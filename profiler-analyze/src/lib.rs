@@ -47,11 +47,11 @@ mod run;
 mod svg;
 mod trace;
 
-pub use analysis::{Analysis, OCCUPANCY_BINS, StepTiming, analyze, step_timings};
+pub use analysis::{Analysis, OCCUPANCY_BINS, StepTiming, analyze, step_timings, step_timings_with_warnings};
 pub use diff::diff;
 pub use error::Error;
 pub use reader::{ReadOptions, read_from, read_trace};
-pub use run::{AnalyzeOptions, RankResult, analyze_files, build_report, trace_files};
+pub use run::{AnalyzeOptions, RankResult, analyze_files, build_report, max_jobs, trace_files};
 pub use svg::breakdown_svg;
 pub use trace::{
     CpuKind, CpuSpan, Damage, DeviceProperties, EventId, GpuKind, GpuSpan, MemoryPeak, NO_ID, NameId, Names, Nanos,

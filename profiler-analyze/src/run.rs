@@ -23,7 +23,14 @@ pub struct AnalyzeOptions {
     /// Analyse what was read before damage instead of failing.
     pub lenient: bool,
     /// Rank traces read at once (memory is bounded by this many traces); 0 = one per core.
+    /// More than [`max_jobs`] reads `max_jobs()` at a time: a thread per trace beyond the
+    /// cores only adds memory (and `--jobs 100000` would start 100,000 threads).
     pub jobs: usize,
+}
+
+/// The most rank traces read at once: the machine's parallelism (1 when it is unknown).
+pub fn max_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl Default for AnalyzeOptions {
@@ -122,8 +129,10 @@ pub fn analyze_files(
     let mut results: Vec<RankResult> = if files.len() == 1 {
         vec![one(&files[0])?]
     } else {
+        // 0 asks rayon for one thread per core; never more than the cores, nor than the files.
+        let jobs = if options.jobs == 0 { max_jobs() } else { options.jobs.min(max_jobs()) }.min(files.len());
         let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(options.jobs)
+            .num_threads(jobs)
             .build()
             .map_err(|err| Error::Io { path: files[0].clone(), cause: std::io::Error::other(err) })?;
         pool.install(|| files.par_iter().map(one).collect::<Result<Vec<_>, _>>())?
@@ -199,6 +208,11 @@ pub fn build_report(results: &[RankResult], top: usize, seconds: f64) -> TraceAn
                 first.offset,
                 first.message
             ));
+        }
+    }
+    for result in results {
+        for note in result.analysis.warnings.iter().chain(&result.analysis.notes) {
+            notes.push(format!("{}: {note}", result.file.display()));
         }
     }
     for result in results.iter().filter(|r| r.duplicates > 0) {
@@ -300,11 +314,16 @@ fn find_stragglers(results: &[RankResult]) -> Vec<Straggler> {
         let excess = work(slowest) - median_of_others(slowest.rank, &work);
         if excess >= limit(slowest.rank) {
             type Part<'a> = (&'a str, &'a dyn Fn(&RankResult) -> f64);
-            let parts: [Part<'_>; 4] = [
+            // The breakdown's `other` is step time no recorded span covers (no op, kernel,
+            // DataLoader wait or sync): without it a rank slow in unrecorded time was blamed
+            // on whichever part tied at "0.0 ms/step vs 0.0 ms".
+            let parts: [Part<'_>; 6] = [
                 ("data wait", &data_wait),
                 ("GPU compute", &|r| per_step(r, r.analysis.gpu.compute_ms)),
+                ("GPU copies and fills", &|r| per_step(r, r.analysis.gpu.memcpy_ms + r.analysis.gpu.memset_ms)),
                 ("host compute", &|r| r.analysis.breakdown.fractions.host * r.analysis.steps.mean_ms),
                 ("synchronisation", &|r| r.analysis.breakdown.fractions.sync * r.analysis.steps.mean_ms),
+                (UNRECORDED, &|r| r.analysis.breakdown.fractions.other * r.analysis.steps.mean_ms),
             ];
             let (cause, own, typical) = parts
                 .iter()
@@ -312,7 +331,22 @@ fn find_stragglers(results: &[RankResult]) -> Vec<Straggler> {
                 .max_by(|a, b| (a.1 - a.2).total_cmp(&(b.1 - b.2)))
                 .unwrap_or(("work", work(slowest), median_of_others(slowest.rank, &work)));
             let waiting = median_of_others(slowest.rank, &collectives) - collectives(slowest);
-            let mut reason = format!("{cause} {own:.1} ms/step vs {typical:.1} ms median on the other ranks");
+            let mut reason = if own - typical < 0.05 {
+                // No part grew by as much as the figures show (0.1 ms): say what is known rather
+                // than "0.0 ms/step vs 0.0 ms".
+                format!(
+                    "its own work (step time less collectives) is {excess:.1} ms/step above the other ranks' \
+                     median, and no one part (data wait, GPU compute, copies, host compute, synchronisation, \
+                     unrecorded time) accounts for it"
+                )
+            } else if cause == UNRECORDED {
+                format!(
+                    "unrecorded time (no op, kernel, DataLoader wait or sync covers it) {own:.1} ms/step vs \
+                     {typical:.1} ms median on the other ranks"
+                )
+            } else {
+                format!("{cause} {own:.1} ms/step vs {typical:.1} ms median on the other ranks")
+            };
             if waiting > 0.0 {
                 reason.push_str(&format!(", while they wait {waiting:.1} ms/step longer in collectives"));
             }
@@ -338,6 +372,9 @@ fn find_stragglers(results: &[RankResult]) -> Vec<Straggler> {
     found.sort_by(|a, b| b.excess_ms_per_step.total_cmp(&a.excess_ms_per_step).then(a.rank.cmp(&b.rank)));
     found
 }
+
+/// The part of a step no recorded span covers (the breakdown's `other`).
+const UNRECORDED: &str = "unrecorded time";
 
 fn round3(value: f64) -> f64 {
     (value * 1e3).round() / 1e3

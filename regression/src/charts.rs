@@ -83,6 +83,15 @@ pub fn slug(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' }).collect()
 }
 
+/// A chart's title: the metric, its unit and which way is better; a metric without a
+/// direction says it is not gated.
+fn caption(title: &str, unit: &str, better: Direction) -> String {
+    match better {
+        Direction::Info => format!("{title}{unit}, not gated"),
+        other => format!("{title}{unit}, {} better", other.as_str()),
+    }
+}
+
 fn draw(
     title: &str,
     metric: &BaselineMetric,
@@ -106,7 +115,7 @@ fn draw(
             suffix => format!(" ({suffix})"),
         };
         let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{title}{unit}, {} better", metric.better.as_str()), ("sans-serif", 16))
+            .caption(caption(title, &unit, metric.better), ("sans-serif", 16))
             .margin(10)
             .x_label_area_size(28)
             .y_label_area_size(60)
@@ -169,5 +178,11 @@ mod tests {
             doc.descendants()
                 .any(|n| n.has_tag_name("rect") && n.attribute("opacity").is_some_and(|o| o.starts_with("0.08")))
         );
+    }
+
+    #[test]
+    fn a_chart_of_a_metric_without_direction_says_it_is_not_gated() {
+        assert_eq!(caption("system/gpu.0.gpu", " (%)", Direction::Info), "system/gpu.0.gpu (%), not gated");
+        assert_eq!(caption("step_ms", " (ms)", Direction::Lower), "step_ms (ms), lower better");
     }
 }

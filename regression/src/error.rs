@@ -90,6 +90,19 @@ pub enum Error {
         /// Why (wrong schema, bad JSON, ...).
         cause: metrics_schema::Error,
     },
+    /// Two sources of one run (or one report, twice) give the same metric.
+    #[error(
+        "metric `{name}` comes from both {first} and {second}; one run cannot have it twice: give only one of \
+         these sources"
+    )]
+    DuplicateMetric {
+        /// The metric's name.
+        name: String,
+        /// The source read first.
+        first: String,
+        /// The source that gives it again.
+        second: String,
+    },
     /// The sources hold no run, several runs where one was expected, or not the one asked for.
     #[error("{0}")]
     Runs(String),

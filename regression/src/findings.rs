@@ -71,11 +71,12 @@ fn step_time<'a>(context: &Context<'a>) -> Option<&'a BaselineMetric> {
     series(
         context,
         |m| {
-            let name = m.name.to_ascii_lowercase();
+            let words = crate::direction::tokens(&m.name);
+            let has = |word: &str| words.iter().any(|w| w == word);
             m.better == Direction::Lower
                 && is_time(m)
-                && !name.contains("wait")
-                && ["step", "batch", "iter"].iter().any(|word| name.contains(word))
+                && !has("wait")
+                && ["step", "batch", "iter", "iteration"].iter().any(|w| has(w))
         },
         &["batch.time_s", "trace.step_ms"],
     )
@@ -98,7 +99,7 @@ fn data_wait_share(context: &Context<'_>) -> Vec<Recommendation> {
     }
     let wait = series(
         context,
-        |m| m.better == Direction::Lower && is_time(m) && m.name.to_ascii_lowercase().contains("wait"),
+        |m| m.better == Direction::Lower && is_time(m) && crate::direction::has_token(&m.name, "wait"),
         &["batch.data_wait_s", "trace.step_data_wait_ms"],
     );
     let (Some(wait), Some(step)) = (wait, step_time(context)) else { return Vec::new() };

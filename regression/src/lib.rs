@@ -41,6 +41,7 @@
 //! ```
 
 pub mod charts;
+mod consistency;
 pub mod direction;
 mod error;
 pub(crate) mod findings;
@@ -49,6 +50,7 @@ pub mod render;
 mod run;
 pub mod sources;
 pub mod stats;
+pub mod study;
 mod summarize;
 #[cfg(test)]
 mod test_support;
@@ -62,7 +64,7 @@ pub use gate::compare;
 use metrics_schema::{BaselineReport, Envelope, ReportKind};
 pub use run::{Hint, Point, RunMetrics, Scalar, Series, SourceFile};
 pub use sources::{ReadOptions, SourceSpec};
-pub use summarize::{BaselineOptions, build_baseline, slow_down};
+pub use summarize::{BaselineOptions, build_baseline, build_current, slow_down};
 pub use thresholds::{
     DEFAULT_ALPHA, DEFAULT_THRESHOLD, MetricRule, MetricSettings, TAIL_FACTOR, Thresholds, default_noise_floor, is_tail,
 };
@@ -77,29 +79,60 @@ pub enum Side {
     Runs(Vec<RunMetrics>),
 }
 
-/// Whether `path` is a baseline file (`ocrperf.baseline.*`), judged from its first bytes.
+/// Whether `path` is a baseline file (`ocrperf.baseline.*`, gzipped or not), judged from its
+/// first bytes (or its top-level keys, when `schema` is not among them).
 pub fn is_baseline_file(path: &Path) -> bool {
     path.is_file() && sources::report::file_schema(path).is_some_and(|id| id.kind == ReportKind::Baseline)
 }
 
-/// Reads one side: a baseline file given alone, or the runs under the sources.
+/// The baseline file a path stands for: itself, or the `baseline.json` (or `.json.gz`) inside
+/// a directory that `ocrperf baseline -o DIR` wrote.
+fn baseline_file_of(path: &Path) -> Option<PathBuf> {
+    if path.is_dir() {
+        ["baseline.json", "baseline.json.gz"].iter().map(|name| path.join(name)).find(|file| is_baseline_file(file))
+    } else {
+        is_baseline_file(path).then(|| path.to_owned())
+    }
+}
+
+/// Reads one side: a baseline file (or the directory `baseline -o` wrote) given alone, or the
+/// runs under the sources.
 ///
 /// # Errors
-/// [`Error::Report`] for an unreadable baseline, [`Error::Setting`] for a baseline given with
-/// other sources, and whatever [`sources::load`] returns.
+/// [`Error::Report`] for an unreadable baseline, [`Error::Damaged`] for a baseline whose
+/// summary does not agree with the values it holds (edited by hand), [`Error::Setting`] for a
+/// baseline given with other sources, and whatever [`sources::load`] returns.
 pub fn load_side(spec: &SourceSpec, options: &ReadOptions<'_>) -> Result<Side, Error> {
-    let baselines: Vec<&PathBuf> = spec.paths.iter().filter(|path| is_baseline_file(path)).collect();
+    let baselines: Vec<PathBuf> = spec.paths.iter().filter_map(|path| baseline_file_of(path)).collect();
     match (baselines.as_slice(), spec.paths.len()) {
         ([], _) => sources::load(spec, options).map(Side::Runs),
-        ([path], 1) => {
-            let text = std::fs::read_to_string(path).map_err(|cause| Error::io(*path, cause))?;
-            let envelope = Envelope::<BaselineReport>::from_json(&text)
-                .map_err(|cause| Error::Report { path: (*path).clone(), cause })?;
-            Ok(Side::Baseline(Box::new(envelope)))
-        }
+        ([path], 1) => read_baseline(path, options).map(|envelope| Side::Baseline(Box::new(envelope))),
         ([path, ..], _) => Err(Error::Setting(format!(
             "{}: a baseline file stands for a whole side; give it alone, not with other sources",
             path.display()
         ))),
     }
+}
+
+/// Reads a `baseline.json` (gzip and a BOM recognised) and checks that its summary agrees with
+/// the values it holds.
+fn read_baseline(path: &Path, options: &ReadOptions<'_>) -> Result<Envelope<BaselineReport>, Error> {
+    let text = sources::read_text(path, metrics_schema::text::MAX_TEXT_FILE, options)?;
+    let mut envelope =
+        Envelope::<BaselineReport>::from_json(&text).map_err(|cause| Error::Report { path: path.to_owned(), cause })?;
+    for metric in &envelope.report.metrics {
+        if let Err(message) = consistency::check(metric) {
+            let place = consistency::line_of(&text, &metric.name)
+                .map_or(Place::File, |(line, offset)| Place::Line { line, offset });
+            return Err(Error::damaged(
+                path,
+                place,
+                format!("metric `{}`: {message}; was the file edited by hand?", metric.name),
+            ));
+        }
+    }
+    for gpu in &mut envelope.report.run.gpus {
+        *gpu = run::normalise_gpu_name(gpu);
+    }
+    Ok(envelope)
 }

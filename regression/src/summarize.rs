@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use metrics_schema::{BaselineMetric, BaselineReport, Direction, Distribution, MetricKind, SourcesRead, Unit};
+use metrics_schema::{
+    BaselineMetric, BaselineReport, Direction, Distribution, LevelShift, MetricKind, SourcesRead, Unit,
+};
 
 use crate::{RunMetrics, Thresholds, Warmup, direction, findings, stats};
 
@@ -23,10 +25,36 @@ pub struct BaselineOptions<'a> {
 /// With several runs, each metric also keeps one value per run (its steady-state median): the
 /// gate's unit of comparison when both sides have enough runs.
 pub fn build_baseline(runs: &[RunMetrics], options: &BaselineOptions<'_>) -> BaselineReport {
+    summarize_runs(runs, options, None)
+}
+
+/// Summarises the current side of a comparison like [`build_baseline`], with one difference:
+/// each series loses as much of its start to warm-up as the same series did in `baseline` (per
+/// run; at most half of it), whatever the warm-up rule would cut. A slow stretch at the start
+/// of the current run is then judged as the cost it is, instead of being cut as a longer
+/// warm-up.
+pub fn build_current(runs: &[RunMetrics], options: &BaselineOptions<'_>, baseline: &BaselineReport) -> BaselineReport {
+    summarize_runs(runs, options, Some(baseline))
+}
+
+fn summarize_runs(
+    runs: &[RunMetrics],
+    options: &BaselineOptions<'_>,
+    reference: Option<&BaselineReport>,
+) -> BaselineReport {
     let names: BTreeSet<&String> = runs.iter().flat_map(|run| run.series.keys().chain(run.scalars.keys())).collect();
     let mut notes: Vec<String> = runs.iter().flat_map(|run| run.notes.iter().cloned()).collect();
-    let mut metrics: Vec<BaselineMetric> =
-        names.into_iter().filter_map(|name| summarize_metric(name, runs, options, &mut notes)).collect();
+    let mut metrics: Vec<BaselineMetric> = names
+        .into_iter()
+        .filter_map(|name| {
+            // The reference's warm-up per run, for the same metric.
+            let cap = reference.and_then(|report| {
+                let metric = report.metrics.iter().find(|m| &m.name == name && m.kind == MetricKind::Series)?;
+                usize::try_from(metric.warmup / u64::from(report.runs.max(1))).ok()
+            });
+            summarize_metric(name, runs, options, cap, &mut notes)
+        })
+        .collect();
     metrics.sort_by(|a, b| {
         (a.better == Direction::Info).cmp(&(b.better == Direction::Info)).then_with(|| a.name.cmp(&b.name))
     });
@@ -77,6 +105,7 @@ fn summarize_metric(
     name: &str,
     runs: &[RunMetrics],
     options: &BaselineOptions<'_>,
+    warmup_cap: Option<usize>,
     notes: &mut Vec<String>,
 ) -> Option<BaselineMetric> {
     let settings = options.thresholds.for_metric(name);
@@ -84,6 +113,7 @@ fn summarize_metric(
     if !series.is_empty() {
         let hint = series[0].hint;
         let mut resolved = direction::resolve(name, hint, settings.direction);
+        gate_quality_if_asked(name, &settings, &mut resolved);
         // NaN and infinities (a diverged loss, a logged placeholder) are left out, and said so.
         let logged: usize = series.iter().map(|s| s.points.len()).sum();
         let all_values: Vec<Vec<f64>> =
@@ -105,19 +135,85 @@ fn summarize_metric(
             resolved.better = Direction::Info;
             resolved.from = "ignored by the thresholds file".to_owned();
         }
-        let steady: Vec<&[f64]> =
-            all_values.iter().map(|values| &values[options.warmup.steady_start(values)..]).collect();
+        let steady: Vec<&[f64]> = all_values
+            .iter()
+            .map(|values| {
+                // The current run's steady state starts where the baseline's did (at most half
+                // way): a longer warm-up is a cost, not something to cut.
+                let start =
+                    warmup_cap.map_or_else(|| options.warmup.steady_start(values), |cap| cap.min(values.len() / 2));
+                &values[start..]
+            })
+            .collect();
         let warmup: usize = all_values.iter().zip(&steady).map(|(all, kept)| all.len() - kept.len()).sum();
         let pooled: Vec<f64> = steady.iter().flat_map(|values| values.iter().copied()).collect();
         let distribution = Distribution::from_samples(&pooled)?;
         // One block size for every run, so that their means are alike.
         let block_size = steady.iter().map(|values| stats::fine_blocks(values).0).max().unwrap_or(1);
-        let block_means: Vec<f64> = steady.iter().flat_map(|values| stats::block_means(values, block_size)).collect();
-        let runs_values = if runs.len() > 1 {
-            steady.iter().filter_map(|values| Distribution::from_samples(values)).map(|d| d.p50).collect()
+        // A rate's mean over a run is its events over its time: harmonic, per block and per run.
+        let harmonic = resolved.unit == Unit::PerSecond && pooled.iter().all(|&x| x > 0.0);
+        let blocks_of = |values: &[f64]| {
+            if harmonic {
+                stats::harmonic_block_means(values, block_size)
+            } else {
+                stats::block_means(values, block_size)
+            }
+        };
+        let block_means: Vec<f64> = steady.iter().flat_map(|values| blocks_of(values)).collect();
+        let per_run: Vec<Distribution> = if runs.len() > 1 {
+            steady.iter().filter_map(|values| Distribution::from_samples(values)).collect()
         } else {
             Vec::new()
         };
+        let run_means: Vec<f64> = steady
+            .iter()
+            .filter(|_| runs.len() > 1)
+            .filter(|values| !values.is_empty())
+            .map(|values| {
+                let n = values.len() as f64;
+                if harmonic {
+                    n / values.iter().map(|x| 1.0 / x).sum::<f64>()
+                } else {
+                    values.iter().map(|x| x / n).sum()
+                }
+            })
+            .collect();
+        // The warm-up's blocks, from its end, so that the gate can put back what a current run
+        // cut beyond the baseline's warm-up (one run only).
+        let warmup_block_means: Vec<f64> = match (all_values.as_slice(), steady.as_slice()) {
+            ([all], [kept]) if all.len() > kept.len() => {
+                let cut = &all[..all.len() - kept.len()];
+                let whole = cut.len() / block_size * block_size;
+                let finite_positive = cut.iter().all(|&x| x > 0.0);
+                if harmonic && !finite_positive { Vec::new() } else { blocks_of(&cut[cut.len() - whole..]) }
+            }
+            _ => Vec::new(),
+        };
+        // A level shift is looked for in one run's fine block means; with repeated runs, their
+        // spread is the runs rule's business.
+        let level_shift = (runs.len() == 1 && resolved.better != Direction::Info)
+            .then(|| stats::level_shift(&block_means, options.thresholds.threshold))
+            .flatten()
+            .map(|shift| LevelShift {
+                at_sample: (warmup + shift.at * block_size) as u64,
+                of_samples: pooled.len() as u64,
+                before: shift.before,
+                after: shift.after,
+            });
+        if let Some(shift) = &level_shift {
+            notes.push(format!(
+                "`{name}` shifts at sample {} of {} from {} to {}{} and stays there",
+                shift.at_sample,
+                shift.of_samples + warmup as u64,
+                crate::render::format_value(shift.before, resolved.unit),
+                crate::render::format_value(shift.after, resolved.unit),
+                if shift.before > 0.0 {
+                    format!(" ({})", crate::gate::format_change(shift.after / shift.before - 1.0))
+                } else {
+                    String::new()
+                },
+            ));
+        }
         return Some(BaselineMetric {
             name: name.to_owned(),
             unit: resolved.unit,
@@ -131,12 +227,17 @@ fn summarize_metric(
             block_size: block_size as u64,
             block_autocorrelation: (block_means.len() >= 3).then(|| stats::lag1_autocorrelation(&block_means)),
             block_means,
-            runs: runs_values,
+            runs: per_run.iter().map(|d| d.p50).collect(),
+            run_means,
+            level_shift,
+            harmonic,
+            warmup_block_means,
         });
     }
     let scalars: Vec<&crate::Scalar> = runs.iter().filter_map(|run| run.scalars.get(name)).collect();
     let first = scalars.first()?;
     let mut resolved = direction::resolve(name, first.hint, settings.direction);
+    gate_quality_if_asked(name, &settings, &mut resolved);
     if settings.ignore {
         resolved.better = Direction::Info;
         resolved.from = "ignored by the thresholds file".to_owned();
@@ -155,8 +256,25 @@ fn summarize_metric(
         block_size: 0,
         block_means: Vec::new(),
         block_autocorrelation: None,
+        run_means: if runs.len() > 1 { values.clone() } else { Vec::new() },
         runs: if runs.len() > 1 { values } else { Vec::new() },
+        level_shift: None,
+        harmonic: false,
+        warmup_block_means: Vec::new(),
     })
+}
+
+/// Model quality (a loss, an accuracy) is described but not gated, unless the thresholds file
+/// sets its threshold: then it is gated in its own direction.
+fn gate_quality_if_asked(name: &str, settings: &crate::MetricSettings, resolved: &mut direction::Resolved) {
+    if resolved.better == Direction::Info
+        && settings.threshold_set
+        && settings.direction.is_none()
+        && let Some(better) = direction::quality_direction(name)
+    {
+        resolved.better = better;
+        resolved.from = "model quality, gated by the thresholds file".to_owned();
+    }
 }
 
 /// Scales a baseline's figures as if the workload were `factor` times slower (for metrics whose
@@ -175,8 +293,18 @@ pub fn slow_down(report: &mut BaselineReport, factor: f64) {
         {
             *value *= scale;
         }
-        for value in metric.block_means.iter_mut().chain(metric.runs.iter_mut()) {
+        for value in metric
+            .block_means
+            .iter_mut()
+            .chain(metric.runs.iter_mut())
+            .chain(metric.run_means.iter_mut())
+            .chain(metric.warmup_block_means.iter_mut())
+        {
             *value *= scale;
+        }
+        if let Some(shift) = &mut metric.level_shift {
+            shift.before *= scale;
+            shift.after *= scale;
         }
     }
 }
@@ -229,7 +357,7 @@ mod tests {
         let report = build_baseline(&[run], &options);
         let metric = &report.metrics[0];
         assert_eq!((metric.better, metric.unit), (Direction::Higher, Unit::PerSecond));
-        assert_eq!(metric.direction_from, "name: *per_sec*");
+        assert_eq!(metric.direction_from, "name: tokens `per sec`");
         // MSER-5 cuts whole batches of 5: the slow 20 and possibly one more batch.
         assert!((20..=30).contains(&metric.warmup), "{}", metric.warmup);
         assert_eq!(metric.samples + metric.warmup, 320);

@@ -21,5 +21,9 @@ pub(crate) fn series_metric(name: &str, unit: Unit, better: Direction, values: &
         block_autocorrelation: None,
         block_means,
         runs: Vec::new(),
+        run_means: Vec::new(),
+        level_shift: None,
+        harmonic: false,
+        warmup_block_means: Vec::new(),
     }
 }

@@ -216,19 +216,41 @@ fn relative(value: &Spanned<toml::Value>) -> Result<f64, String> {
                 .map_err(|_| format!("threshold `{text}` is not a percentage"))?,
             None => return Err(format!("threshold `{text}`: write it as a percentage (\"5%\") or a fraction (0.05)")),
         },
-        toml::Value::Float(fraction) if *fraction >= 1.0 => {
-            return Err(format!("threshold {fraction} is ambiguous: write \"{fraction}%\" or {}", fraction / 100.0));
-        }
-        toml::Value::Integer(number) => {
-            return Err(format!("threshold {number} is ambiguous: write \"{number}%\" or {}", *number as f64 / 100.0));
-        }
+        // Zero is not ambiguous, it is no threshold: advice to write "0%" would be refused next.
+        toml::Value::Integer(0) => return Err(zero_threshold()),
+        toml::Value::Float(fraction) if *fraction == 0.0 => return Err(zero_threshold()),
+        toml::Value::Float(fraction) if *fraction >= 1.0 => return Err(ambiguous(*fraction)),
+        toml::Value::Integer(number) => return Err(ambiguous(*number as f64)),
         toml::Value::Float(fraction) => *fraction,
         other => return Err(format!("threshold {other}: write a percentage (\"5%\") or a fraction (0.05)")),
     };
+    if parsed == 0.0 {
+        return Err(zero_threshold());
+    }
     if parsed.is_finite() && parsed > 0.0 && parsed < 10.0 {
         Ok(parsed)
     } else {
-        Err(format!("threshold {:.4}% must be above 0% and below 1000%", parsed * 100.0))
+        Err(format!("threshold {}% must be above 0% and below 1000%", metrics_schema::format_number(parsed * 100.0)))
+    }
+}
+
+fn zero_threshold() -> String {
+    "threshold 0 would count every change, however small, as beyond it: give a small percentage instead (\"1%\")"
+        .to_owned()
+}
+
+/// A bare number of 1 or more: a percentage or a fraction? Only advice that would be accepted.
+fn ambiguous(number: f64) -> String {
+    let shown = metrics_schema::format_number(number);
+    if number > 0.0 && number < 1000.0 {
+        format!(
+            "threshold {shown} is ambiguous: write \"{shown}%\" or {}",
+            metrics_schema::format_number(number / 100.0)
+        )
+    } else {
+        format!(
+            "threshold {shown} is ambiguous and out of range: a threshold is above 0% and below 1000% (\"5%\" or 0.05)"
+        )
     }
 }
 
@@ -241,8 +263,7 @@ pub const TAIL_FACTOR: f64 = 4.0;
 /// side is therefore not judged unless the thresholds file sets its threshold; with repeated
 /// runs it is, at [`TAIL_FACTOR`] times the threshold.
 pub fn is_tail(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    lower.split(['.', '/', '_']).any(|part| matches!(part, "p95" | "p99" | "p999" | "max"))
+    crate::direction::tokens(name).iter().any(|part| matches!(part.as_str(), "p95" | "p99" | "p999" | "max"))
 }
 
 /// The smallest absolute difference that counts, when the thresholds file sets none: changes
@@ -324,6 +345,21 @@ mod tests {
     fn errors_name_the_line() {
         let cases = [
             ("threshold = 5\n", "perf/thresholds.toml:1: threshold 5 is ambiguous: write \"5%\" or 0.05"),
+            (
+                "threshold = 0\n",
+                "perf/thresholds.toml:1: threshold 0 would count every change, however small, as beyond it: give a \
+                 small percentage instead (\"1%\")",
+            ),
+            (
+                "threshold = \"0%\"\n",
+                "perf/thresholds.toml:1: threshold 0 would count every change, however small, as beyond it: give a \
+                 small percentage instead (\"1%\")",
+            ),
+            (
+                "threshold = 5000\n",
+                "perf/thresholds.toml:1: threshold 5000 is ambiguous and out of range: a threshold is above 0% and \
+                 below 1000% (\"5%\" or 0.05)",
+            ),
             (
                 "threshold = \"fast\"\n",
                 "perf/thresholds.toml:1: threshold `fast`: write it as a percentage (\"5%\") or a fraction (0.05)",

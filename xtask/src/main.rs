@@ -79,6 +79,9 @@ enum Task {
         /// First record this many runs of the built-in workload into testdata/regression/builtin
         #[arg(long, value_name = "N")]
         record: Option<usize>,
+        /// Pairs of synthetic runs per cell of the shape study
+        #[arg(long, value_name = "N", default_value_t = 40)]
+        trials: usize,
     },
     /// TensorBoard and W&B readers vs the trackers' own Python readers (tools/reader_bench.py)
     BenchReaders {
@@ -104,7 +107,7 @@ fn main() -> ExitCode {
         Task::BenchMonitor { seconds } => phase3_monitor::bench(seconds),
         Task::BenchLoader => phase3_throughput::bench_loader(),
         Task::PerfGate { base, rounds, keep } => perf_gate::run(&base, rounds, keep),
-        Task::BenchGate { record } => gate_bench::run(record),
+        Task::BenchGate { record, trials } => gate_bench::run(record, trials),
         Task::BenchReaders { args } => phase1::bench_readers(&args),
     };
     match result {

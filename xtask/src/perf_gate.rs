@@ -89,6 +89,7 @@ pub(crate) fn run(base: &str, rounds: usize, keep: bool) -> anyhow::Result<bool>
     match status.code() {
         Some(0) => Ok(true),
         Some(1) => Ok(false),
+        Some(3) => anyhow::bail!("`ocrperf regress` compared nothing: no benchmark figure is on both sides"),
         _ => anyhow::bail!("`ocrperf regress` failed"),
     }
 }

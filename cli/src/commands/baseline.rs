@@ -71,8 +71,9 @@ impl ReadArgs {
     }
 
     /// Reads the runs of `spec` with a progress bar over the sources' bytes, warning about
-    /// damage that `--lenient` read past.
-    pub(crate) fn load(&self, spec: &SourceSpec, ui: &Ui) -> anyhow::Result<regression::Side> {
+    /// what the readers skipped or doubted and damage that `--lenient` read past. `run_option`
+    /// is the option that picks a run, as messages name it.
+    pub(crate) fn load(&self, spec: &SourceSpec, run_option: &str, ui: &Ui) -> anyhow::Result<regression::Side> {
         let total = spec.paths.iter().map(|path| size_of(path)).sum();
         interrupt::set_cancellable();
         let bar = ui.progress_bytes(total, "reading");
@@ -80,24 +81,34 @@ impl ReadArgs {
             bar.inc(bytes);
             !interrupt::requested()
         };
-        let options = ReadOptions { lenient: self.lenient, progress: &progress };
+        let options = ReadOptions { lenient: self.lenient, progress: &progress, run_option };
         let side = regression::load_side(spec, &options);
         bar.finish_and_clear();
         let side = side?;
         if let regression::Side::Runs(runs) = &side {
-            warn_about_damage(runs, ui);
+            warn_about(runs, ui);
         }
         Ok(side)
     }
 }
 
-fn warn_about_damage(runs: &[RunMetrics], ui: &Ui) {
+fn warn_about(runs: &[RunMetrics], ui: &Ui) {
+    for warning in runs.iter().flat_map(|run| &run.warnings) {
+        ui.note(format_args!("warning: {warning}"));
+    }
     for damage in runs.iter().flat_map(|run| &run.damage) {
         ui.note(format_args!("warning: {damage}; read up to the damage (--lenient)"));
     }
 }
 
-/// Bytes under `path` (a file, or a directory's files), for the progress bar.
+/// Whether `regress` or `baseline` would read `path` inside an input directory: a run file,
+/// or the baseline file a directory stands for.
+pub(crate) fn is_read_as_input(path: &Path) -> bool {
+    regression::is_baseline_file(path) || regression::sources::detect(path).is_ok_and(|format| format.is_some())
+}
+
+/// Bytes under `path` (a file, or a directory's files), for the progress bar. Links are not
+/// followed, as the search does not follow them.
 fn size_of(path: &Path) -> u64 {
     let Ok(metadata) = std::fs::symlink_metadata(path) else { return 0 };
     if metadata.is_dir() {
@@ -109,11 +120,21 @@ fn size_of(path: &Path) -> u64 {
 }
 
 pub(crate) fn run(args: &BaselineArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    // Before any work: an output over an input would destroy what is being read.
+    if let Some(out) = ui.output_path() {
+        let targets: Vec<PathBuf> = if is_directory_target(out) {
+            vec![out.to_owned(), out.join("baseline.json"), out.join("baseline.md")]
+        } else {
+            vec![out.to_owned()]
+        };
+        let outputs: Vec<(&str, &Path)> = targets.iter().map(|path| ("-o", path.as_path())).collect();
+        crate::output::refuse_overwriting_inputs(&outputs, &args.sources, is_read_as_input)?;
+    }
     let thresholds = args.read.thresholds()?;
     let warmup = args.read.warmup(&thresholds)?;
     let spec = SourceSpec { paths: args.sources.clone(), run: args.run.clone(), repeats: args.read.repeats };
     let clock = Instant::now();
-    let runs = match args.read.load(&spec, ui)? {
+    let runs = match args.read.load(&spec, "--run", ui)? {
         regression::Side::Runs(runs) => runs,
         regression::Side::Baseline(_) => {
             anyhow::bail!(
@@ -124,7 +145,7 @@ pub(crate) fn run(args: &BaselineArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     };
     let options = BaselineOptions { warmup, thresholds: &thresholds, read_seconds: clock.elapsed().as_secs_f64() };
     let report = build_baseline(&runs, &options);
-    check_baseline(&report, &args.sources, ui)?;
+    check_baseline(&report, &runs, &args.sources, ui)?;
     let envelope = Envelope::for_this_machine(report);
     let document = baseline_document(&envelope.report);
     match ui.output_path().filter(|path| is_directory_target(path)) {
@@ -148,18 +169,42 @@ pub(crate) fn run(args: &BaselineArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 
 /// Says the report's notes on stderr (values left out, repeated runs), and refuses a baseline
 /// without a single metric: nothing to describe or gate is an error, not an empty success.
-pub(crate) fn check_baseline(report: &BaselineReport, sources: &[PathBuf], ui: &Ui) -> anyhow::Result<()> {
+/// When the sources had finite values and the warm-up cut them all, the warm-up is named.
+pub(crate) fn check_baseline(
+    report: &BaselineReport,
+    runs: &[RunMetrics],
+    sources: &[PathBuf],
+    ui: &Ui,
+) -> anyhow::Result<()> {
     for note in &report.notes {
         ui.note(format_args!("note: {note}"));
     }
+    if !report.metrics.is_empty() {
+        return Ok(());
+    }
+    let longest = runs
+        .iter()
+        .flat_map(|run| run.series.values())
+        .map(|series| series.points.iter().filter(|p| p.value.is_finite()).count())
+        .max()
+        .unwrap_or(0);
+    anyhow::ensure!(
+        longest == 0,
+        "the warm-up ({}) leaves no steady-state sample: the longest series has {longest} finite value{}; give a \
+         smaller --warmup",
+        report.warmup_rule,
+        if longest == 1 { "" } else { "s" }
+    );
     let names: Vec<String> = sources.iter().map(|path| path.display().to_string()).collect();
-    anyhow::ensure!(!report.metrics.is_empty(), "{}: no metric with a finite value in these sources", names.join(", "));
-    Ok(())
+    anyhow::bail!("{}: no metric with a finite value in these sources", names.join(", "))
 }
 
-/// `-o DIR`: an existing directory, a path ending in `/`, or a path without an extension.
+/// `-o DIR`: an existing directory, a path ending in `/`, or a path without an extension that
+/// does not exist yet. An existing file, device or FIFO is one file, written (into) as such.
 fn is_directory_target(path: &Path) -> bool {
-    path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/') || path.extension().is_none()
+    path.is_dir()
+        || path.as_os_str().to_string_lossy().ends_with('/')
+        || (path.extension().is_none() && std::fs::symlink_metadata(path).is_err())
 }
 
 /// Writes the charts, `baseline.md` and `baseline.json` into `dir` as one set: each file goes

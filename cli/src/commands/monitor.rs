@@ -13,7 +13,9 @@ use metrics_schema::{AlertState, Envelope, HostInfo, HumanDuration, MonitorSumma
 use resource_monitor::{Monitor, MonitorConfig, Summary, Tick, default_rules, load_rules, rule_warnings};
 
 use crate::{
-    Outcome, interrupt,
+    Outcome,
+    args::duration_in,
+    interrupt,
     output::{Document, Ui},
 };
 
@@ -35,10 +37,17 @@ enum MonitorCommand {
     Load(LoadArgs),
 }
 
+/// The least time between samples: /proc and NVML readings take a few milliseconds.
+const MIN_INTERVAL: Duration = Duration::from_millis(10);
+/// The most time between samples: one day, as the Python `ResourceMonitor` allows.
+const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// The longest `--duration`: a year (beyond it, leave it out and stop with Ctrl-C).
+const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
+
 #[derive(Debug, Args)]
 struct LoadArgs {
     /// How long
-    #[arg(long, default_value = "3s")]
+    #[arg(long, default_value = "3s", value_parser = duration_in(Duration::ZERO, Duration::from_secs(3600), ""))]
     duration: HumanDuration,
     /// Busy threads
     #[arg(long, default_value_t = 1)]
@@ -50,11 +59,19 @@ struct LoadArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Time between samples
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    /// Time between samples (10ms to 1day)
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = duration_in(MIN_INTERVAL, MAX_INTERVAL, ""))]
     interval: HumanDuration,
-    /// Stop after this long (default: until Ctrl-C, or until the command exits)
-    #[arg(long, value_name = "DURATION")]
+    /// Stop after this long, up to a year (default: until Ctrl-C, or until the command exits)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = duration_in(
+            MIN_INTERVAL,
+            MAX_DURATION,
+            " (leave --duration out to run until Ctrl-C or the command's exit)"
+        )
+    )]
     duration: Option<HumanDuration>,
     /// Write every sample here: .jsonl (with alert lines) or .csv
     #[arg(long, value_name = "FILE")]
@@ -98,12 +115,9 @@ pub(crate) fn run(args: &MonitorArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 }
 
 fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    // Both were checked against their ranges when parsed, so the clock arithmetic below cannot
+    // overflow.
     let interval = args.interval.get();
-    anyhow::ensure!(interval >= Duration::from_millis(10), "--interval must be at least 10ms");
-    anyhow::ensure!(
-        args.duration.is_none_or(|d| !d.get().is_zero()),
-        "--duration must be longer than 0s (leave it out to run until Ctrl-C or the command's exit)"
-    );
     let rules = match &args.alerts {
         Some(path) => {
             let rules = load_rules(path)?;

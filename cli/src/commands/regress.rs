@@ -1,4 +1,5 @@
-//! `ocrperf regress`: the performance gate. Exit 1 when a metric regressed.
+//! `ocrperf regress`: the performance gate. Exit 1 when a metric regressed, 3 when nothing gated
+//! could be compared.
 
 use std::{io::Write as _, path::PathBuf, time::Instant};
 
@@ -6,7 +7,9 @@ use anyhow::Context as _;
 
 use clap::Args;
 use metrics_schema::{BaselineReport, Envelope, RegressReport, RegressSide, Verdict};
-use regression::{BaselineOptions, Side, SourceSpec, Thresholds, Warmup, build_baseline, compare, gate, render};
+use regression::{
+    BaselineOptions, Side, SourceSpec, Thresholds, Warmup, build_baseline, build_current, compare, gate, render,
+};
 
 use super::baseline::ReadArgs;
 use crate::{
@@ -39,15 +42,26 @@ pub(crate) struct RegressArgs {
     /// Also print GitHub Actions annotations on stdout (::error per regression)
     #[arg(long)]
     github: bool,
+    /// Exit 0 instead of 3 when no gated metric could be compared
+    #[arg(long)]
+    allow_not_comparable: bool,
 }
 
 pub(crate) fn run(args: &RegressArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    // Before any work: an output over an input would destroy what is being compared.
+    let outputs: Vec<(&str, &std::path::Path)> =
+        [("-o", ui.output_path()), ("--junit", args.junit.as_deref()), ("--markdown", args.markdown.as_deref())]
+            .into_iter()
+            .filter_map(|(option, path)| Some((option, path?)))
+            .collect();
+    let inputs: Vec<PathBuf> = args.baseline.iter().chain(&args.current).cloned().collect();
+    crate::output::refuse_overwriting_inputs(&outputs, &inputs, super::baseline::is_read_as_input)?;
     let thresholds = args.read.thresholds()?;
     let warmup = args.read.warmup(&thresholds)?;
-    let baseline =
-        side(&args.baseline, args.baseline_run.as_ref(), args, &thresholds, warmup, ui).context("the baseline")?;
-    let current =
-        side(&args.current, args.current_run.as_ref(), args, &thresholds, warmup, ui).context("the current run")?;
+    let baseline = side(&args.baseline, args.baseline_run.as_ref(), args, &thresholds, warmup, None, ui)
+        .context("the baseline")?;
+    let current = side(&args.current, args.current_run.as_ref(), args, &thresholds, warmup, Some(&baseline), ui)
+        .context("the current run")?;
     let labels = [label(&args.baseline), label(&args.current)];
     let report = compare(&baseline, &current, [&labels[0], &labels[1]], &thresholds);
     let envelope = Envelope::for_this_machine(report);
@@ -68,7 +82,58 @@ pub(crate) fn run(args: &RegressArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         metrics_schema::write_atomic(path, |out| out.write_all(markdown.as_bytes()))?;
         ui.note(format_args!("wrote {}", path.display()));
     }
-    Ok(if envelope.report.verdict == Verdict::Regressed { Outcome::CheckFailed } else { Outcome::Success })
+    let report = &envelope.report;
+    let not_comparable: Vec<&str> =
+        report.comparisons.iter().filter(|c| c.verdict == Verdict::NotComparable).map(|c| c.name.as_str()).collect();
+    Ok(match report.verdict {
+        Verdict::Regressed => Outcome::CheckFailed,
+        // Nothing was compared: not a pass (a renamed metric, another GPU, an empty run).
+        Verdict::NotComparable if !args.allow_not_comparable => {
+            // Said even with --quiet: like an error, it is why the exit code is not 0.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "ocrperf: nothing was compared: {} (exit 3; --allow-not-comparable accepts this)",
+                nothing_compared_reason(report)
+            );
+            Outcome::NothingCompared
+        }
+        _ => {
+            if !not_comparable.is_empty() {
+                ui.note(format_args!(
+                    "warning: {} gated metric{} not comparable: {}",
+                    not_comparable.len(),
+                    if not_comparable.len() == 1 { " is" } else { "s are" },
+                    list_names(&not_comparable)
+                ));
+            }
+            Outcome::Success
+        }
+    })
+}
+
+/// Why the gate compared nothing, in a few words.
+fn nothing_compared_reason(report: &RegressReport) -> String {
+    if let Some(environment) = &report.environment {
+        return environment.clone();
+    }
+    if report.comparisons.is_empty() {
+        return "no gated metric on either side".to_owned();
+    }
+    let first = &report.comparisons[0];
+    let count = report.comparisons.len();
+    format!(
+        "{count} gated metric{}, none on both sides comparably (`{}`: {})",
+        if count == 1 { "" } else { "s" },
+        first.name,
+        first.reason
+    )
+}
+
+/// `a, b, c` or `a, b, c and 4 more`.
+fn list_names(names: &[&str]) -> String {
+    const SHOWN: usize = 5;
+    let shown = names.iter().take(SHOWN).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > SHOWN { format!("{shown} and {} more", names.len() - SHOWN) } else { shown }
 }
 
 /// One side as a baseline: read from its file, or summarised from its sources.
@@ -78,16 +143,23 @@ fn side(
     args: &RegressArgs,
     thresholds: &Thresholds,
     warmup: Warmup,
+    reference: Option<&BaselineReport>,
     ui: &Ui,
 ) -> anyhow::Result<BaselineReport> {
     let spec = SourceSpec { paths: paths.to_vec(), run: run.cloned(), repeats: args.read.repeats };
     let clock = Instant::now();
-    Ok(match args.read.load(&spec, ui)? {
+    // The baseline side is the one without a reference.
+    let run_option = if reference.is_some() { "--current-run" } else { "--baseline-run" };
+    Ok(match args.read.load(&spec, run_option, ui)? {
         Side::Baseline(envelope) => envelope.report,
         Side::Runs(runs) => {
             let options = BaselineOptions { warmup, thresholds, read_seconds: clock.elapsed().as_secs_f64() };
-            let report = build_baseline(&runs, &options);
-            super::baseline::check_baseline(&report, paths, ui)?;
+            // The current run loses no more of its start to warm-up than the baseline did.
+            let report = match reference {
+                Some(baseline) => build_current(&runs, &options, baseline),
+                None => build_baseline(&runs, &options),
+            };
+            super::baseline::check_baseline(&report, &runs, paths, ui)?;
             report
         }
     })

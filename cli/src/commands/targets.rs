@@ -75,11 +75,18 @@ impl TargetOptions {
         anyhow::ensure!(
             self.shrink_ratio.is_finite() && (0.0..1.0).contains(&self.shrink_ratio),
             "--shrink-ratio must be in [0, 1), got {}",
-            self.shrink_ratio
+            metrics_schema::format_number(self.shrink_ratio)
+        );
+        // `inf` and `NaN` parse as numbers: say what is wrong with them, not "must be 0 or more".
+        anyhow::ensure!(
+            self.min_text_size.is_finite(),
+            "--min-text-size must be a finite number of pixels, got {}",
+            self.min_text_size
         );
         anyhow::ensure!(
-            self.min_text_size.is_finite() && self.min_text_size >= 0.0,
-            "--min-text-size must be 0 or more"
+            self.min_text_size >= 0.0,
+            "--min-text-size must be 0 or more pixels, got {}",
+            metrics_schema::format_number(self.min_text_size)
         );
         Ok(TargetConfig {
             shrink_ratio: self.shrink_ratio,

@@ -73,8 +73,9 @@ struct RunArgs {
     /// No polygon cache
     #[arg(long)]
     no_cache: bool,
-    /// Simulated accelerator time per batch
-    #[arg(long, default_value = "20ms", value_name = "DURATION")]
+    /// Simulated accelerator time per batch (0s to 1h)
+    #[arg(long, default_value = "20ms", value_name = "DURATION",
+          value_parser = crate::args::duration_in(std::time::Duration::ZERO, std::time::Duration::from_secs(3600), ""))]
     step_ms: HumanDuration,
     /// Write the batch timeline as a Chrome trace (Perfetto opens it): one track per worker
     #[arg(long, value_name = "FILE")]
@@ -102,6 +103,10 @@ pub(crate) fn run(args: &ThroughputArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 }
 
 fn from_files(args: &FileArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    // Before any work: `-o` over an input would destroy what is being read.
+    if let Some(out) = ui.output_path() {
+        crate::output::refuse_overwriting_inputs(&[("-o", out)], &args.files, |_| false)?;
+    }
     let options = FileOptions { batch_size: args.batch_size, skip_bad_lines: args.skip_bad_lines, warmup: args.warmup };
     let read = read_files(&args.files, &options)?;
     for warning in &read.warnings {

@@ -35,7 +35,7 @@ struct ReadArgs {
     /// Analyse what precedes damage in a truncated or corrupt trace instead of failing
     #[arg(long)]
     lenient: bool,
-    /// Rank traces read at once (bounds memory); default: one per core
+    /// Rank traces read at once (bounds memory); default, and at most: one per core
     #[arg(long, default_value_t = 0, value_name = "N")]
     jobs: usize,
 }
@@ -63,6 +63,16 @@ struct DiffArgs {
 }
 
 pub(crate) fn run(args: &TraceArgs, ui: &Ui) -> anyhow::Result<Outcome> {
+    let (TraceCommand::Analyze(AnalyzeArgs { read, .. }) | TraceCommand::Diff(DiffArgs { read, .. })) = &args.command;
+    let most = profiler_analyze::max_jobs();
+    if read.jobs > most {
+        // A thread per trace beyond the cores only costs memory: `analyze_files` caps it.
+        ui.note(format_args!(
+            "note: --jobs {} is more than the {most} threads this machine runs at once; reading at most {most} \
+             traces at a time",
+            read.jobs
+        ));
+    }
     match &args.command {
         TraceCommand::Analyze(args) => analyze(args, ui),
         TraceCommand::Diff(args) => diff(args, ui),
@@ -94,6 +104,9 @@ fn diff(args: &DiffArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         &b[0].analysis,
         args.read.top,
     );
+    for note in &report.notes {
+        ui.note(format_args!("note: {note}"));
+    }
     let envelope = Envelope::for_this_machine(report);
     ui.emit(&envelope, &diff_document(&envelope.report))?;
     Ok(Outcome::Success)
@@ -115,6 +128,9 @@ fn read_run(paths: &[PathBuf], read: &ReadArgs, ui: &Ui) -> anyhow::Result<Vec<R
         if files.len() == 1 { "reading the trace".to_owned() } else { format!("reading {} traces", files.len()) }
     })?;
     for result in &results {
+        for warning in &result.analysis.warnings {
+            ui.note(format_args!("warning: {}: {warning}", result.file.display()));
+        }
         if let Some(damage) = &result.damage {
             ui.note(format_args!(
                 "warning: {}: damaged at byte {} ({}); analysed the {} events before it",
@@ -338,7 +354,12 @@ fn diff_document(report: &TraceDiffReport) -> Document {
             })
             .collect()
     };
-    doc.table(Some("Per step"), &["part", "A", "B", "Δ", "B/A"], rows(&report.steps));
+    if !report.notes.is_empty() {
+        doc.fields(None, report.notes.iter().map(|note| ("note".to_owned(), note.clone())).collect());
+    }
+    if !report.steps.is_empty() {
+        doc.table(Some("Per step"), &["part", "A", "B", "Δ", "B/A"], rows(&report.steps));
+    }
     doc.table(Some("Ops (self time), largest change first"), &["op", "A", "B", "Δ", "B/A"], rows(&report.ops));
     doc.table(Some("Kernels, largest change first"), &["kernel", "A", "B", "Δ", "B/A"], rows(&report.kernels));
     doc

@@ -34,6 +34,13 @@ const REFUSED: &[(&str, &[&str])] = &[
     ("trace: negative durations", &["trace", "analyze", "@traces/dur_negative.json"]),
     ("trace: a step of 1e302 s", &["trace", "analyze", "@traces/step_huge.json"]),
     ("trace: truncated", &["trace", "analyze", "@traces/truncated.json"]),
+    ("trace: a NaN ts (Python's json)", &["trace", "analyze", "@traces/ts_nan.json"]),
+    ("trace: a dur of 1e400", &["trace", "analyze", "@traces/dur_1e400.json"]),
+    ("trace: a dur of \"NaN\"", &["trace", "analyze", "@traces/dur_nan_text.json"]),
+    ("trace: a ts past any clock", &["trace", "analyze", "@traces/ts_past_clock.json"]),
+    ("trace: ProfilerStep#-5", &["trace", "analyze", "@traces/step_negative.json"]),
+    ("trace: ProfilerStep#abc", &["trace", "analyze", "@traces/step_not_a_number.json"]),
+    ("trace: a step number beyond 64 bits", &["trace", "analyze", "@traces/step_beyond_u64.json"]),
     ("throughput of a trace: negative durations", &["throughput", "--batch-size", "8", "@traces/dur_negative.json"]),
     ("throughput of a trace: a step of 1e302 s", &["throughput", "--batch-size", "8", "@traces/step_huge.json"]),
     ("throughput of a trace: no batch size", &["throughput", "@traces/dur_negative.json"]),
@@ -54,7 +61,14 @@ const REFUSED: &[(&str, &[&str])] = &[
     ("gt: a NaN coordinate", &["targets", "digest", "--gt", "@gt/nan"]),
     ("gt: not UTF-8", &["targets", "digest", "--gt", "@gt/not_utf8"]),
     ("gt: --size beyond the limit", &["targets", "digest", "--gt", "@gt/nan", "--size", "40000x40000"]),
+    ("targets: --min-text-size inf", &["targets", "digest", "--gt", "@GT", "--min-text-size", "inf"]),
+    ("targets: --shrink-ratio 1e308", &["targets", "digest", "--gt", "@GT", "--shrink-ratio", "1e308"]),
     ("monitor: --duration 0s", &["monitor", "--duration", "0s", "--no-gpu"]),
+    ("monitor: --duration 2^64 s", &["monitor", "--duration", "18446744073709551615s", "--no-gpu"]),
+    ("monitor: --interval 2^64 s", &["monitor", "--interval", "18446744073709551615s", "--no-gpu"]),
+    ("monitor: --interval 1ms", &["monitor", "--interval", "1ms", "--no-gpu"]),
+    ("throughput run: --step-ms 2^64 s", &["throughput", "run", "--step-ms", "18446744073709551615s"]),
+    ("monitor report: two sample files concatenated", &["monitor", "report", "@monitor/concatenated.jsonl"]),
     ("monitor report: the CSV", &["monitor", "report", "@monitor/samples.csv"]),
     ("monitor report: not UTF-8", &["monitor", "report", "@monitor/not_utf8.jsonl"]),
     ("monitor report: no header", &["monitor", "report", "@monitor/no_header.jsonl"]),
@@ -72,6 +86,65 @@ const REFUSED: &[(&str, &[&str])] = &[
     (
         "throughput run: an output path in a missing directory",
         &["throughput", "run", "--chrome-trace", "/nonexistent/t.json"],
+    ),
+    ("jsonl: a batch that takes no time", &["throughput", "@events/zero_time.jsonl"]),
+    ("jsonl: a batch over an hour", &["throughput", "@events/batch_over_an_hour.jsonl"]),
+    ("baseline of batch events: batch_size 0", &["baseline", "@events/batch_size_zero.jsonl"]),
+    ("baseline of batch events: a batch that takes no time", &["baseline", "@events/zero_time.jsonl"]),
+    ("baseline of batch events: a batch over an hour", &["baseline", "@events/batch_over_an_hour.jsonl"]),
+    ("baseline: warm-up eats every sample", &["baseline", "--warmup", "1000", "@events/twenty.jsonl"]),
+    (
+        "baseline -o: the input itself",
+        &["baseline", "@regression/output_is_input.jsonl", "-o", "@regression/output_is_input.jsonl"],
+    ),
+    ("baseline -o: the input directory", &["baseline", "@regression/duplicate", "-o", "@regression/duplicate"]),
+    (
+        "throughput -o: the input itself",
+        &["throughput", "@regression/output_is_input.jsonl", "-o", "@regression/output_is_input.jsonl"],
+    ),
+    (
+        "regress --junit: an input",
+        &[
+            "regress",
+            "--baseline",
+            "@events/twenty.jsonl",
+            "--current",
+            "@regression/duplicate",
+            "--junit",
+            "@regression/duplicate/rank0.jsonl",
+        ],
+    ),
+    ("baseline: two sources give one metric", &["baseline", "@regression/duplicate"]),
+    (
+        "regress --thresholds: threshold = 0",
+        &[
+            "regress",
+            "--thresholds",
+            "@regression/threshold_zero.toml",
+            "--baseline",
+            "@regression/output_is_input.jsonl",
+            "--current",
+            "@regression/output_is_input.jsonl",
+        ],
+    ),
+    ("baseline: a report with a metric twice", &["baseline", "@regression/repeated_metric.json"]),
+    ("baseline: a report with a negative duration", &["baseline", "@regression/negative_duration.json"]),
+    ("baseline: a negative step time in Lightning's log", &["baseline", "@regression/negative_step_time"]),
+    ("baseline: a negative step time in TensorBoard", &["baseline", "@regression/negative_tensorboard"]),
+    ("baseline: a 5.5 KB event file claiming a 256 MiB record", &["baseline", "@regression/huge_record"]),
+    ("baseline: an MLflow store whose only run is deleted", &["baseline", "@regression/deleted_store"]),
+    ("baseline: a run deeper than the search goes", &["baseline", "@regression/too_deep"]),
+    (
+        "regress: two runs, and the options that pick one",
+        &["regress", "--baseline", "@regression/two_runs", "--current", "@events/twenty.jsonl"],
+    ),
+    (
+        "regress: a hand-edited baseline",
+        &["regress", "--baseline", "@regression/edited_baseline.json", "--current", "@events/twenty.jsonl"],
+    ),
+    (
+        "regress: a baseline that is not UTF-8",
+        &["regress", "--baseline", "@regression/not_utf8_baseline.json", "--current", "@events/twenty.jsonl"],
     ),
 ];
 
@@ -148,6 +221,24 @@ fn usable_oddities_are_read() {
         0,
     );
     assert!(stdout(&output).contains("\"images\": 1"));
+    // Eight numbers and no transcription are four points (they used to read as an odd count, 7).
+    let output =
+        run(ocrperf().args(["targets", "digest", "--format", "json", "--gt"]).arg(bad("gt/no_transcription")), 0);
+    assert!(stdout(&output).contains("\"images\": 1"), "{}", stdout(&output));
+    // More jobs than the machine runs at once: capped, with a note, never 100,000 threads.
+    let gloo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/traces/gloo/slow-rank1");
+    let output = run(ocrperf().args(["trace", "analyze", "--format", "json", "--jobs", "100000"]).arg(&gloo), 0);
+    let most = std::thread::available_parallelism().unwrap().get();
+    assert!(
+        stderr(&output).contains(&format!(
+            "note: --jobs 100000 is more than the {most} threads this machine runs at once; reading at most {most} \
+             traces at a time"
+        )),
+        "{}",
+        stderr(&output)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(report["ranks"].as_array().unwrap().len(), 2);
     // Writing to a device writes into it, and leaves it a device.
     run(ocrperf().args(["info", "-o", "/dev/null"]), 0);
     use std::os::unix::fs::FileTypeExt as _;
@@ -185,6 +276,62 @@ fn contradictions_warn_with_their_place() {
     let value: serde_json::Value = serde_json::from_str(&once).unwrap();
     assert_eq!(value["gpu"]["kernel_ms"], 1.5);
     assert!(value["notes"][0].as_str().unwrap().contains("3 device events appear twice"), "{value}");
+
+    // A step number seen twice with different times: a warning with both times, counted once.
+    let output = run(ocrperf().args(["trace", "analyze", "--format", "json"]).arg(bad("traces/step_twice.json")), 0);
+    let warning = "ProfilerStep#1 appears twice with different times (ts 1000 µs, dur 1000 µs and ts 5000 µs, \
+                   dur 1500 µs); counted once, the first";
+    let warning = format!("{}: {warning}", bad("traces/step_twice.json").display());
+    assert!(stderr(&output).contains(&format!("warning: {warning}")), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!((value["steps"]["count"].as_u64(), value["steps"]["max_ms"].as_f64()), (Some(3), Some(1.0)));
+    assert_eq!(value["notes"][0], warning.as_str());
+    // `throughput` of the same trace counts the step once too, and says so.
+    let output = run(
+        ocrperf().args(["throughput", "--batch-size", "8", "--format", "json"]).arg(bad("traces/step_twice.json")),
+        0,
+    );
+    assert!(stderr(&output).contains(&format!("warning: {warning}")), "{}", stderr(&output));
+    assert!(stdout(&output).contains("\"batches\": 3"), "{}", stdout(&output));
+
+    // Overlapping steps: a note, no warning.
+    let output = run(ocrperf().args(["trace", "analyze", "--format", "json"]).arg(bad("traces/steps_overlap.json")), 0);
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert!(
+        value["notes"][0].as_str().unwrap().ends_with(
+            "/steps_overlap.json: steps overlap: ProfilerStep#1 (ts 800 µs, dur 1000 µs) starts 200 µs before \
+             ProfilerStep#0 (ts 0 µs, dur 1000 µs) ends; the shared time counts in each of them"
+        ),
+        "{value}"
+    );
+
+    // A diff of a stepped trace and a step-less one says that per-step figures are not compared.
+    let output = run(
+        ocrperf()
+            .args(["trace", "diff", "--format", "json"])
+            .arg(bad("traces/step_twice.json"))
+            .arg(bad("traces/no_steps.json")),
+        0,
+    );
+    let note = format!(
+        "B ({}) has no ProfilerStep#N spans and A has: per-step figures are not compared; ops and kernels are \
+         compared as totals over each trace's window",
+        bad("traces/no_steps.json").display()
+    );
+    assert!(stderr(&output).contains(&format!("note: {note}")), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    assert_eq!(value["notes"][0], note.as_str());
+    assert_eq!(value["steps"].as_array().map(Vec::len), Some(0));
+    let table = stdout(&run(
+        ocrperf()
+            .args(["trace", "diff", "--format", "table"])
+            .arg(bad("traces/no_steps.json"))
+            .arg(bad("traces/step_twice.json")),
+        0,
+    ));
+    assert!(table.contains("A (") && table.contains("has no ProfilerStep#N spans and B has"), "{table}");
+    assert!(!table.contains("Per step"), "{table}");
 }
 
 /// One signal stops a command that is blocked, within a second, with 130.

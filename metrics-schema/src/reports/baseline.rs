@@ -127,12 +127,60 @@ pub struct BaselineMetric {
     /// repeated runs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runs: Vec<f64>,
+    /// One value per run (each run's steady-state mean), when the baseline summarises several
+    /// repeated runs: what the gate's runs rule compares (a median would not see stalls).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_means: Vec<f64>,
+    /// A clear level shift inside the steady state (one run only), if there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level_shift: Option<LevelShift>,
+    /// True for a rate (events per second) whose block means and run means are harmonic: a
+    /// run's rate is its events over its time, which the plain mean of per-step rates
+    /// overstates when some steps are slow.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub harmonic: bool,
+    /// Means of the warm-up's blocks (one run only), in order, blocked from the warm-up's end so
+    /// that the block next to the steady state is whole: the gate puts back what a current run
+    /// cut beyond the baseline's warm-up.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warmup_block_means: Vec<f64>,
+}
+
+/// A level shift inside one run's steady state: the series moved from one level to another and
+/// stayed there (a slower data source from some step on, a thermal throttle).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LevelShift {
+    /// The sample (counted from the series' first sample, warm-up included) where the new level
+    /// starts.
+    pub at_sample: u64,
+    /// The steady state's samples in all.
+    pub of_samples: u64,
+    /// The mean before it.
+    pub before: f64,
+    /// The mean from it on.
+    pub after: f64,
 }
 
 impl BaselineMetric {
-    /// The figure that stands for the metric: the steady-state median.
+    /// The figure that stands for the metric in summaries: the steady-state median.
     pub fn typical(&self) -> f64 {
         self.distribution.p50
+    }
+
+    /// The steady-state mean the gate judges: the mean of the block means (every full block
+    /// weighs the same; harmonic for a rate), or the distribution's mean where there are no
+    /// blocks.
+    pub fn steady_mean(&self) -> f64 {
+        let blocks = self.block_means.len() as f64;
+        if self.block_means.is_empty() {
+            self.distribution.mean
+        } else if self.harmonic {
+            blocks / self.block_means.iter().map(|x| 1.0 / x).sum::<f64>()
+        } else {
+            let sum = self.block_means.iter().sum::<f64>();
+            // Summed after dividing when the plain sum overflows (values near f64::MAX).
+            if sum.is_finite() { sum / blocks } else { self.block_means.iter().map(|x| x / blocks).sum() }
+        }
     }
 }
 

@@ -7,7 +7,7 @@ mod targets;
 mod throughput;
 mod trace;
 
-pub use baseline::{BaselineMetric, BaselineReport, Direction, MetricKind, RunInfo, SourcesRead};
+pub use baseline::{BaselineMetric, BaselineReport, Direction, LevelShift, MetricKind, RunInfo, SourcesRead};
 pub use monitor::{
     AlertEvent, AlertLine, AlertState, DiskSample, GpuProcess, GpuSample, HostSample, MONITOR_METRICS,
     MONITOR_SAMPLES_SCHEMA, MetricSummary, MonitorHeader, MonitorLine, MonitorOverhead, MonitorSample,

@@ -218,7 +218,17 @@ impl MonitorLine {
             let alert: AlertLine = serde_json::from_slice(line).map_err(message)?;
             return Ok(MonitorLine::Alert(alert.alert));
         }
-        serde_json::from_slice(line).map(|sample| MonitorLine::Sample(Box::new(sample))).map_err(message)
+        serde_json::from_slice(line).map(|sample| MonitorLine::Sample(Box::new(sample))).map_err(|err| {
+            // `cat a.jsonl b.jsonl` puts b's header among the samples, where it reads as a
+            // sample with fields missing: say what it is instead.
+            if serde_json::from_slice::<MonitorHeader>(line).is_ok() {
+                "a second header: two sample files concatenated? (a sample file has one header, on line 1; \
+                 give each file on its own)"
+                    .to_owned()
+            } else {
+                message(err)
+            }
+        })
     }
 }
 
@@ -464,6 +474,11 @@ mod tests {
         assert!(matches!(MonitorLine::parse(sample, false), Ok(MonitorLine::Sample(s)) if s.t_ms == 5));
         let alert = br#"{"alert":{"t_ms":5,"i":0,"rule":"r","metric":"m","state":"firing","severity":"info","message":"x","value":1.0}}"#;
         assert!(matches!(MonitorLine::parse(alert, false), Ok(MonitorLine::Alert(a)) if a.rule == "r"));
+        assert_eq!(
+            MonitorLine::parse(header.as_bytes(), false).unwrap_err(),
+            "a second header: two sample files concatenated? (a sample file has one header, on line 1; give each \
+             file on its own)"
+        );
         assert_eq!(
             MonitorLine::parse(br#"{"t_ms":"x"}"#, false).unwrap_err(),
             "invalid type: string \"x\", expected u64"

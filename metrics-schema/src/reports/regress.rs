@@ -38,8 +38,12 @@ impl Verdict {
 pub enum DecisionRule {
     /// Several repeated runs a side: Mann–Whitney U on the runs' values.
     Runs,
-    /// A series a side: Mann–Whitney U on block means, corrected for autocorrelation.
+    /// A series a side (before 0.2): Mann–Whitney U on block means. Kept so that older reports
+    /// still read; no longer chosen.
     Blocks,
+    /// Several samples a side (a series, or 2 to 4 runs' values): the ratio of the steady-state
+    /// means, with Newey–West standard errors and Student's t.
+    Mean,
     /// One value a side: the ratio against the threshold and the noise floor.
     SingleValue,
     /// No rule applied (the metric was not comparable).
@@ -52,6 +56,7 @@ impl DecisionRule {
         match self {
             DecisionRule::Runs => "runs",
             DecisionRule::Blocks => "blocks",
+            DecisionRule::Mean => "mean",
             DecisionRule::SingleValue => "single-value",
             DecisionRule::None => "none",
         }
@@ -67,16 +72,21 @@ pub struct Comparison {
     pub unit: Unit,
     /// Which way is better.
     pub better: Better,
-    /// The baseline's typical value (steady-state median, or the single value).
+    /// The baseline's value as the rule judged it (the steady-state mean; the single value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<f64>,
-    /// The current run's typical value.
+    /// The current run's value, likewise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<f64>,
     /// Relative change of the current run against the baseline (0.12 = 12% larger), as
-    /// estimated by the rule (Hodges–Lehmann for the rank rules).
+    /// estimated by the rule (the ratio of means; Hodges–Lehmann for the runs rule). Absent
+    /// when the baseline is zero: then the absolute difference and the noise floor decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub change: Option<f64>,
+    /// The change of the steady-state medians: a secondary figure (stalls move the mean and
+    /// leave the median).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_change: Option<f64>,
     /// Confidence interval of `change`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ci: Option<[f64; 2]>,

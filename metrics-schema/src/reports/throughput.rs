@@ -27,6 +27,52 @@ pub struct BatchEvent {
     pub gpu_mem_bytes: Option<u64>,
 }
 
+impl BatchEvent {
+    /// The one check of a batch event, for every reader of them (`throughput`, `baseline`,
+    /// `regress`): `batch_size` at least 1; `data_wait_s` and `compute_s` finite, not negative
+    /// and each at most [`MAX_STEP_SECONDS`](crate::MAX_STEP_SECONDS); the whole batch (their
+    /// sum) at most that too, and not 0 s (a batch that takes no time has no rate; it would
+    /// show as 0 samples/s).
+    ///
+    /// # Errors
+    /// One sentence saying what is wrong, for the caller to put after the file and line.
+    pub fn validate(&self) -> Result<(), String> {
+        const MAX: f64 = crate::MAX_STEP_SECONDS;
+        if self.batch_size == 0 {
+            return Err("`batch_size` is 0; a batch holds at least one sample".to_owned());
+        }
+        for (name, value) in [("data_wait_s", self.data_wait_s), ("compute_s", self.compute_s)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(format!(
+                    "`{name}` must be a non-negative number of seconds, got {}",
+                    crate::format_number(value)
+                ));
+            }
+            if value > MAX {
+                return Err(format!(
+                    "`{name}` is {} s, beyond the limit of {MAX} s (one hour) per batch",
+                    crate::format_number(value)
+                ));
+            }
+        }
+        let total = self.data_wait_s + self.compute_s;
+        if total > MAX {
+            return Err(format!(
+                "the batch takes {} s (`data_wait_s` + `compute_s`), beyond the limit of {MAX} s (one hour)",
+                crate::format_number(total)
+            ));
+        }
+        // Below a nanosecond, durations round to nothing.
+        if total < 1e-9 {
+            return Err(
+                "`data_wait_s` + `compute_s` is 0 s; a batch takes some time (its rate would read 0 samples/s)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Percentiles of one per-batch duration, in milliseconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
@@ -151,5 +197,40 @@ impl ToMetrics for ThroughputReport {
             t.add("batch_time_ms.p95", self.batch_time_ms.p95, Unit::Milliseconds, Better::Lower);
             t.add("data_wait_fraction", self.data_wait_fraction, Unit::Ratio, Better::Lower);
         });
+    }
+}
+
+#[cfg(test)]
+mod batch_event_tests {
+    use super::BatchEvent;
+
+    fn event(batch_size: u64, data_wait_s: f64, compute_s: f64) -> BatchEvent {
+        BatchEvent { step: 0, batch_size, data_wait_s, compute_s, t_start: None, gpu_mem_bytes: None }
+    }
+
+    #[test]
+    fn impossible_batches_are_named() {
+        assert_eq!(event(8, 0.01, 0.04).validate(), Ok(()));
+        assert_eq!(event(8, 0.0, 1e-6).validate(), Ok(()));
+        let message = |e: BatchEvent| e.validate().unwrap_err();
+        assert_eq!(message(event(0, 0.01, 0.04)), "`batch_size` is 0; a batch holds at least one sample");
+        assert_eq!(message(event(8, -1.0, 0.04)), "`data_wait_s` must be a non-negative number of seconds, got -1");
+        assert_eq!(message(event(8, 0.01, f64::NAN)), "`compute_s` must be a non-negative number of seconds, got NaN");
+        assert_eq!(
+            message(event(8, -1e308, 0.04)),
+            "`data_wait_s` must be a non-negative number of seconds, got -1e308"
+        );
+        assert_eq!(
+            message(event(8, 1e308, 0.04)),
+            "`data_wait_s` is 1e308 s, beyond the limit of 3600 s (one hour) per batch"
+        );
+        assert_eq!(
+            message(event(8, 2000.0, 2000.0)),
+            "the batch takes 4000 s (`data_wait_s` + `compute_s`), beyond the limit of 3600 s (one hour)"
+        );
+        assert_eq!(
+            message(event(8, 0.0, 0.0)),
+            "`data_wait_s` + `compute_s` is 0 s; a batch takes some time (its rate would read 0 samples/s)"
+        );
     }
 }

@@ -402,6 +402,10 @@ pub struct TraceDiffReport {
     pub ops: Vec<DiffRow>,
     /// Kernels by time per step, largest change first.
     pub kernels: Vec<DiffRow>,
+    /// Caveats a reader should know (one side has no steps, so per-step figures are not
+    /// compared, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// One side of a diff.

@@ -51,6 +51,10 @@ pub struct Analysis {
     pub recommendations: Vec<Recommendation>,
     /// Busy share of each device over the window, in [`OCCUPANCY_BINS`] equal bins.
     pub occupancy: Vec<(i32, Vec<f64>)>,
+    /// Contradictions that were read anyway (a step number seen twice with other times).
+    pub warnings: Vec<String>,
+    /// Caveats a reader of the figures should know (steps that overlap).
+    pub notes: Vec<String>,
 }
 
 /// One `ProfilerStep#N` of a trace, with its data wait: what a throughput view needs.
@@ -69,13 +73,19 @@ pub struct StepTiming {
 /// The trace's steps in time order, each with its data wait, by the same step and DataLoader
 /// name rules as [`analyze`]. Empty when the trace has no `ProfilerStep#N` spans.
 pub fn step_timings(trace: &Trace) -> Vec<StepTiming> {
+    step_timings_with_warnings(trace).0
+}
+
+/// [`step_timings`], and the warnings [`Analysis::warnings`] would hold about them (a step
+/// number seen twice with other times, counted once).
+pub fn step_timings_with_warnings(trace: &Trace) -> (Vec<StepTiming>, Vec<String>) {
     let classes = classes::NameClasses::of(trace);
     let steps = Steps::find(trace, &classes);
     if !steps.from_profiler {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     }
     let loading = steps::dataloader_intervals(trace, &classes);
-    steps
+    let timings = steps
         .steps
         .iter()
         .map(|step| StepTiming {
@@ -84,7 +94,8 @@ pub fn step_timings(trace: &Trace) -> Vec<StepTiming> {
             duration_ns: step.end - step.start,
             data_wait_ns: loading.covered(step.start, step.end),
         })
-        .collect()
+        .collect();
+    (timings, steps.warnings)
 }
 
 /// Resolution of [`Analysis::occupancy`].
@@ -132,6 +143,8 @@ pub fn analyze(trace: &Trace) -> Analysis {
         kernels,
         recommendations: Vec::new(),
         occupancy: occupancy(&steps, &activity),
+        warnings: steps.warnings.clone(),
+        notes: steps.notes.clone(),
     };
     analysis.recommendations = recommend::recommend(&recommend::Context {
         trace,

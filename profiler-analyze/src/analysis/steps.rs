@@ -30,6 +30,10 @@ pub(crate) struct Steps {
     /// True when the trace has `ProfilerStep#N` spans.
     pub(crate) from_profiler: bool,
     pub(crate) window: (Nanos, Nanos),
+    /// Contradictions read anyway: a step number seen twice with different times.
+    pub(crate) warnings: Vec<String>,
+    /// Caveats: steps that overlap.
+    pub(crate) notes: Vec<String>,
 }
 
 impl Steps {
@@ -44,10 +48,13 @@ impl Steps {
             })
             .collect();
         steps.sort_unstable_by_key(|step| (step.start, step.end, step.number));
+        // The same span written twice (merged exports) is one step, without a word.
         steps.dedup();
+        let warnings = keep_first_of_each_number(&mut steps);
+        let notes = overlaps(&steps).into_iter().collect();
         if let (Some(first), Some(last)) = (steps.first(), steps.last()) {
             let window = (first.start, steps.iter().map(|step| step.end).max().unwrap_or(last.end));
-            return Steps { steps, from_profiler: true, window };
+            return Steps { steps, from_profiler: true, window, warnings, notes };
         }
         let starts = trace.cpu.iter().map(|s| s.start).chain(trace.gpu.iter().map(|s| s.start));
         let ends = trace.cpu.iter().map(|s| s.end).chain(trace.gpu.iter().map(|s| s.end));
@@ -55,7 +62,13 @@ impl Steps {
             (Some(start), Some(end)) => (start, end),
             _ => (0, 0),
         };
-        Steps { steps: vec![Step { number: 0, start: window.0, end: window.1 }], from_profiler: false, window }
+        Steps {
+            steps: vec![Step { number: 0, start: window.0, end: window.1 }],
+            from_profiler: false,
+            window,
+            warnings: Vec::new(),
+            notes: Vec::new(),
+        }
     }
 
     pub(crate) fn window_len(&self) -> Nanos {
@@ -88,6 +101,78 @@ impl Steps {
             max_ms: distribution.max,
         }
     }
+}
+
+/// Keeps the first (earliest) step of each number. A number seen again with other times is a
+/// contradiction the profiler never writes (it counts steps up), so it is counted once and
+/// each repeat is warned about with both times, the first few by name.
+fn keep_first_of_each_number(steps: &mut Vec<Step>) -> Vec<String> {
+    const NAMED: usize = 3;
+    let mut first: rustc_hash::FxHashMap<u64, Step> = rustc_hash::FxHashMap::default();
+    let mut warnings = Vec::new();
+    let mut repeats = 0usize;
+    steps.retain(|step| match first.entry(step.number) {
+        std::collections::hash_map::Entry::Vacant(slot) => {
+            slot.insert(*step);
+            true
+        }
+        std::collections::hash_map::Entry::Occupied(kept) => {
+            repeats += 1;
+            if repeats <= NAMED {
+                let kept = kept.get();
+                warnings.push(format!(
+                    "{STEP_PREFIX}{} appears twice with different times ({} and {}); counted once, the first",
+                    step.number,
+                    span_text(kept.start, kept.end),
+                    span_text(step.start, step.end)
+                ));
+            }
+            false
+        }
+    });
+    if repeats > NAMED {
+        warnings.push(format!("{} more step numbers repeat with other times; each counted once", repeats - NAMED));
+    }
+    warnings
+}
+
+/// A note when a step starts before an earlier one ends: the shared time is in both steps'
+/// figures, which a reader of per-step sums should know.
+fn overlaps(steps: &[Step]) -> Option<String> {
+    let mut latest: Option<Step> = None;
+    let mut first: Option<(Step, Step)> = None;
+    let mut count = 0usize;
+    for step in steps {
+        if let Some(before) = latest.filter(|before| step.start < before.end) {
+            count += 1;
+            first.get_or_insert((before, *step));
+        }
+        if latest.is_none_or(|before| step.end > before.end) {
+            latest = Some(*step);
+        }
+    }
+    let (before, after) = first?;
+    let shared = before.end.min(after.end) - after.start;
+    Some(format!(
+        "steps overlap: {STEP_PREFIX}{} ({}) starts {} µs before {STEP_PREFIX}{} ({}) ends{}; \
+         the shared time counts in each of them",
+        after.number,
+        span_text(after.start, after.end),
+        micros(shared),
+        before.number,
+        span_text(before.start, before.end),
+        if count > 1 { format!(" ({count} overlapping steps in all)") } else { String::new() }
+    ))
+}
+
+/// A span as the trace writes it: `ts 1000 µs, dur 250 µs`.
+fn span_text(start: Nanos, end: Nanos) -> String {
+    format!("ts {} µs, dur {} µs", micros(start), micros(end - start))
+}
+
+/// Nanoseconds as microseconds, whole when they are.
+fn micros(nanos: Nanos) -> String {
+    if nanos % 1000 == 0 { (nanos / 1000).to_string() } else { format!("{:.3}", nanos as f64 / 1e3) }
 }
 
 /// The union of `enumerate(DataLoader)…` spans.

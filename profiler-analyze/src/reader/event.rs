@@ -71,6 +71,42 @@ pub(crate) fn position_to_index(bytes: &[u8], line: usize, column: usize) -> usi
     (line_start + column.saturating_sub(1)).min(bytes.len())
 }
 
+/// serde_json refuses a number beyond `f64` (`1e400`) and the `NaN`/`Infinity` that Python's
+/// `json` writes, with "number out of range" or "expected value": when the error at `index`
+/// is such a token, its start and a message naming the key it belongs to (`ts`, `dur`, ...).
+pub(crate) fn explain_bad_number(bytes: &[u8], index: usize) -> Option<(usize, String)> {
+    let is_token = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.');
+    let index = index.min(bytes.len().checked_sub(1)?);
+    if !is_token(bytes[index]) {
+        return None;
+    }
+    let start = bytes[..index].iter().rposition(|&b| !is_token(b)).map_or(0, |at| at + 1);
+    let end = bytes[index..].iter().position(|&b| !is_token(b)).map_or(bytes.len(), |at| index + at);
+    let token = std::str::from_utf8(&bytes[start..end]).ok()?;
+    // A JSON number (`1e400`) overflows; a word (`NaN`, `Infinity`) is no JSON number at all.
+    let is_word = !token.trim_start_matches(['-', '+']).starts_with(|c: char| c.is_ascii_digit());
+    let value: f64 = token.parse().ok()?;
+    // The key: the last string before the `:` that precedes the token.
+    let before = &bytes[..start];
+    let colon = before.iter().rposition(|&b| !b.is_ascii_whitespace()).filter(|&at| before[at] == b':')?;
+    let close = before[..colon].iter().rposition(|&b| !b.is_ascii_whitespace()).filter(|&at| before[at] == b'"')?;
+    let open = before[..close].iter().rposition(|&b| b == b'"')?;
+    let key = String::from_utf8_lossy(&before[open + 1..close]);
+    let message = if is_word && !value.is_finite() {
+        format!("`{key}` is {token}, which is not a number JSON allows (a finite number is needed)")
+    } else if value.is_infinite() {
+        format!("`{key}` is {}, beyond the range of a 64-bit number (a finite number is needed)", shorten(token))
+    } else {
+        return None;
+    };
+    Some((start, message))
+}
+
+/// A token as written, cut short when it is long (a number of 400 digits).
+fn shorten(token: &str) -> String {
+    if token.len() <= 24 { token.to_owned() } else { format!("{}…", &token[..20]) }
+}
+
 macro_rules! keys {
     ($name:ident { $($variant:ident = $($text:literal)|+),* $(,)? }) => {
         #[derive(Debug, Clone, Copy)]
@@ -368,5 +404,34 @@ mod tests {
         assert!((20..=24).contains(&index), "{index} for {err}");
         assert!(RawEvent::parse(br#"{"name": 5}"#).is_err());
         assert!(RawEvent::parse(br#"[1]"#).is_err());
+    }
+
+    #[test]
+    fn numbers_json_cannot_hold_are_named_with_their_key() {
+        let explain = |bytes: &[u8]| {
+            let err = RawEvent::parse(bytes).unwrap_err();
+            explain_bad_number(bytes, position_to_index(bytes, err.line(), err.column()))
+        };
+        assert_eq!(
+            explain(br#"{"ph": "X", "ts": 1e400, "dur": 5}"#),
+            Some((18, "`ts` is 1e400, beyond the range of a 64-bit number (a finite number is needed)".to_owned()))
+        );
+        assert_eq!(
+            explain(br#"{"ph": "X", "dur" :  NaN}"#),
+            Some((21, "`dur` is NaN, which is not a number JSON allows (a finite number is needed)".to_owned()))
+        );
+        assert_eq!(
+            explain(br#"{"ph": "X", "ts": -Infinity}"#),
+            Some((18, "`ts` is -Infinity, which is not a number JSON allows (a finite number is needed)".to_owned()))
+        );
+        let long = format!(r#"{{"ts": 1{}}}"#, "0".repeat(400));
+        let (_, message) = explain(long.as_bytes()).unwrap();
+        assert_eq!(
+            message,
+            "`ts` is 10000000000000000000…, beyond the range of a 64-bit number (a finite number is needed)"
+        );
+        // Other damage is left to serde's own message.
+        assert_eq!(explain(br#"{"ph": "X", "ts": 1.5.3}"#), None);
+        assert_eq!(explain(br#"{"ph": "X", "ts": tru}"#), None);
     }
 }

@@ -30,9 +30,13 @@ use crate::{
 /// HTA drops events longer than this as CUPTI overflow; so do we.
 const MAX_EVENT_DURATION_NS: i64 = 7 * 24 * 3600 * 1_000_000_000;
 
-/// Timestamps beyond ±4·10¹⁵ µs (the year 2096 as epoch microseconds) are not real: such an
-/// event is skipped, which also keeps every sum of nanoseconds far from `i64` overflow.
+/// Timestamps and durations beyond ±4·10¹⁵ µs (the year 2096 as epoch microseconds) are not
+/// real: such an event is an error (counted and left out when lenient), which also keeps every
+/// sum of nanoseconds far from `i64` overflow.
 const MAX_ABS_TS_US: f64 = 4e15;
+
+/// The prefix `torch.profiler.profile.step()` gives its ranges.
+const STEP_PREFIX: &str = "ProfilerStep#";
 
 /// How often (in events) the progress callback is called.
 const PROGRESS_EVERY: u64 = 16 * 1024;
@@ -195,9 +199,10 @@ impl Builder {
     }
 
     /// Keeps what the analyses need of one event. An event that is kept but whose time is
-    /// impossible (a wrong type, a negative duration, a step longer than
-    /// [`MAX_STEP_SECONDS`](metrics_schema::MAX_STEP_SECONDS)) is refused with a message; events
-    /// that are not kept are never checked, so they cost nothing.
+    /// impossible (a wrong type, not finite, beyond any real clock, a negative duration, a step
+    /// longer than [`MAX_STEP_SECONDS`](metrics_schema::MAX_STEP_SECONDS)) or whose step number
+    /// is not one is refused with a message; events that are not kept are never checked, so
+    /// they cost nothing.
     fn add(&mut self, event: RawEvent<'_>) -> Result<(), String> {
         let ph = event.ph.as_deref().unwrap_or("");
         if ph == "i" || ph == "I" {
@@ -218,23 +223,57 @@ impl Builder {
         if let Some(problem) = event.bad_time {
             return Err(format!("{}: {problem}", described()));
         }
-        let Some(ts) = event.ts.filter(|ts| ts.abs() <= MAX_ABS_TS_US) else {
+        // A time that is not finite (`"NaN"`, `"inf"`, `"1e400"` written as text) is damage:
+        // skipping the event quietly would shorten steps and hide kernels without a word.
+        for (field, value) in [("`ts`", event.ts), ("`dur`", event.dur)] {
+            if let Some(value) = value.filter(|value| !value.is_finite()) {
+                return Err(format!("{}: {field} is {value}, not a finite number", described()));
+            }
+        }
+        let dur_us = event.dur.unwrap_or(0.0);
+        if dur_us < 0.0 {
+            return Err(format!(
+                "{}: `dur` is {} µs; a duration cannot be negative",
+                described(),
+                metrics_schema::format_number(dur_us)
+            ));
+        }
+        let step_number = event.name.as_deref().and_then(|name| name.strip_prefix(STEP_PREFIX));
+        if let Some(number) = step_number {
+            // `Steps::find` reads the number; one it cannot read would silently drop the step.
+            if number.trim().parse::<u64>().is_err() {
+                return Err(format!(
+                    "{}: `{number}` is not a step number (torch.profiler counts steps 0, 1, 2, ... up to {})",
+                    described(),
+                    u64::MAX
+                ));
+            }
+            if dur_us > metrics_schema::MAX_STEP_SECONDS * 1e6 {
+                return Err(format!(
+                    "{}: a step of {} s, beyond the limit of {} s (one hour)",
+                    described(),
+                    metrics_schema::format_number(dur_us / 1e6),
+                    metrics_schema::MAX_STEP_SECONDS
+                ));
+            }
+        }
+        // Past any real clock: such a time is damage, never an event to drop in silence. (A
+        // duration between seven days and this is CUPTI overflow, dropped and counted below as
+        // HTA does.)
+        for (field, value) in [("`ts`", event.ts), ("`dur`", event.dur)] {
+            if let Some(value) = value.filter(|value| value.abs() > MAX_ABS_TS_US) {
+                return Err(format!(
+                    "{}: {field} is {} µs, beyond any real clock (the limit is ±{} µs, about 127 years)",
+                    described(),
+                    metrics_schema::format_number(value),
+                    metrics_schema::format_number(MAX_ABS_TS_US)
+                ));
+            }
+        }
+        let Some(ts) = event.ts else {
             self.trace.stats.without_time += 1;
             return Ok(());
         };
-        let dur_us = event.dur.unwrap_or(0.0);
-        if dur_us < 0.0 || !dur_us.is_finite() {
-            return Err(format!("{}: `dur` is {dur_us} µs; a duration cannot be negative", described()));
-        }
-        let is_step = event.name.as_deref().is_some_and(|name| name.starts_with("ProfilerStep#"));
-        if is_step && dur_us > metrics_schema::MAX_STEP_SECONDS * 1e6 {
-            return Err(format!(
-                "{}: a step of {} s, beyond the limit of {} s (one hour)",
-                described(),
-                metrics_schema::format_number(dur_us / 1e6),
-                metrics_schema::MAX_STEP_SECONDS
-            ));
-        }
         let start = (ts * 1000.0).round() as i64;
         let duration = (dur_us * 1000.0).round() as i64;
         if duration > MAX_EVENT_DURATION_NS {
@@ -242,7 +281,7 @@ impl Builder {
             return Ok(());
         }
         if matches!(target, Target::GpuAnnotation) {
-            if event.name.as_deref().is_some_and(|name| name.starts_with("ProfilerStep#")) {
+            if step_number.is_some() {
                 self.trace.gpu_step_starts.push(start);
             }
             return Ok(());
@@ -413,6 +452,9 @@ fn device_properties(value: &serde_json::Value) -> DeviceProperties {
 
 fn json_damage(bytes: &[u8], offset: u64, err: &serde_json::Error) -> Stop {
     let index = event::position_to_index(bytes, err.line(), err.column());
+    if let Some((at, message)) = event::explain_bad_number(bytes, index) {
+        return Stop::Damaged(Damage { offset: offset + at as u64, message });
+    }
     let message = err.to_string();
     let message = match message.rfind(" at line ") {
         Some(at) => message[..at].to_owned(),

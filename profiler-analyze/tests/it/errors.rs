@@ -91,17 +91,19 @@ fn odd_but_valid_values_are_accepted() {
     let json = br#"[
       {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#7", "pid": "12", "tid": "12", "ts": 1e3, "dur": 1000},
       {"ph": "X", "cat": "Kernel", "name": "k\u00e9", "pid": 0, "tid": "stream 7", "ts": 1100, "dur": "0x0"},
-      {"ph": "X", "cat": "kernel", "name": "nan?", "pid": 0, "tid": 7, "ts": null, "dur": 5},
-      {"ph": "X", "cat": "kernel", "name": "huge", "pid": 0, "tid": 7, "ts": 1200, "dur": 1e300},
-      {"ph": "X", "cat": "cpu_op", "name": "far", "pid": 1, "tid": 1, "ts": 9e18, "dur": 6e11},
+      {"ph": "X", "cat": "kernel", "name": "no time", "pid": 0, "tid": 7, "ts": null, "dur": 5},
+      {"ph": "X", "cat": "kernel", "name": "CUPTI overflow", "pid": 0, "tid": 7, "ts": 1200, "dur": 7e11},
+      {"ph": "X", "cat": "cpu_op", "name": "latest", "pid": 1, "tid": 1, "ts": 4e15, "dur": 1000},
       {"ph": "i", "name": "[memory]", "pid": 12, "tid": 12, "ts": 1300, "args": {"Device Type": 1, "Device Id": 0, "Total Allocated": 5e9, "Total Reserved": "6e9"}}
     ]"#;
     let trace = read_bytes(json, false).unwrap();
     assert_eq!(trace.stats.events, 6);
-    // Found by the fuzzer: a timestamp near i64::MAX ns overflowed `start + duration`.
-    assert_eq!((trace.stats.without_time, trace.stats.overflowed), (2, 1));
+    // A duration over seven days is CUPTI overflow (dropped and counted, as HTA does); a time at
+    // the clock's limit is kept, and its end stays far from i64::MAX ns (found by the fuzzer).
+    assert_eq!((trace.stats.without_time, trace.stats.overflowed), (1, 1));
     assert_eq!(trace.gpu.len(), 1);
     assert_eq!(trace.gpu[0].end, trace.gpu[0].start, "a hex string is a number, as ROCm writes them");
+    assert_eq!(trace.cpu[1].end, 4_000_000_000_001_000_000);
     assert_eq!(trace.memory[0].reserved, 6e9);
     let analysis = profiler_analyze::analyze(&trace);
     assert_eq!(analysis.steps.count, 1);
@@ -126,6 +128,19 @@ fn impossible_times_are_errors_with_their_offset_or_counted_when_lenient() {
             step(1, "1000", "1e308"),
             "event \"ProfilerStep#1\": a step of 1e302 s, beyond the limit of 3600 s (one hour)",
         ),
+        (step(1, "1000", "-1e308"), "event \"ProfilerStep#1\": `dur` is -1e308 µs; a duration cannot be negative"),
+        // NaN and infinities written as text (JSON has no such numbers), and times past any clock.
+        (step(1, "\"NaN\"", "1000"), "event \"ProfilerStep#1\": `ts` is NaN, not a finite number"),
+        (step(1, "1000", "\"inf\""), "event \"ProfilerStep#1\": `dur` is inf, not a finite number"),
+        (step(1, "\"1e400\"", "1000"), "event \"ProfilerStep#1\": `ts` is inf, not a finite number"),
+        (
+            step(1, "9e18", "1000"),
+            "event \"ProfilerStep#1\": `ts` is 9e18 µs, beyond any real clock (the limit is ±4e15 µs, about 127 years)",
+        ),
+        (
+            step(1, "-4.1e15", "1000"),
+            "event \"ProfilerStep#1\": `ts` is -4.1e15 µs, beyond any real clock (the limit is ±4e15 µs, about 127 years)",
+        ),
     ] {
         let json = format!("[{},\n{bad},\n{}]", step(0, "0", "1000"), step(2, "2000", "1000"));
         let err = read_bytes(json.as_bytes(), false).unwrap_err();
@@ -138,8 +153,70 @@ fn impossible_times_are_errors_with_their_offset_or_counted_when_lenient() {
         assert_eq!(trace.first_invalid.as_ref().map(|d| d.offset), Some(offset));
         assert_eq!(profiler_analyze::analyze(&trace).steps.count, 2);
     }
+    // A device event past any clock is refused as well: it used to vanish from the figures.
+    let kernel = r#"{"ph": "X", "cat": "kernel", "name": "gemm", "pid": 0, "tid": 7, "ts": 1500, "dur": 1e300}"#;
+    let json = format!("[{},\n{kernel}]", step(0, "0", "1000"));
+    let err = read_bytes(json.as_bytes(), false).unwrap_err();
+    assert_eq!(err.offset(), Some(json.find(kernel).unwrap() as u64), "{err}");
+    assert!(
+        err.to_string().ends_with(
+            "event \"gemm\": `dur` is 1e300 µs, beyond any real clock (the limit is ±4e15 µs, about 127 years)"
+        ),
+        "{err}"
+    );
+    assert_eq!(read_bytes(json.as_bytes(), true).unwrap().stats.invalid, 1);
     // Events that are not kept are not checked (nor parsed beyond their kind).
     let json = r#"[{"ph": "X", "cat": "python_function", "name": "f", "ts": "abc", "dur": -1},
       {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#0", "pid": 1, "tid": 1, "ts": 0, "dur": 10}]"#;
     assert_eq!(read_bytes(json.as_bytes(), false).unwrap().stats.invalid, 0);
+}
+
+/// Numbers JSON cannot hold (`1e400`, Python's `NaN`) are damage at their own byte, with the key.
+#[test]
+fn numbers_beyond_json_are_damage_at_their_byte() {
+    for (value, expected) in [
+        ("1e400", "`ts` is 1e400, beyond the range of a 64-bit number (a finite number is needed)"),
+        ("NaN", "`ts` is NaN, which is not a number JSON allows (a finite number is needed)"),
+        ("-Infinity", "`ts` is -Infinity, which is not a number JSON allows (a finite number is needed)"),
+    ] {
+        let json = format!(
+            r#"{{"traceEvents": [{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#0", "pid": 1, "tid": 1, "ts": {value}, "dur": 5}}]}}"#
+        );
+        let err = read_bytes(json.as_bytes(), false).unwrap_err();
+        assert_eq!(err.offset(), Some(json.find(value).unwrap() as u64), "{err}");
+        assert_eq!(err.to_string(), format!("damaged.json: byte {}: {expected}", json.find(value).unwrap()));
+        // Leniently it is damage like any other: what came before is kept, and it is said where.
+        let trace = read_bytes(json.as_bytes(), true).unwrap();
+        assert_eq!(trace.damage.map(|d| d.message), Some(expected.to_owned()));
+    }
+}
+
+/// A step whose number is not one (`#-5`, `#abc`, beyond u64) is refused by name, never quietly
+/// left out of the steps.
+#[test]
+fn steps_without_a_number_are_named() {
+    for name in ["ProfilerStep#-5", "ProfilerStep#abc", "ProfilerStep#99999999999999999999999", "ProfilerStep#"] {
+        let bad = format!(
+            r#"{{"ph": "X", "cat": "user_annotation", "name": "{name}", "pid": 1, "tid": 1, "ts": 2000, "dur": 1000}}"#
+        );
+        let json = format!(
+            r#"[{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#0", "pid": 1, "tid": 1, "ts": 0, "dur": 1000}},
+{bad}]"#
+        );
+        let err = read_bytes(json.as_bytes(), false).unwrap_err();
+        assert_eq!(err.offset(), Some(json.find(&bad).unwrap() as u64), "{err}");
+        let number = name.trim_start_matches("ProfilerStep#");
+        assert!(
+            err.to_string().ends_with(&format!(
+                "event \"{name}\": `{number}` is not a step number (torch.profiler counts steps 0, 1, 2, ... up to \
+                 18446744073709551615)"
+            )),
+            "{err}"
+        );
+        let trace = read_bytes(json.as_bytes(), true).unwrap();
+        assert_eq!((trace.stats.invalid, profiler_analyze::analyze(&trace).steps.count), (1, 1));
+    }
+    // The GPU-side annotation of a step is held to the same rule.
+    let json = r#"[{"ph": "X", "cat": "gpu_user_annotation", "name": "ProfilerStep#x", "pid": 0, "tid": 7, "ts": 0, "dur": 10}]"#;
+    assert!(read_bytes(json.as_bytes(), false).unwrap_err().to_string().contains("`x` is not a step number"));
 }

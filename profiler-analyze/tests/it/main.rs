@@ -40,7 +40,98 @@ fn reads_every_fixture_trace() {
         let parts = &analysis.breakdown.fractions;
         let sum = parts.gpu + parts.data_wait + parts.communication + parts.sync + parts.host + parts.other;
         assert!((sum - 1.0).abs() < 1e-9, "{}: breakdown sums to {sum}", file.display());
+        // Real traces count steps up, one after another: nothing to warn or note about them.
+        assert_eq!((analysis.warnings.len(), analysis.notes.len()), (0, 0), "{}: {:?}", file.display(), analysis);
     }
+}
+
+/// A trace of steps given as (number, ts µs, dur µs), each with a 10 µs kernel.
+fn stepped(steps: &[(&str, u64, u64)]) -> profiler_analyze::Trace {
+    let events: Vec<String> = steps
+        .iter()
+        .map(|(number, ts, dur)| {
+            format!(
+                r#"{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#{number}", "pid": 1, "tid": 1, "ts": {ts}, "dur": {dur}}},
+                   {{"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": {ts}, "dur": 10, "args": {{"device": 0}}}}"#
+            )
+        })
+        .collect();
+    let json = format!("[{}]", events.join(",\n"));
+    profiler_analyze::read_from(json.as_bytes(), Path::new("steps.json"), ReadOptions::default(), &mut |_| true)
+        .unwrap()
+}
+
+#[test]
+fn a_step_number_seen_twice_is_counted_once_with_a_warning() {
+    let analysis =
+        profiler_analyze::analyze(&stepped(&[("0", 0, 100), ("1", 100, 100), ("1", 500, 300), ("2", 200, 100)]));
+    assert_eq!(analysis.steps.count, 3);
+    assert_eq!(analysis.steps.max_ms, 0.1, "the repeat (300 µs) is left out");
+    assert_eq!(
+        analysis.warnings,
+        ["ProfilerStep#1 appears twice with different times (ts 100 µs, dur 100 µs and ts 500 µs, dur 300 µs); \
+          counted once, the first"]
+    );
+    assert!(analysis.notes.is_empty(), "{:?}", analysis.notes);
+    // The same span written twice is one step and no contradiction.
+    let analysis = profiler_analyze::analyze(&stepped(&[("0", 0, 100), ("0", 0, 100), ("1", 100, 100)]));
+    assert_eq!((analysis.steps.count, analysis.warnings.len()), (2, 0));
+    // Many repeats: the first three by name, then a count.
+    let many: Vec<(&str, u64, u64)> = (0..6).flat_map(|i| [("7", i * 100, 50)]).collect();
+    let analysis = profiler_analyze::analyze(&stepped(&many));
+    assert_eq!(analysis.steps.count, 1);
+    assert_eq!(analysis.warnings.len(), 4);
+    assert_eq!(analysis.warnings[3], "2 more step numbers repeat with other times; each counted once");
+    // `step_timings` (throughput of a trace) counts them once and says the same.
+    let (timings, warnings) = profiler_analyze::step_timings_with_warnings(&stepped(&many));
+    assert_eq!((timings.len(), warnings), (1, analysis.warnings));
+}
+
+#[test]
+fn overlapping_steps_get_a_note() {
+    let analysis = profiler_analyze::analyze(&stepped(&[("0", 0, 100), ("1", 80, 100), ("2", 180, 100)]));
+    assert_eq!(analysis.steps.count, 3);
+    assert!(analysis.warnings.is_empty());
+    assert_eq!(
+        analysis.notes,
+        [
+            "steps overlap: ProfilerStep#1 (ts 80 µs, dur 100 µs) starts 20 µs before ProfilerStep#0 (ts 0 µs, dur 100 µs) \
+          ends; the shared time counts in each of them"
+        ]
+    );
+    let analysis = profiler_analyze::analyze(&stepped(&[("0", 0, 1000), ("1", 100, 100), ("2", 300, 100)]));
+    assert!(
+        analysis.notes[0].ends_with("(2 overlapping steps in all); the shared time counts in each of them"),
+        "{:?}",
+        analysis.notes
+    );
+    // Back to back is not an overlap.
+    let analysis = profiler_analyze::analyze(&stepped(&[("0", 0, 100), ("1", 100, 100)]));
+    assert!(analysis.notes.is_empty());
+}
+
+#[test]
+fn a_diff_of_a_stepped_trace_and_a_stepless_one_says_so() {
+    let with_steps = profiler_analyze::analyze(&stepped(&[("0", 0, 100), ("1", 100, 100)]));
+    let json = br#"[{"ph": "X", "cat": "kernel", "name": "k", "pid": 0, "tid": 7, "ts": 0, "dur": 30, "args": {"device": 0}}]"#;
+    let trace =
+        profiler_analyze::read_from(&json[..], Path::new("b.json"), ReadOptions::default(), &mut |_| true).unwrap();
+    let without = profiler_analyze::analyze(&trace);
+    let diff = profiler_analyze::diff("a.json", &with_steps, "b.json", &without, 5);
+    assert_eq!(
+        diff.notes,
+        ["B (b.json) has no ProfilerStep#N spans and A has: per-step figures are not compared; ops and kernels are \
+          compared as totals over each trace's window"]
+    );
+    assert!(diff.steps.is_empty());
+    // Totals: two 10 µs kernels against one of 30 µs.
+    assert_eq!((diff.kernels[0].a_ms, diff.kernels[0].b_ms), (0.02, 0.03));
+    let reverse = profiler_analyze::diff("b.json", &without, "a.json", &with_steps, 5);
+    assert!(reverse.notes[0].starts_with("A (b.json) has no ProfilerStep#N spans and B has"), "{:?}", reverse.notes);
+    let neither = profiler_analyze::diff("b.json", &without, "b.json", &without, 5);
+    assert!(neither.notes[0].starts_with("neither trace has ProfilerStep#N spans"), "{:?}", neither.notes);
+    assert_eq!(neither.steps.len(), 8);
+    assert!(profiler_analyze::diff("a", &with_steps, "a", &with_steps, 5).notes.is_empty());
 }
 
 #[test]

@@ -168,3 +168,95 @@ fn data_wait_alone_names_a_straggler_and_balanced_waits_do_not() {
     let report = build_report(&analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap(), 5, 0.1);
     assert!(report.stragglers.is_empty(), "{:?}", report.stragglers);
 }
+
+/// A rank slow in time no span records (a gap in its steps) is named for that, not for a part
+/// that tied at "synchronisation 0.0 ms/step vs 0.0 ms median".
+#[test]
+fn a_straggler_slow_in_unrecorded_time_is_said_to_be() {
+    let rank = |rank: u32, step_ms: u64| {
+        let events: Vec<String> = (0..4u64)
+            .flat_map(|step| {
+                let t = step * step_ms * 1000;
+                [
+                    format!(r#"{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#{step}", "pid": 1, "tid": 1, "ts": {t}, "dur": {}}}"#, step_ms * 1000),
+                    format!(r#"{{"ph": "X", "cat": "kernel", "name": "gemm", "pid": 0, "tid": 7, "ts": {t}, "dur": 50000, "args": {{"device": 0}}}}"#),
+                ]
+            })
+            .collect();
+        format!(
+            r#"{{"distributedInfo": {{"backend": "nccl", "rank": {rank}}}, "traceEvents": [{}]}}"#,
+            events.join(",\n")
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (index, step_ms) in [(0, 100), (1, 100), (2, 130)] {
+        std::fs::write(dir.path().join(format!("rank{index}.json")), rank(index, step_ms)).unwrap();
+    }
+    let files = trace_files(&[dir.path().to_owned()]).unwrap();
+    let report = build_report(&analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap(), 5, 0.1);
+    assert_eq!(report.stragglers.len(), 1, "{:?}", report.stragglers);
+    let straggler = &report.stragglers[0];
+    assert_eq!((straggler.rank, straggler.excess_ms_per_step), (2, 30.0));
+    assert_eq!(
+        straggler.reason,
+        "unrecorded time (no op, kernel, DataLoader wait or sync covers it) 80.0 ms/step vs 50.0 ms median on the \
+         other ranks"
+    );
+    assert!(!straggler.reason.contains("0.0 ms/step vs 0.0 ms"));
+}
+
+/// `jobs` beyond the machine's parallelism reads at most that many traces at once (100,000
+/// threads used to be started).
+#[test]
+fn jobs_are_capped_at_the_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    for rank in 0..3u32 {
+        std::fs::write(dir.path().join(format!("r{rank}.json")), rank_trace(Some(rank), 2.0, 2.0)).unwrap();
+    }
+    let files = trace_files(&[dir.path().to_owned()]).unwrap();
+    let threads = std::sync::Mutex::new(std::collections::HashSet::new());
+    let options = AnalyzeOptions { jobs: 100_000, ..AnalyzeOptions::default() };
+    let results = analyze_files(&files, options, &|_| {
+        threads.lock().unwrap().insert(std::thread::current().id());
+        true
+    })
+    .unwrap();
+    assert_eq!(results.len(), 3);
+    let used = threads.lock().unwrap().len();
+    assert!((1..=profiler_analyze::max_jobs().min(3)).contains(&used), "{used} threads");
+    assert!(profiler_analyze::max_jobs() >= 1);
+}
+
+/// A rank slow in device copies is named for them (they are neither compute nor unrecorded).
+#[test]
+fn a_straggler_slow_in_copies_is_named_for_them() {
+    let rank = |rank: u32, copy_ms: u64| {
+        let step_us = (100 + copy_ms) * 1000;
+        let events: Vec<String> = (0..4u64)
+            .flat_map(|step| {
+                let t = step * step_us;
+                let mut events = vec![
+                    format!(r#"{{"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#{step}", "pid": 1, "tid": 1, "ts": {t}, "dur": {step_us}}}"#),
+                    format!(r#"{{"ph": "X", "cat": "kernel", "name": "gemm", "pid": 0, "tid": 7, "ts": {t}, "dur": 100000, "args": {{"device": 0}}}}"#),
+                ];
+                if copy_ms > 0 {
+                    events.push(format!(r#"{{"ph": "X", "cat": "gpu_memcpy", "name": "Memcpy HtoD (Pinned -> Device)", "pid": 0, "tid": 7, "ts": {}, "dur": {}, "args": {{"device": 0}}}}"#, t + 100_000, copy_ms * 1000));
+                }
+                events
+            })
+            .collect();
+        format!(
+            r#"{{"distributedInfo": {{"backend": "nccl", "rank": {rank}}}, "traceEvents": [{}]}}"#,
+            events.join(",\n")
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for (index, copy_ms) in [(0, 0), (1, 0), (2, 30)] {
+        std::fs::write(dir.path().join(format!("rank{index}.json")), rank(index, copy_ms)).unwrap();
+    }
+    let files = trace_files(&[dir.path().to_owned()]).unwrap();
+    let report = build_report(&analyze_files(&files, AnalyzeOptions::default(), &|_| true).unwrap(), 5, 0.1);
+    assert_eq!(report.stragglers.len(), 1, "{:?}", report.stragglers);
+    assert_eq!(report.stragglers[0].rank, 2);
+    assert_eq!(report.stragglers[0].reason, "GPU copies and fills 30.0 ms/step vs 0.0 ms median on the other ranks");
+}

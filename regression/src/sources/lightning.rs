@@ -21,9 +21,10 @@ const INDEX_COLUMNS: &[&str] = &["step", "epoch"];
 /// # Errors
 /// [`Error::Unsupported`] for another kind of CSV, [`Error::Io`] when it cannot be read.
 pub fn check_header(path: &Path) -> Result<(), Error> {
-    let file = std::fs::File::open(path).map_err(|cause| Error::io(path, cause))?;
-    let mut first = String::new();
-    io::BufReader::new(file.take(MAX_LINE as u64)).read_line(&mut first).map_err(|cause| Error::io(path, cause))?;
+    let reader = super::open_text(path, &ReadOptions::default())?;
+    let mut first = Vec::new();
+    reader.take(MAX_LINE as u64).read_until(b'\n', &mut first).map_err(|cause| Error::io(path, cause))?;
+    let first = String::from_utf8_lossy(&first);
     let has_step =
         first.trim_start_matches('\u{feff}').trim_end().split(',').any(|name| name.trim_matches('"') == "step");
     if has_step {
@@ -52,6 +53,7 @@ pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Res
     let headers = csv.headers().map_err(|err| csv_error(path, &err))?.clone();
     let names: Vec<String> = headers.iter().map(|name| name.trim_start_matches('\u{feff}').to_owned()).collect();
     let step_column = names.iter().position(|name| name == "step").unwrap_or(0);
+    let durations: Vec<bool> = names.iter().map(|name| super::is_duration(name, Hint::default())).collect();
     let source = path.display().to_string();
     let mut record = csv::StringRecord::new();
     // The csv crate gives the first record after the header the header's own position; a
@@ -71,18 +73,20 @@ pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Res
         if step_text.is_empty() {
             continue;
         }
-        let step = step_text
-            .parse::<f64>()
-            .ok()
-            .filter(|step| step.is_finite())
-            .ok_or_else(|| damaged(place, format!("step `{step_text}` is not a number")))? as i64;
+        let step = step_text.parse::<f64>().ok().filter(|step| step.is_finite()).ok_or_else(|| {
+            damaged(place, format!("step `{}` is not a number", metrics_schema::text::shown(step_text)))
+        })? as i64;
         for (column, cell) in record.iter().enumerate() {
             let name = &names[column];
             if cell.is_empty() || INDEX_COLUMNS.contains(&name.as_str()) {
                 continue;
             }
-            let value: f64 =
-                cell.parse().map_err(|_| damaged(place, format!("column `{name}`: `{cell}` is not a number")))?;
+            let value: f64 = cell.parse().map_err(|_| {
+                damaged(place, format!("column `{name}`: `{}` is not a number", metrics_schema::text::shown(cell)))
+            })?;
+            if value < 0.0 && durations[column] {
+                return Err(damaged(place, super::negative_duration(name, value)));
+            }
             // NaN and infinities are kept as logged: the summary leaves them out and says so.
             run.push(name, Point { step, wall_time: f64::NAN, value }, Hint::default(), &source);
         }
@@ -171,8 +175,18 @@ mod tests {
         assert!(err.ends_with("metrics.csv:3: column `a`: `x` is not a number"), "{err}");
         let err = read_text("step,a,b\n1,2,3\n2,4\n").unwrap_err().to_string();
         assert!(err.ends_with("metrics.csv:3: row has 2 fields, the header has 3"), "{err}");
+        let err = read_text("step,train/step_time_ms\n1,2\n2,-3\n").unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "metrics.csv:3: `train/step_time_ms` is -3, a negative duration; step times and durations cannot be \
+                 below 0"
+            ),
+            "{err}"
+        );
         let err = read_text("epoch,a\n1,2\n").unwrap_err().to_string();
         assert!(err.ends_with("a CSV file without a `step` column is not a Lightning metrics.csv"), "{err}");
+        let mut negative_loss = read_text("step,train/loss\n1,-0.5\n").unwrap();
+        assert_eq!(negative_loss.series.remove("train/loss").unwrap().values(), [-0.5], "not a duration");
         let mut long = "step,a\n".to_owned();
         long.push_str(&"9".repeat(MAX_LINE + 10));
         let err = read_text(&long).unwrap_err().to_string();

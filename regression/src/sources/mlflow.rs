@@ -20,73 +20,137 @@ use super::{Candidate, Format, ReadOptions, lines::Lines};
 use crate::{Error, Hint, Place, Point, RunMetrics, SourceFile};
 
 /// Whether `dir` is the root of a file store: it has experiment directories with `meta.yaml`
-/// and run directories under them.
+/// and run directories under them. Symbolic links are not followed.
 pub fn is_file_store(dir: &Path) -> bool {
     if dir.file_name().is_some_and(|name| name == "mlruns") {
         return true;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return false };
-    entries.filter_map(Result::ok).any(|entry| {
-        let experiment = entry.path();
-        experiment.join("meta.yaml").is_file()
-            && std::fs::read_dir(&experiment).is_ok_and(|runs| {
-                runs.filter_map(Result::ok)
-                    .any(|run| run.path().join("meta.yaml").is_file() && run.path().join("metrics").is_dir())
-            })
-    })
+    real_subdirs(dir).iter().any(|experiment| is_experiment_dir(experiment))
 }
 
-/// The live runs of a file store.
+/// Whether `dir` is one experiment of a file store (`mlruns/<experiment>`): a `meta.yaml` and
+/// run directories.
+pub fn is_experiment_dir(dir: &Path) -> bool {
+    super::is_regular_file(&dir.join("meta.yaml")) && real_subdirs(dir).iter().any(|run| is_run_dir(run))
+}
+
+/// Whether `dir` is one run of a file store (`mlruns/<experiment>/<run>`): a `meta.yaml` and a
+/// `metrics` directory.
+pub fn is_run_dir(dir: &Path) -> bool {
+    super::is_regular_file(&dir.join("meta.yaml")) && super::is_real_dir(&dir.join("metrics"))
+}
+
+/// The directories directly under `dir`, sorted; symbolic links and unreadable entries left out.
+fn real_subdirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+        .map(|entry| entry.path())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// The live runs of a file store; the labels of deleted ones are added to `deleted`.
 ///
 /// # Errors
 /// [`Error::Io`] when the store cannot be listed, [`Error::Damaged`] for an unreadable
 /// `meta.yaml`.
-pub fn file_store_runs(root: &Path) -> Result<Vec<Candidate>, Error> {
+pub fn file_store_runs(root: &Path, deleted: &mut Vec<String>) -> Result<Vec<Candidate>, Error> {
     let mut runs = Vec::new();
     for experiment in sorted_dirs(root)? {
         if experiment.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.')) {
             continue; // `.trash`
         }
         for run_dir in sorted_dirs(&experiment)? {
-            let meta_path = run_dir.join("meta.yaml");
-            if !meta_path.is_file() {
-                continue;
-            }
-            let meta = read_meta(&meta_path)?;
-            if meta.get("lifecycle_stage").is_some_and(|stage| stage == "deleted") {
-                continue;
-            }
-            let id =
-                meta.get("run_id").or_else(|| meta.get("run_uuid")).cloned().unwrap_or_else(|| {
-                    run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-                });
-            let name =
-                meta.get("run_name").cloned().filter(|n| !n.is_empty()).or_else(|| tag(&run_dir, "mlflow.runName"));
-            runs.push(Candidate {
-                format: Format::MlflowFiles,
-                files: vec![root.to_owned()],
-                label: format!("{}#{}", root.display(), name.as_deref().unwrap_or(&id)),
-                run_id: Some(id),
-                run_name: name,
-            });
+            runs.extend(run_candidate(root, &run_dir, deleted)?);
         }
     }
     Ok(runs)
 }
 
-fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|cause| Error::io(dir, cause))?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.is_dir())
-        .collect();
-    dirs.sort();
-    Ok(dirs)
+/// The live runs of one experiment directory (`mlruns/<experiment>`).
+///
+/// # Errors
+/// As [`file_store_runs`].
+pub fn experiment_dir_runs(experiment: &Path, deleted: &mut Vec<String>) -> Result<Vec<Candidate>, Error> {
+    let root = store_root(experiment, 1);
+    let mut runs = Vec::new();
+    for run_dir in sorted_dirs(experiment)? {
+        runs.extend(run_candidate(&root, &run_dir, deleted)?);
+    }
+    Ok(runs)
 }
 
+/// A run directory given itself (`mlruns/<experiment>/<run>`): that run, unless it is deleted.
+///
+/// # Errors
+/// As [`file_store_runs`].
+pub fn run_dir_run(run_dir: &Path, deleted: &mut Vec<String>) -> Result<Option<Candidate>, Error> {
+    run_candidate(&store_root(run_dir, 2), run_dir, deleted)
+}
+
+/// The store's root `levels` directories above `dir` (`.` when the path has no more parts).
+fn store_root(dir: &Path, levels: usize) -> PathBuf {
+    let mut root = dir;
+    for climbed in 0..levels {
+        match root.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => root = parent,
+            // A relative path with no more parts: the rest is above the current directory.
+            _ => {
+                let up: PathBuf = std::iter::repeat_n("..", levels - climbed - 1).collect();
+                return if up.as_os_str().is_empty() { PathBuf::from(".") } else { up };
+            }
+        }
+    }
+    root.to_owned()
+}
+
+/// The run in `run_dir` of the store at `root`: `None` for a directory without `meta.yaml`
+/// and for a deleted run (whose label goes to `deleted`).
+fn run_candidate(root: &Path, run_dir: &Path, deleted: &mut Vec<String>) -> Result<Option<Candidate>, Error> {
+    let meta_path = run_dir.join("meta.yaml");
+    if !super::is_regular_file(&meta_path) {
+        return Ok(None);
+    }
+    let meta = read_meta(&meta_path)?;
+    let id = meta
+        .get("run_id")
+        .or_else(|| meta.get("run_uuid"))
+        .cloned()
+        .unwrap_or_else(|| run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let name = meta.get("run_name").cloned().filter(|n| !n.is_empty()).or_else(|| tag(run_dir, "mlflow.runName"));
+    let label = format!("{}#{}", root.display(), name.as_deref().unwrap_or(&id));
+    if meta.get("lifecycle_stage").is_some_and(|stage| stage == "deleted") {
+        deleted.push(format!("`{label}`"));
+        return Ok(None);
+    }
+    Ok(Some(Candidate {
+        format: Format::MlflowFiles,
+        files: vec![root.to_owned()],
+        label,
+        run_id: Some(id),
+        run_name: name,
+    }))
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    std::fs::read_dir(dir).map_err(|cause| Error::io(dir, cause))?;
+    Ok(real_subdirs(dir))
+}
+
+/// The largest `meta.yaml`, parameter or tag file read: MLflow writes a few hundred bytes and
+/// limits values to a few thousand characters.
+const MAX_SMALL_FILE: u64 = 1 << 20;
+
+/// A tag's value; a tag that is not a regular file (a FIFO, a link) or is unreadable is absent.
 fn tag(run_dir: &Path, key: &str) -> Option<String> {
-    std::fs::read_to_string(run_dir.join("tags").join(key))
+    let path = run_dir.join("tags").join(key);
+    if !super::is_regular_file(&path) {
+        return None;
+    }
+    super::read_text(&path, MAX_SMALL_FILE, &ReadOptions::default())
         .ok()
         .map(|v| v.trim_end().to_owned())
         .filter(|v| !v.is_empty())
@@ -94,7 +158,7 @@ fn tag(run_dir: &Path, key: &str) -> Option<String> {
 
 /// The top-level `key: value` pairs of a `meta.yaml` (MLflow writes flat mappings of scalars).
 fn read_meta(path: &Path) -> Result<BTreeMap<String, String>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|cause| Error::io(path, cause))?;
+    let text = super::read_text(path, MAX_SMALL_FILE, &ReadOptions::default())?;
     let mut meta = BTreeMap::new();
     let mut offset = 0u64;
     for (index, line) in text.lines().enumerate() {
@@ -143,11 +207,11 @@ pub fn read_file_store_run(
     run.info.git_commit = tag(&run_dir, "mlflow.source.git.commit");
     run.info.host = tag(&run_dir, "host").or_else(|| tag(&run_dir, "mlflow.host"));
     "mlflow".clone_into(&mut run.info.tool);
-    for (key, value) in read_key_files(&run_dir.join("params"))? {
+    for (key, value) in read_key_files(&run_dir.join("params"), &mut run.warnings)? {
         run.config.insert(key, value);
     }
     let metrics_dir = run_dir.join("metrics");
-    for (key, path) in key_files(&metrics_dir)? {
+    for (key, path) in key_files(&metrics_dir, &mut run.warnings)? {
         let result = read_metric_file(&path, &key, options, run);
         options.tolerate(run, result)?;
     }
@@ -157,49 +221,48 @@ pub fn read_file_store_run(
 fn find_run_dir(root: &Path, id: &str) -> Result<PathBuf, Error> {
     for experiment in sorted_dirs(root)? {
         let candidate = experiment.join(id);
-        if candidate.join("meta.yaml").is_file() {
+        if super::is_regular_file(&candidate.join("meta.yaml")) {
             return Ok(candidate);
         }
     }
     Err(Error::Runs(format!("{}: no MLflow run `{id}`", root.display())))
 }
 
-/// Files under `dir`, keyed by their path relative to it with `/` (MLflow's nested keys).
-fn key_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> Result<(), Error> {
-        for path in sorted_entries(dir)? {
-            if path.is_dir() {
-                walk(base, &path, out)?;
-            } else if path.is_file() {
+/// Regular files under `dir`, keyed by their path relative to it with `/` (MLflow's nested
+/// keys). Symbolic links are not followed; FIFOs, sockets and devices are skipped unopened,
+/// with a warning in `warnings`.
+fn key_files(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<(String, PathBuf)>, Error> {
+    fn walk(
+        base: &Path,
+        dir: &Path,
+        out: &mut Vec<(String, PathBuf)>,
+        warnings: &mut Vec<String>,
+    ) -> Result<(), Error> {
+        for (path, kind) in super::sorted_entries(dir)? {
+            if kind.is_dir() {
+                walk(base, &path, out, warnings)?;
+            } else if kind.is_file() {
                 let key = path.strip_prefix(base).unwrap_or(&path);
                 let key: Vec<_> = key.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
                 out.push((key.join("/"), path));
+            } else if let Some(what) = super::special_kind(kind) {
+                warnings.push(super::skipped_special(&path, what));
             }
         }
         Ok(())
     }
     let mut out = Vec::new();
-    if dir.is_dir() {
-        walk(dir, dir, &mut out)?;
+    if super::is_real_dir(dir) {
+        walk(dir, dir, &mut out, warnings)?;
     }
     Ok(out)
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|cause| Error::io(dir, cause))?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .collect();
-    entries.sort();
-    Ok(entries)
-}
-
-fn read_key_files(dir: &Path) -> Result<Vec<(String, String)>, Error> {
-    key_files(dir)?
+fn read_key_files(dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<(String, String)>, Error> {
+    key_files(dir, warnings)?
         .into_iter()
         .map(|(key, path)| {
-            let value = std::fs::read_to_string(&path).map_err(|cause| Error::io(&path, cause))?;
+            let value = super::read_text(&path, MAX_SMALL_FILE, &ReadOptions::default())?;
             Ok((key, value.trim_end().to_owned()))
         })
         .collect()
@@ -212,6 +275,7 @@ fn read_metric_file(path: &Path, key: &str, options: &ReadOptions<'_>, run: &mut
     run.files.push(SourceFile { path: path.display().to_string(), format: "mlflow-files", bytes });
     let mut lines = Lines::new(super::open_text(path, options)?, path);
     let source = path.display().to_string();
+    let duration = super::is_duration(key, Hint::default());
     let mut points = Vec::new();
     let result = (|| {
         while let Some(line) = lines.next_line()? {
@@ -220,6 +284,9 @@ fn read_metric_file(path: &Path, key: &str, options: &ReadOptions<'_>, run: &mut
                 continue;
             }
             match parse_metric_line(&text) {
+                Ok(point) if duration && point.value < 0.0 => {
+                    return Err(Error::damaged(path, line.place, super::negative_duration(key, point.value)));
+                }
                 Ok(point) => points.push(point),
                 // A last line without its newline that does not parse was cut off mid-write.
                 Err(_) if !line.complete => break,
@@ -240,7 +307,8 @@ fn parse_metric_line(text: &str) -> Result<Point, String> {
         return Err(format!("expected `<timestamp> <value> <step>`, found {} fields", fields.len()));
     }
     let timestamp: i64 = fields[0].parse().map_err(|_| format!("timestamp `{}` is not an integer", fields[0]))?;
-    let value: f64 = fields[1].parse().map_err(|_| format!("value `{}` is not a number", fields[1]))?;
+    let value: f64 =
+        fields[1].parse().map_err(|_| format!("value `{}` is not a number", metrics_schema::text::shown(fields[1])))?;
     let step: i64 = match fields.get(2) {
         Some(step) => step.parse().map_err(|_| format!("step `{step}` is not an integer"))?,
         None => 0,
@@ -348,6 +416,8 @@ pub fn read_sqlite_run(path: &Path, id: &str, options: &ReadOptions<'_>, run: &m
     let mut rows = metrics.query([id]).map_err(|err| fail("reading metrics", err))?;
     let source = path.display().to_string();
     let mut count = 0u64;
+    // Rows come ordered by key: whether the key is a duration is decided once per key.
+    let mut duration: Option<(String, bool)> = None;
     while let Some(row) = rows.next().map_err(|err| fail("reading metrics", err))? {
         let key: String = row.get(0).map_err(|err| fail("reading metrics", err))?;
         let value: f64 = row.get(1).map_err(|err| fail("reading metrics", err))?;
@@ -360,6 +430,15 @@ pub fn read_sqlite_run(path: &Path, id: &str, options: &ReadOptions<'_>, run: &m
         }
         // MLflow stores NaN as 0 with `is_nan`; kept as NaN for the summary to count.
         let value = if is_nan { f64::NAN } else { value };
+        if duration.as_ref().is_none_or(|(name, _)| *name != key) {
+            duration = Some((key.clone(), super::is_duration(&key, Hint::default())));
+        }
+        if value < 0.0 && duration.as_ref().is_some_and(|(_, is)| *is) {
+            return Err(Error::Database {
+                path: path.to_owned(),
+                message: format!("run {id}, step {step}: {}", super::negative_duration(&key, value)),
+            });
+        }
         run.push(&key, Point { step, wall_time: timestamp as f64 / 1000.0, value }, Hint::default(), &source);
     }
     Ok(())
@@ -378,6 +457,28 @@ mod tests {
         assert_eq!(parse_metric_line("1796316833228 -inf").unwrap().step, 0);
         assert_eq!(parse_metric_line("12 x 1").unwrap_err(), "value `x` is not a number");
         assert_eq!(parse_metric_line("1 2 3 4").unwrap_err(), "expected `<timestamp> <value> <step>`, found 4 fields");
+    }
+
+    #[test]
+    fn a_negative_step_time_names_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("step_time_ms");
+        std::fs::write(&path, "1796316833228 100.5 0\n1796316833229 -2 1\n").unwrap();
+        let err = read_metric_file(&path, "perf/step_time_ms", &ReadOptions::default(), &mut RunMetrics::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("step_time_ms:2: `perf/step_time_ms` is -2, a negative duration; step times and durations cannot be below 0"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_store_root_above_a_run_or_an_experiment() {
+        assert_eq!(store_root(Path::new("mlruns/1/abc"), 2), Path::new("mlruns"));
+        assert_eq!(store_root(Path::new("1/abc"), 2), Path::new("."));
+        assert_eq!(store_root(Path::new("abc"), 2), Path::new(".."));
+        assert_eq!(store_root(Path::new("/data/mlruns/1"), 1), Path::new("/data/mlruns"));
     }
 
     #[test]

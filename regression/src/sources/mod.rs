@@ -17,11 +17,11 @@ pub mod wandb;
 use std::{
     fmt,
     fs::File,
-    io::{self, BufRead, BufReader, Read},
+    io::{self, BufRead, Read},
     path::{Path, PathBuf},
 };
 
-use crate::{Error, RunMetrics};
+use crate::{Error, Place, RunMetrics};
 
 /// How to read.
 #[derive(Clone, Copy)]
@@ -31,17 +31,23 @@ pub struct ReadOptions<'a> {
     /// Called with the number of bytes read since the last call; return `false` to stop
     /// (reading then fails with [`Error::Interrupted`]).
     pub progress: &'a (dyn Fn(u64) -> bool + Sync),
+    /// The command-line option that picks one run, as messages name it (`--run`; `regress`
+    /// has `--baseline-run` and `--current-run`).
+    pub run_option: &'a str,
 }
 
 impl fmt::Debug for ReadOptions<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadOptions").field("lenient", &self.lenient).finish_non_exhaustive()
+        f.debug_struct("ReadOptions")
+            .field("lenient", &self.lenient)
+            .field("run_option", &self.run_option)
+            .finish_non_exhaustive()
     }
 }
 
 impl Default for ReadOptions<'_> {
     fn default() -> Self {
-        ReadOptions { lenient: false, progress: &|_| true }
+        ReadOptions { lenient: false, progress: &|_| true, run_option: "--run" }
     }
 }
 
@@ -121,16 +127,72 @@ pub(crate) fn read_error(path: &Path, place: crate::Place, cause: io::Error) -> 
     }
 }
 
-/// Opens a file for streaming, through gzip when it starts with gzip's magic bytes.
+/// Opens a file for streaming, through gzip when it starts with gzip's magic bytes
+/// ([`metrics_schema::text::decode`], the one place that decides).
 pub(crate) fn open_text<'a>(path: &Path, options: &ReadOptions<'a>) -> Result<Box<dyn BufRead + 'a>, Error> {
     let file = File::open(path).map_err(|cause| Error::io(path, cause))?;
-    let mut reader = BufReader::with_capacity(1 << 16, Meter::new(file, options));
-    let gzip = reader.fill_buf().map_err(|cause| Error::io(path, cause))?.starts_with(&[0x1f, 0x8b]);
-    Ok(if gzip {
-        Box::new(BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(reader)))
-    } else {
-        Box::new(reader)
+    let (reader, _) =
+        metrics_schema::text::decode(Meter::new(file, options)).map_err(|cause| Error::io(path, cause))?;
+    Ok(reader)
+}
+
+/// Reads a whole (possibly gzipped) text file of at most `limit` bytes, without a BOM: JSON
+/// reports, `meta.yaml`, parameters. Text that is not UTF-8 is damage at its line.
+pub(crate) fn read_text(path: &Path, limit: u64, options: &ReadOptions<'_>) -> Result<String, Error> {
+    use metrics_schema::text::TextError;
+    metrics_schema::text::read_text_from(open_text(path, options)?, limit).map_err(|err| match err {
+        TextError::Io(cause) => read_error(path, Place::File, cause),
+        TextError::TooLarge { limit } => Error::Unsupported {
+            path: path.to_owned(),
+            message: format!("larger than {}; is this the right file?", metrics_schema::format_bytes(limit)),
+        },
+        TextError::NotUtf8 { line, column, offset } => Error::damaged(
+            path,
+            Place::Line { line, offset },
+            format!("not UTF-8 text (an invalid byte at column {column}); is this the right file?"),
+        ),
+        other => Error::damaged(path, Place::File, other.to_string()),
     })
+}
+
+/// Whether `path` is a regular file itself (a symbolic link is not followed).
+pub(crate) fn is_regular_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_file())
+}
+
+/// Whether `path` is a directory itself (a symbolic link is not followed).
+pub(crate) fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_dir())
+}
+
+/// What a file that is neither a regular file, a directory nor a symbolic link is, in words:
+/// the things a directory search never opens (a FIFO would block it).
+pub(crate) fn special_kind(kind: std::fs::FileType) -> Option<&'static str> {
+    if kind.is_file() || kind.is_dir() || kind.is_symlink() {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if kind.is_fifo() {
+            return Some("a FIFO");
+        }
+        if kind.is_socket() {
+            return Some("a socket");
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return Some("a device");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// The warning for a special file a directory search skipped.
+pub(crate) fn skipped_special(path: &Path, what: &str) -> String {
+    format!(
+        "{}: {what}, skipped without opening it (only regular files are read from a run's directories)",
+        path.display()
+    )
 }
 
 /// The formats this crate reads.
@@ -196,10 +258,10 @@ pub fn detect(path: &Path) -> Result<Option<Format>, Error> {
     if head.starts_with(b"SQLite format 3\0") {
         return Ok(Some(Format::MlflowSqlite));
     }
-    if name.ends_with(".csv") {
+    let stem = name.strip_suffix(".gz").unwrap_or(&name);
+    if stem.ends_with(".csv") {
         return Ok(Some(Format::LightningCsv));
     }
-    let stem = name.strip_suffix(".gz").unwrap_or(&name);
     if stem.ends_with(".jsonl") || stem.ends_with(".json") {
         return report::sniff(path);
     }
@@ -261,26 +323,31 @@ pub struct SourceSpec {
 }
 
 /// Finds the runs under `paths`, in a stable order. Files of no known format inside a
-/// directory are skipped; named explicitly they are an error.
+/// directory are skipped; named explicitly they are an error. Directory search follows no
+/// symbolic link and never opens a FIFO, socket or device.
 ///
 /// # Errors
 /// [`Error::Io`] for unreadable paths, [`Error::Unsupported`] for an explicit file of no known
-/// format, [`Error::Database`] for an MLflow database that cannot be listed.
+/// format or a directory without a run, [`Error::Database`] for an MLflow database that cannot
+/// be listed.
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Candidate>, Error> {
+    discover_with_warnings(paths, &mut Vec::new())
+}
+
+/// [`discover`], saying what the search skipped (special files) in `warnings`.
+fn discover_with_warnings(paths: &[PathBuf], warnings: &mut Vec<String>) -> Result<Vec<Candidate>, Error> {
     let mut found = Vec::new();
     for path in paths {
         let metadata = std::fs::metadata(path).map_err(|cause| Error::io(path, cause))?;
         if metadata.is_dir() {
-            let before = found.len();
-            walk(path, &mut found, 0)?;
-            if found.len() == before {
-                return Err(Error::Unsupported {
-                    path: path.clone(),
-                    message: "no run found under this directory (looked for *.wandb, mlruns/, mlflow.db, \
-                              events.out.tfevents.*, metrics.csv and ocrperf reports)"
-                        .to_owned(),
-                });
+            let mut walk = Walk { found: std::mem::take(&mut found), ..Walk::default() };
+            let before = walk.found.len();
+            walk.dir(path, 0)?;
+            warnings.append(&mut walk.warnings);
+            if walk.found.len() == before {
+                return Err(Error::Unsupported { path: path.clone(), message: walk.nothing_found() });
             }
+            found = walk.found;
         } else {
             match detect(path)? {
                 Some(format) => add_file(path, format, &mut found)?,
@@ -311,37 +378,83 @@ fn unsupported_file(path: &Path) -> Error {
 /// Deep enough for `wandb/offline-run-*/run-*.wandb` under a project or `mlruns/<exp>/<run>`.
 const MAX_DEPTH: usize = 12;
 
-fn walk(dir: &Path, found: &mut Vec<Candidate>, depth: usize) -> Result<(), Error> {
-    if mlflow::is_file_store(dir) {
-        found.extend(mlflow::file_store_runs(dir)?);
-        return Ok(());
-    }
-    if depth > MAX_DEPTH {
-        return Ok(());
-    }
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|cause| Error::io(dir, cause))?
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        // `symlink_metadata`: a link loop must not send the walk round in circles.
-        let Ok(metadata) = std::fs::symlink_metadata(&path) else { continue };
-        if metadata.is_dir() {
-            if !name.starts_with('.') {
-                walk(&path, found, depth + 1)?;
-            }
-        } else if metadata.is_file()
-            && let Ok(Some(format)) = detect(&path)
-        {
-            // Inside a directory, files that merely look like a format (a CSV that is not
-            // Lightning's, a SQLite file that is not MLflow's) are skipped, not fatal.
-            let _ = add_file(&path, format, found);
+/// One directory search: the runs found, and what was passed by on the way.
+#[derive(Debug, Default)]
+struct Walk {
+    found: Vec<Candidate>,
+    /// Special files skipped, as warnings.
+    warnings: Vec<String>,
+    /// MLflow runs skipped because they are deleted.
+    deleted: Vec<String>,
+    /// The first directory not searched because it is deeper than [`MAX_DEPTH`].
+    too_deep: Option<PathBuf>,
+}
+
+impl Walk {
+    fn dir(&mut self, dir: &Path, depth: usize) -> Result<(), Error> {
+        if mlflow::is_file_store(dir) {
+            self.found.extend(mlflow::file_store_runs(dir, &mut self.deleted)?);
+            return Ok(());
         }
+        if mlflow::is_experiment_dir(dir) {
+            self.found.extend(mlflow::experiment_dir_runs(dir, &mut self.deleted)?);
+            return Ok(());
+        }
+        if mlflow::is_run_dir(dir) {
+            self.found.extend(mlflow::run_dir_run(dir, &mut self.deleted)?);
+            return Ok(());
+        }
+        if depth > MAX_DEPTH {
+            self.too_deep.get_or_insert_with(|| dir.to_owned());
+            return Ok(());
+        }
+        for (path, kind) in sorted_entries(dir)? {
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if kind.is_dir() {
+                if !name.starts_with('.') {
+                    self.dir(&path, depth + 1)?;
+                }
+            } else if kind.is_file() {
+                if let Ok(Some(format)) = detect(&path) {
+                    // Inside a directory, files that merely look like a format (a CSV that is not
+                    // Lightning's, a SQLite file that is not MLflow's) are skipped, not fatal.
+                    let _ = add_file(&path, format, &mut self.found);
+                }
+            } else if let Some(what) = special_kind(kind) {
+                self.warnings.push(skipped_special(&path, what));
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// Why a directory held no run, as specific as the search allows.
+    fn nothing_found(&self) -> String {
+        let mut message = "no run found under this directory".to_owned();
+        if !self.deleted.is_empty() {
+            message.push_str(&match self.deleted.as_slice() {
+                [one] => format!(": its only MLflow run, {one}, is deleted (lifecycle_stage: deleted); restore it"),
+                all => format!(
+                    ": its MLflow runs {} are all deleted (lifecycle_stage: deleted); restore one",
+                    all.join(", ")
+                ),
+            });
+        } else if let Some(deep) = &self.too_deep {
+            message.push_str(&format!(
+                " within {MAX_DEPTH} levels ({} and deeper were not searched); give the run's own directory",
+                deep.display()
+            ));
+        } else {
+            message.push_str(
+                " (looked for *.wandb, mlruns/, mlflow.db, events.out.tfevents.*, metrics.csv and ocrperf reports)",
+            );
+        }
+        match self.warnings.len() {
+            0 => {}
+            1 => message.push_str("; skipped 1 file that is not a regular file"),
+            n => message.push_str(&format!("; skipped {n} files that are not regular files")),
+        }
+        message
+    }
 }
 
 fn add_file(path: &Path, format: Format, found: &mut Vec<Candidate>) -> Result<(), Error> {
@@ -391,12 +504,15 @@ fn group_by_directory(found: &mut Vec<Candidate>) {
 }
 
 /// Reads the runs `spec` asks for: one [`RunMetrics`], or one per run with `spec.repeats`.
+/// What the directory search skipped is in the first run's `warnings`.
 ///
 /// # Errors
 /// Whatever discovery or a reader returns; [`Error::Runs`] when no run matches `spec.run`, or
-/// when the sources hold several tracker runs and neither `run` nor `repeats` says which.
+/// when the sources hold several tracker runs and neither `run` nor `repeats` says which;
+/// [`Error::DuplicateMetric`] when two sources of the run give the same metric.
 pub fn load(spec: &SourceSpec, options: &ReadOptions<'_>) -> Result<Vec<RunMetrics>, Error> {
-    let mut candidates = discover(&spec.paths)?;
+    let mut warnings = Vec::new();
+    let mut candidates = discover_with_warnings(&spec.paths, &mut warnings)?;
     if let Some(wanted) = &spec.run {
         let mut kept = Vec::new();
         for candidate in &candidates {
@@ -409,27 +525,37 @@ pub fn load(spec: &SourceSpec, options: &ReadOptions<'_>) -> Result<Vec<RunMetri
         }
         candidates = kept;
     }
-    if spec.repeats {
-        return candidates.iter().map(|candidate| read_candidate(candidate, options)).collect();
-    }
-    // Several runs of one tracker cannot be one run; ocrperf's files merge with anything.
-    for tool in ["wandb", "mlflow", "tensorboard", "lightning"] {
-        let same: Vec<_> = candidates.iter().filter(|c| c.format.tool() == tool).collect();
-        if same.len() > 1 {
-            let names: Vec<_> = same.iter().map(|c| describe(c)).collect();
-            return Err(Error::Runs(format!(
-                "the sources hold {} {tool} runs ({}); choose one with --run NAME|ID, or give --repeats to treat \
-                 them as repeated runs of one workload",
-                same.len(),
-                names.join(", ")
-            )));
+    let mut runs = if spec.repeats {
+        candidates.iter().map(|candidate| read_candidate(candidate, options)).collect::<Result<Vec<_>, _>>()?
+    } else {
+        // Several runs of one tracker cannot be one run; ocrperf's files merge with anything.
+        for tool in ["wandb", "mlflow", "tensorboard", "lightning"] {
+            let same: Vec<_> = candidates.iter().filter(|c| c.format.tool() == tool).collect();
+            if same.len() > 1 {
+                let names: Vec<_> = same.iter().map(|c| describe(c)).collect();
+                return Err(Error::Runs(format!(
+                    "the sources hold {} {tool} runs ({}); choose one with {} NAME|ID, or give --repeats to treat \
+                     them as repeated runs of one workload",
+                    same.len(),
+                    names.join(", "),
+                    options.run_option,
+                )));
+            }
         }
+        let mut merged = RunMetrics::default();
+        for candidate in &candidates {
+            merged.try_merge(read_candidate(candidate, options)?)?;
+        }
+        vec![merged]
+    };
+    if let Some(first) = runs.first_mut() {
+        warnings.append(&mut first.warnings);
+        // The search and a reader may both pass by one special file.
+        let mut seen = std::collections::BTreeSet::new();
+        warnings.retain(|warning| seen.insert(warning.clone()));
+        first.warnings = warnings;
     }
-    let mut merged = RunMetrics::default();
-    for candidate in &candidates {
-        merged.merge(read_candidate(candidate, options)?);
-    }
-    Ok(vec![merged])
+    Ok(runs)
 }
 
 fn list(candidates: &[Candidate]) -> String {
@@ -449,10 +575,12 @@ fn describe(candidate: &Candidate) -> String {
     }
 }
 
-/// Reads one candidate run.
+/// Reads one candidate run. Its series' steps are checked for order (a warning; not for
+/// Lightning), and its GPU names made uniform.
 ///
 /// # Errors
-/// Whatever its reader returns.
+/// Whatever its reader returns; [`Error::DuplicateMetric`] when two ocrperf files of the run
+/// give the same metric.
 pub fn read_candidate(candidate: &Candidate, options: &ReadOptions<'_>) -> Result<RunMetrics, Error> {
     let mut run = RunMetrics::default();
     match candidate.format {
@@ -464,22 +592,25 @@ pub fn read_candidate(candidate: &Candidate, options: &ReadOptions<'_>) -> Resul
             let id = candidate.run_id.as_deref().unwrap_or_default();
             mlflow::read_sqlite_run(&candidate.files[0], id, options, &mut run)?;
         }
+        Format::Report | Format::MonitorSamples | Format::BatchEvents => {
+            // A directory's ocrperf files are one run but not one format: each is read as what
+            // it is, on its own, and joined, so that two files giving one metric are caught.
+            for file in &candidate.files {
+                let format = detect(file)?.unwrap_or(candidate.format);
+                let mut part = RunMetrics::default();
+                let result = report::read(file, format, options, &mut part);
+                options.tolerate(&mut part, result)?;
+                run.try_merge(part)?;
+            }
+        }
         format => {
             for file in &candidate.files {
-                // A directory's ocrperf files are one run but not one format: each is read as
-                // what it is.
-                let format = match format {
-                    Format::Report | Format::MonitorSamples | Format::BatchEvents => detect(file)?.unwrap_or(format),
-                    other => other,
-                };
                 let result = match format {
-                    Format::Report | Format::MonitorSamples | Format::BatchEvents => {
-                        report::read(file, format, options, &mut run)
-                    }
                     Format::LightningCsv => lightning::read(file, options, &mut run),
+                    // A directory's event files are one run: a later file continues its tags
+                    // (TensorBoard starts a new file per restart).
                     Format::TensorBoard => tensorboard::read(file, options, &mut run),
-                    Format::Wandb => wandb::read(file, options, &mut run),
-                    Format::MlflowFiles | Format::MlflowSqlite => unreachable!("handled above"),
+                    _ => wandb::read(file, options, &mut run),
                 };
                 options.tolerate(&mut run, result)?;
             }
@@ -494,5 +625,40 @@ pub fn read_candidate(candidate: &Candidate, options: &ReadOptions<'_>) -> Resul
     if run.info.tool.is_empty() {
         candidate.format.tool().clone_into(&mut run.info.tool);
     }
+    // Lightning's `metrics.csv` is left out: a step holds several rows by design, and its
+    // validation columns count the validation loop's own steps, which start again each epoch.
+    if candidate.format != Format::LightningCsv {
+        run.check_step_order();
+    }
+    run.normalise_gpu_names();
     Ok(run)
+}
+
+/// Whether a metric's values are durations, which cannot be negative: its unit (from the
+/// source, or its name: `_ms`, `_s`, ...) is seconds or milliseconds. Differences (`delta`,
+/// `diff`, `change` in the name) can be negative.
+pub(crate) fn is_duration(name: &str, hint: crate::Hint) -> bool {
+    let lower = name.to_ascii_lowercase();
+    !["delta", "diff", "change"].iter().any(|word| lower.contains(word))
+        && matches!(
+            crate::direction::resolve(name, hint, None).unit,
+            metrics_schema::Unit::Seconds | metrics_schema::Unit::Milliseconds
+        )
+}
+
+/// The message for a negative value of a duration metric.
+pub(crate) fn negative_duration(name: &str, value: f64) -> String {
+    format!("`{name}` is {value}, a negative duration; step times and durations cannot be below 0")
+}
+
+/// A directory's entries in name order, each with its own type: a symbolic link stays a link,
+/// so a loop cannot send a search round in circles and a link out of the tree is not followed.
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<(PathBuf, std::fs::FileType)>, Error> {
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)
+        .map_err(|cause| Error::io(dir, cause))?
+        .filter_map(Result::ok)
+        .filter_map(|entry| Some((entry.path(), entry.file_type().ok()?)))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
 }

@@ -15,14 +15,15 @@ use crate::{Error, Hint, Place, Point, RunMetrics, SourceFile};
 /// Reports are small; a larger `.json` is another kind of file (a profiler trace).
 const MAX_REPORT: u64 = 64 << 20;
 
-/// What an ocrperf `.json`/`.jsonl` file holds, from its first bytes; `None` for other JSON
-/// (profiler traces, W&B's own files) and for baselines and gate verdicts, which are compared,
-/// not read as a run's metrics.
+/// What an ocrperf `.json`/`.jsonl` file holds, from its first bytes (or, for a JSON object
+/// whose `schema` is not among them, its top-level keys); `None` for other JSON (profiler
+/// traces, W&B's own files) and for baselines and gate verdicts, which are compared, not read
+/// as a run's metrics.
 ///
 /// # Errors
 /// [`Error::Io`] when it cannot be opened.
 pub fn sniff(path: &Path) -> Result<Option<Format>, Error> {
-    let head = read_head(path)?;
+    let (head, whole) = read_head(path)?;
     let first_line = head.lines().map(str::trim).find(|line| !line.is_empty()).unwrap_or_default();
     if first_line.contains(MONITOR_SAMPLES_SCHEMA) {
         return Ok(Some(Format::MonitorSamples));
@@ -30,21 +31,27 @@ pub fn sniff(path: &Path) -> Result<Option<Format>, Error> {
     if first_line.starts_with('{') && first_line.contains("\"data_wait_s\"") && first_line.contains("\"compute_s\"") {
         return Ok(Some(Format::BatchEvents));
     }
-    Ok(match schema_in(&head) {
+    Ok(match schema_of(path, &head, whole) {
         Some(id) if matches!(id.kind, ReportKind::Baseline | ReportKind::Regress) => None,
         Some(_) => Some(Format::Report),
         None => None,
     })
 }
 
-/// The first 4 KiB of a (possibly gzipped) file, as text.
-fn read_head(path: &Path) -> Result<String, Error> {
+/// How much of a file [`sniff`] looks at first.
+const HEAD: u64 = 4096;
+
+/// The first 4 KiB of a (possibly gzipped) file, as text without a BOM, and whether that is
+/// the whole file.
+fn read_head(path: &Path) -> Result<(String, bool), Error> {
     let mut head = Vec::new();
     super::open_text(path, &ReadOptions::default())?
-        .take(4096)
+        .take(HEAD)
         .read_to_end(&mut head)
         .map_err(|cause| Error::io(path, cause))?;
-    Ok(String::from_utf8_lossy(&head).into_owned())
+    let whole = (head.len() as u64) < HEAD;
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+    Ok((String::from_utf8_lossy(head).into_owned(), whole))
 }
 
 /// The schema id an envelope's text starts with (`schema` is its first field), if any.
@@ -52,9 +59,53 @@ fn schema_in(head: &str) -> Option<metrics_schema::SchemaId> {
     head.split("\"schema\"").nth(1).and_then(|rest| rest.split('"').nth(1)).and_then(|id| id.parse().ok())
 }
 
-/// The schema id of an ocrperf report file, from its first bytes; `None` for other files.
+/// The schema id of a file whose first bytes are `head`: found there when ocrperf wrote it
+/// (`schema` first), else, for a JSON object, by walking its top-level keys (`jq -S` sorts
+/// `schema` after `host` and the payload). A profiler trace is not walked.
+fn schema_of(path: &Path, head: &str, whole: bool) -> Option<metrics_schema::SchemaId> {
+    if let Some(id) = schema_in(head) {
+        return Some(id);
+    }
+    if whole || !head.trim_start().starts_with('{') || head.contains("\"traceEvents\"") {
+        return None;
+    }
+    let mut reader = super::open_text(path, &ReadOptions::default()).ok()?;
+    metrics_schema::text::skip_bom(&mut reader).ok()?;
+    top_level_schema(reader.take(MAX_REPORT)).and_then(|id| id.parse().ok())
+}
+
+/// The `schema` string among the top-level keys of the JSON object `reader` holds, reading no
+/// further than that key; every other value is skipped without being kept.
+fn top_level_schema(reader: impl Read) -> Option<String> {
+    use serde::de::{self, Deserializer as _, IgnoredAny, MapAccess, Visitor};
+    struct Keys<'a>(&'a mut Option<String>);
+    impl<'de> Visitor<'de> for Keys<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == "schema" {
+                    *self.0 = map.next_value::<Option<String>>()?;
+                    // Found: stop here rather than read the rest of the file.
+                    return Err(de::Error::custom("found"));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+    let mut found = None;
+    let _ = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader)).deserialize_map(Keys(&mut found));
+    found
+}
+
+/// The schema id of an ocrperf report file (gzip and a BOM recognised, `schema` anywhere among
+/// the top-level keys); `None` for other files.
 pub(crate) fn file_schema(path: &Path) -> Option<metrics_schema::SchemaId> {
-    read_head(path).ok().as_deref().and_then(schema_in)
+    let (head, whole) = read_head(path).ok()?;
+    schema_of(path, &head, whole)
 }
 
 /// Reads an ocrperf file of the given format into `run`.
@@ -69,35 +120,25 @@ pub fn read(path: &Path, format: Format, options: &ReadOptions<'_>, run: &mut Ru
     match format {
         Format::MonitorSamples => read_monitor_samples(path, options, run),
         Format::BatchEvents => read_batch_events(path, options, run),
-        _ => read_report(path, bytes, options, run),
+        _ => read_report(path, options, run),
     }
 }
 
-fn read_report(path: &Path, bytes: u64, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Result<(), Error> {
-    if bytes > MAX_REPORT {
-        return Err(Error::Unsupported {
-            path: path.to_owned(),
-            message: format!("{bytes} bytes is too large for an ocrperf report"),
-        });
-    }
-    let mut text = String::new();
-    super::open_text(path, options)?
-        .read_to_string(&mut text)
-        .map_err(|cause| super::read_error(path, Place::Byte(text.len() as u64), cause))?;
+fn read_report(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Result<(), Error> {
+    let text = super::read_text(path, MAX_REPORT, options)?;
     let report_error = |cause| Error::Report { path: path.to_owned(), cause };
     let kind = peek_schema(&text).map_err(report_error)?.kind;
-    let source = path.display().to_string();
     match kind {
         ReportKind::Throughput => {
-            let envelope = flatten::<ThroughputReport>(&text, &source, run).map_err(report_error)?;
+            let envelope = flatten::<ThroughputReport>(&text, path, run)?;
             run.findings.push(throughput_finding(&envelope.report));
         }
         ReportKind::TraceAnalysis => {
-            let envelope = flatten::<TraceAnalysisReport>(&text, &source, run).map_err(report_error)?;
-            add_trace(&envelope.report, &source, run);
+            let envelope = flatten::<TraceAnalysisReport>(&text, path, run)?;
+            add_trace(&envelope.report, path, run)?;
         }
         ReportKind::MonitorSummary => {
-            let envelope = flatten::<MonitorSummaryReport>(&text, &source, run).map_err(report_error)?;
+            let envelope = flatten::<MonitorSummaryReport>(&text, path, run)?;
             let alerts = envelope.report.alerts.iter().map(|alert| {
                 (
                     alert.rule.clone(),
@@ -110,14 +151,12 @@ fn read_report(path: &Path, bytes: u64, options: &ReadOptions<'_>, run: &mut Run
             });
             add_alerts(alerts, run);
         }
-        ReportKind::TraceDiff => drop(flatten::<TraceDiffReport>(&text, &source, run).map_err(report_error)?),
-        ReportKind::TargetsBench => drop(flatten::<TargetsBenchReport>(&text, &source, run).map_err(report_error)?),
-        ReportKind::TargetsDigest => drop(flatten::<TargetsDigestReport>(&text, &source, run).map_err(report_error)?),
-        ReportKind::Phase => drop(flatten::<PhaseReport>(&text, &source, run).map_err(report_error)?),
-        ReportKind::Metrics => drop(flatten::<MetricsReport>(&text, &source, run).map_err(report_error)?),
-        ReportKind::HostInfo => {
-            drop(flatten::<metrics_schema::HostInfoReport>(&text, &source, run).map_err(report_error)?);
-        }
+        ReportKind::TraceDiff => drop(flatten::<TraceDiffReport>(&text, path, run)?),
+        ReportKind::TargetsBench => drop(flatten::<TargetsBenchReport>(&text, path, run)?),
+        ReportKind::TargetsDigest => drop(flatten::<TargetsDigestReport>(&text, path, run)?),
+        ReportKind::Phase => drop(flatten::<PhaseReport>(&text, path, run)?),
+        ReportKind::Metrics => drop(flatten::<MetricsReport>(&text, path, run)?),
+        ReportKind::HostInfo => drop(flatten::<metrics_schema::HostInfoReport>(&text, path, run)?),
         ReportKind::Baseline | ReportKind::Regress => {
             return Err(Error::Unsupported {
                 path: path.to_owned(),
@@ -137,11 +176,25 @@ fn read_report(path: &Path, bytes: u64, options: &ReadOptions<'_>, run: &mut Run
     Ok(())
 }
 
-/// Parses an envelope, adds its flattened metrics as scalars and its host as the run's.
-fn flatten<T: Report>(text: &str, source: &str, run: &mut RunMetrics) -> Result<Envelope<T>, metrics_schema::Error> {
-    let envelope = Envelope::<T>::from_json(text)?;
+/// Parses an envelope, adds its flattened metrics as scalars and its host as the run's. A
+/// metric name the report has twice, and a negative duration, are errors.
+fn flatten<T: Report>(text: &str, path: &Path, run: &mut RunMetrics) -> Result<Envelope<T>, Error> {
+    let envelope = Envelope::<T>::from_json(text).map_err(|cause| Error::Report { path: path.to_owned(), cause })?;
+    let source = path.display().to_string();
+    let mut seen = std::collections::BTreeSet::new();
     for metric in envelope.report.metrics() {
-        run.set_scalar(&metric.name, metric.value, Hint::known(metric.unit, metric.better.into()), source);
+        if !seen.insert(metric.name.clone()) {
+            return Err(Error::DuplicateMetric {
+                name: metric.name,
+                first: source.clone(),
+                second: "the same report again".to_owned(),
+            });
+        }
+        let hint = Hint::known(metric.unit, metric.better.into());
+        if metric.value < 0.0 && super::is_duration(&metric.name, hint) {
+            return Err(Error::damaged(path, Place::File, super::negative_duration(&metric.name, metric.value)));
+        }
+        run.set_scalar(&metric.name, metric.value, hint, &source);
     }
     fill_host(&envelope.host, run);
     if run.info.git_commit.is_none() {
@@ -194,7 +247,8 @@ fn throughput_finding(report: &ThroughputReport) -> Recommendation {
     }
 }
 
-fn add_trace(report: &TraceAnalysisReport, source: &str, run: &mut RunMetrics) {
+fn add_trace(report: &TraceAnalysisReport, path: &Path, run: &mut RunMetrics) -> Result<(), Error> {
+    let source = &path.display().to_string();
     for recommendation in &report.recommendations {
         let mut finding = recommendation.clone();
         finding.title = format!("trace: {}", finding.title);
@@ -213,9 +267,15 @@ fn add_trace(report: &TraceAnalysisReport, source: &str, run: &mut RunMetrics) {
     let ms = Hint::known(Unit::Milliseconds, Direction::Lower);
     for step in &report.breakdown.per_step {
         let at = |value| Point { step: step.step as i64, wall_time: f64::NAN, value };
-        run.push("trace.step_ms", at(step.duration_ms), ms, source);
-        run.push("trace.step_data_wait_ms", at(step.data_wait_ms), ms, source);
+        for (name, value) in [("trace.step_ms", step.duration_ms), ("trace.step_data_wait_ms", step.data_wait_ms)] {
+            if value < 0.0 {
+                let message = format!("step {}: {}", step.step, super::negative_duration(name, value));
+                return Err(Error::damaged(path, Place::File, message));
+            }
+            run.push(name, at(value), ms, source);
+        }
     }
+    Ok(())
 }
 
 /// Fired alerts (once per rule and metric) become findings.
@@ -317,20 +377,15 @@ fn read_batch_events(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetric
             Err(_) if !line.complete => break,
             Err(err) => return Err(Error::damaged(path, line.place, json_message(&err))),
         };
+        // The check `ocrperf throughput` makes of every event, too.
+        event.validate().map_err(|message| Error::damaged(path, line.place, message))?;
         let (wait, compute) = (event.data_wait_s, event.compute_s);
-        if !(wait.is_finite() && compute.is_finite() && wait >= 0.0 && compute >= 0.0) {
-            return Err(Error::damaged(
-                path,
-                line.place,
-                format!("data_wait_s {wait} and compute_s {compute} must be finite and not negative"),
-            ));
-        }
         let time = wait + compute;
         let values = [
             Some(wait),
             Some(compute),
             Some(time),
-            (time > 0.0).then(|| event.batch_size as f64 / time),
+            Some(event.batch_size as f64 / time),
             Some(event.batch_size as f64),
             event.gpu_mem_bytes.map(|bytes| bytes as f64),
         ];
@@ -400,7 +455,69 @@ mod tests {
             write(dir.path(), "bad.jsonl", "{\"step\":0,\"batch_size\":8,\"data_wait_s\":-1,\"compute_s\":0.3}\n");
         let err = read(&bad, Format::BatchEvents, &ReadOptions::default(), &mut RunMetrics::default()).unwrap_err();
         assert!(
-            err.to_string().ends_with("bad.jsonl:1: data_wait_s -1 and compute_s 0.3 must be finite and not negative"),
+            err.to_string().ends_with("bad.jsonl:1: `data_wait_s` must be a non-negative number of seconds, got -1"),
+            "{err}"
+        );
+        for (line, message) in [
+            (r#"{"step":0,"batch_size":0,"data_wait_s":0.1,"compute_s":0.3}"#, "`batch_size` is 0"),
+            (r#"{"step":0,"batch_size":8,"data_wait_s":3601,"compute_s":0.3}"#, "`data_wait_s` is 3601 s, beyond"),
+            (r#"{"step":0,"batch_size":8,"data_wait_s":0,"compute_s":0}"#, "`data_wait_s` + `compute_s` is 0 s"),
+        ] {
+            let bad = write(dir.path(), "bad.jsonl", &format!("{line}\n"));
+            let err = read(&bad, Format::BatchEvents, &ReadOptions::default(), &mut RunMetrics::default()).unwrap_err();
+            assert!(err.to_string().contains(&format!("bad.jsonl:1: {message}")), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_schema_after_the_first_4_kib_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        // `jq -S` sorts keys: a large `host` comes before `schema`.
+        let padding = "x".repeat(5000);
+        let sorted = write(
+            dir.path(),
+            "sorted.json",
+            &format!(
+                "\u{feff}{{\"a\": [1, {{\"b\": \"{padding}\"}}], \"schema\": \"ocrperf.throughput.v1\", \"z\": 1}}"
+            ),
+        );
+        assert_eq!(sniff(&sorted).unwrap(), Some(Format::Report));
+        assert_eq!(file_schema(&sorted).map(|id| id.to_string()).as_deref(), Some("ocrperf.throughput.v1"));
+        let baseline =
+            write(dir.path(), "b.json", &format!("{{\"a\": \"{padding}\", \"schema\": \"ocrperf.baseline.v1\"}}"));
+        assert_eq!(file_schema(&baseline).map(|id| id.kind), Some(ReportKind::Baseline));
+        let other = write(dir.path(), "o.json", &format!("{{\"a\": \"{padding}\"}}"));
+        assert_eq!(sniff(&other).unwrap(), None);
+    }
+
+    #[test]
+    fn negative_durations_and_repeated_names_in_reports_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = |list: &str| {
+            format!(
+                "{{\"schema\": \"ocrperf.metrics.v1\", \"tool_version\": \"0\", \"created_at\": \"2026-01-01T00:00:00Z\", \
+                 \"host\": {{\"hostname\": \"h\", \"os\": \"l\", \"arch\": \"x\", \"cpu_model\": \"c\", \
+                 \"logical_cores\": 1, \"total_memory_bytes\": 1, \"gpus\": []}}, \"metrics\": [{list}]}}"
+            )
+        };
+        let metric = |name: &str, value: f64, unit: &str| {
+            format!("{{\"name\": \"{name}\", \"value\": {value}, \"unit\": \"{unit}\", \"better\": \"lower\"}}")
+        };
+        let read_one = |text: String| {
+            let path = write(dir.path(), "m.json", &text);
+            read(&path, Format::Report, &ReadOptions::default(), &mut RunMetrics::default()).map_err(|e| e.to_string())
+        };
+        read_one(metrics(&metric("step_ms", 5.0, "milliseconds"))).unwrap();
+        let err = read_one(metrics(&metric("step_ms", -5.0, "milliseconds"))).unwrap_err();
+        assert!(
+            err.ends_with("m.json: `step_ms` is -5, a negative duration; step times and durations cannot be below 0"),
+            "{err}"
+        );
+        read_one(metrics(&metric("delta_ms", -5.0, "milliseconds"))).unwrap();
+        let twice = format!("{},{}", metric("step_ms", 5.0, "milliseconds"), metric("step_ms", 6.0, "milliseconds"));
+        let err = read_one(metrics(&twice)).unwrap_err();
+        assert!(
+            err.starts_with("metric `step_ms` comes from both ") && err.contains("m.json and the same report again"),
             "{err}"
         );
     }

@@ -83,16 +83,21 @@ fn read_records(path: &Path, reader: &mut impl Read, scalars: &mut Scalars) -> R
             return Err(damaged(format!("record of {len} bytes is larger than any TensorBoard event")));
         }
         let len = len as usize;
-        data.resize(len + 4, 0);
-        let got = read_full(reader, &mut data).map_err(|cause| super::read_error(path, Place::Byte(offset), cause))?;
-        if got < data.len() {
-            return Err(damaged(format!("truncated record: {} of {} bytes", got.saturating_sub(0), len + 4)));
+        // Grown as bytes arrive, not to the length the header claims: a short file claiming a
+        // huge record costs its own size, not the claim's.
+        data.clear();
+        let got = (&mut *reader)
+            .take(len as u64 + 4)
+            .read_to_end(&mut data)
+            .map_err(|cause| super::read_error(path, Place::Byte(offset), cause))?;
+        if got < len + 4 {
+            return Err(damaged(format!("truncated record: {got} of {} bytes", len + 4)));
         }
         let stored = u32::from_le_bytes(data[len..].try_into().unwrap_or_default());
         if masked_crc32c(&data[..len]) != stored {
             return Err(damaged("CRC mismatch in the record's data".to_owned()));
         }
-        scalars.event(&data[..len]).map_err(|err| damaged(format!("undecodable event: {err}")))?;
+        scalars.event(&data[..len]).map_err(damaged)?;
         offset += 16 + len as u64;
     }
 }
@@ -133,8 +138,18 @@ enum Plugin {
 #[derive(Debug)]
 struct Scalars {
     index: FxHashMap<Box<[u8]>, usize>,
-    tags: Vec<(Plugin, String, Vec<Point>)>,
+    tags: Vec<Tag>,
     first_wall_time: f64,
+}
+
+/// One tag's series: what its metadata said, its name, whether its values are durations (which
+/// cannot be negative), and its points.
+#[derive(Debug)]
+struct Tag {
+    plugin: Plugin,
+    name: String,
+    duration: bool,
+    points: Vec<Point>,
 }
 
 impl Default for Scalars {
@@ -145,7 +160,7 @@ impl Default for Scalars {
 
 impl Scalars {
     fn finish(self) -> impl Iterator<Item = (String, Vec<Point>)> {
-        self.tags.into_iter().filter(|(_, _, points)| !points.is_empty()).map(|(_, name, points)| (name, points))
+        self.tags.into_iter().filter(|tag| !tag.points.is_empty()).map(|tag| (tag.name, tag.points))
     }
 
     fn tag(&mut self, tag: &[u8]) -> usize {
@@ -153,12 +168,22 @@ impl Scalars {
             return index;
         }
         let index = self.tags.len();
-        self.tags.push((Plugin::Unknown, String::from_utf8_lossy(tag).into_owned(), Vec::new()));
+        let name = String::from_utf8_lossy(tag).into_owned();
+        let duration = super::is_duration(&name, Hint::default());
+        self.tags.push(Tag { plugin: Plugin::Unknown, name, duration, points: Vec::new() });
         self.index.insert(tag.into(), index);
         index
     }
 
-    fn event(&mut self, data: &[u8]) -> Result<(), ProtoError> {
+    /// One `Event`; the error is the damage message (an undecodable event, a negative duration).
+    fn event(&mut self, data: &[u8]) -> Result<(), String> {
+        self.decode_event(data).map_err(|err| match err {
+            EventError::Proto(err) => format!("undecodable event: {err}"),
+            EventError::Value(message) => message,
+        })
+    }
+
+    fn decode_event(&mut self, data: &[u8]) -> Result<(), EventError> {
         let (mut wall_time, mut step, mut summary) = (f64::NAN, 0i64, None);
         for field in Fields::new(data) {
             match field? {
@@ -180,7 +205,7 @@ impl Scalars {
         Ok(())
     }
 
-    fn value(&mut self, value: &[u8], step: i64, wall_time: f64) -> Result<(), ProtoError> {
+    fn value(&mut self, value: &[u8], step: i64, wall_time: f64) -> Result<(), EventError> {
         let (mut tag, mut simple, mut tensor, mut plugin) = (None, None, None, None);
         for field in Fields::new(value) {
             match field? {
@@ -195,17 +220,36 @@ impl Scalars {
         let index = self.tag(tag);
         let entry = &mut self.tags[index];
         if let Some(name) = plugin {
-            entry.0 = if name == b"scalars" { Plugin::Scalars } else { Plugin::Other };
+            entry.plugin = if name == b"scalars" { Plugin::Scalars } else { Plugin::Other };
         }
         let value = match (simple, tensor) {
             (Some(value), _) => Some(f64::from(value)),
-            (None, Some(tensor)) if entry.0 == Plugin::Scalars => tensor_scalar(tensor)?,
+            (None, Some(tensor)) if entry.plugin == Plugin::Scalars => tensor_scalar(tensor)?,
             _ => None,
         };
         if let Some(value) = value {
-            entry.2.push(Point { step, wall_time, value });
+            if value < 0.0 && entry.duration {
+                let message = format!("step {step}: {}", super::negative_duration(&entry.name, value));
+                return Err(EventError::Value(message));
+            }
+            entry.points.push(Point { step, wall_time, value });
         }
         Ok(())
+    }
+}
+
+/// Why an event could not be taken.
+#[derive(Debug)]
+enum EventError {
+    /// Its protobuf is damaged.
+    Proto(ProtoError),
+    /// A value is impossible.
+    Value(String),
+}
+
+impl From<ProtoError> for EventError {
+    fn from(err: ProtoError) -> Self {
+        EventError::Proto(err)
     }
 }
 
@@ -468,6 +512,34 @@ pub(crate) mod tests {
         header.extend_from_slice(&masked_crc32c(&huge).to_le_bytes());
         let err = read_bytes(&header).unwrap_err().to_string();
         assert!(err.contains("byte 0: record of 268435457 bytes"), "{err}");
+
+        // A record claiming the largest allowed length in a short file is truncated, read
+        // without reserving the claimed 256 MiB first.
+        let claim = MAX_RECORD.to_le_bytes();
+        let mut short = claim.to_vec();
+        short.extend_from_slice(&masked_crc32c(&claim).to_le_bytes());
+        short.extend_from_slice(&[0; 5500]);
+        let err = read_bytes(&short).unwrap_err().to_string();
+        assert!(err.ends_with("byte 0: truncated record: 5500 of 268435460 bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_negative_step_time_is_refused_at_its_record() {
+        let first = frame(&simple_event(0, "perf/step_time_ms", 10.0));
+        let mut file = first.clone();
+        file.extend(frame(&simple_event(1, "perf/step_time_ms", -10.0)));
+        let err = read_bytes(&file).unwrap_err().to_string();
+        assert!(
+            err.ends_with(&format!(
+                ": byte {}: step 1: `perf/step_time_ms` is -10, a negative duration; step times and durations \
+                 cannot be below 0",
+                first.len()
+            )),
+            "{err}"
+        );
+        let mut loss = frame(&simple_event(0, "train/loss", -1.0));
+        loss.extend(frame(&simple_event(1, "train/loss", -2.0)));
+        assert_eq!(read_bytes(&loss).unwrap().series["train/loss"].values(), [-1.0, -2.0]);
     }
 
     #[test]

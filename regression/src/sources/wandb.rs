@@ -55,12 +55,15 @@ pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Res
             state
                 .record(log.record())
                 .map_err(|err| Error::damaged(path, Place::Byte(offset), format!("undecodable record: {err}")))?;
+            if let Some(message) = state.impossible.take() {
+                return Err(Error::damaged(path, Place::Byte(offset), message));
+            }
         }
         Ok(())
     })();
     state.finish(path, run);
     if let Some(dir) = path.parent() {
-        fill_from_metadata_file(&dir.join("files").join("wandb-metadata.json"), &mut run.info);
+        fill_from_metadata_file(&dir.join("files").join("wandb-metadata.json"), run);
     }
     result
 }
@@ -241,6 +244,8 @@ impl<R: Read> Log<R> {
 struct Building {
     name: String,
     hint: Hint,
+    /// Its values are durations, which cannot be negative.
+    duration: bool,
     points: Vec<Point>,
 }
 
@@ -258,6 +263,8 @@ struct State {
     name_buf: Vec<u8>,
     /// One history or stats row: (series index, value).
     row: Vec<(usize, f64)>,
+    /// The first impossible value of the last record (a negative step time), as a message.
+    impossible: Option<String>,
 }
 
 impl State {
@@ -347,7 +354,11 @@ impl State {
         }
         let step = step.unwrap_or(0);
         for &(index, value) in &row {
-            self.series[index].points.push(Point { step, wall_time, value });
+            let series = &mut self.series[index];
+            if value < 0.0 && series.duration && self.impossible.is_none() {
+                self.impossible = Some(format!("step {step}: {}", super::negative_duration(&series.name, value)));
+            }
+            series.points.push(Point { step, wall_time, value });
         }
         self.row = row;
         Ok(())
@@ -364,7 +375,8 @@ impl State {
         }
         let index = self.series.len();
         let name = String::from_utf8_lossy(&self.name_buf).into_owned();
-        self.series.push(Building { name, hint, points: Vec::new() });
+        let duration = super::is_duration(&name, hint);
+        self.series.push(Building { name, hint, duration, points: Vec::new() });
         self.index.insert(self.name_buf.as_slice().into(), index);
         index
     }
@@ -592,9 +604,22 @@ fn parse_json_number(text: &[u8]) -> Option<f64> {
     }
 }
 
-/// Older SDKs write the machine's description beside the log.
-fn fill_from_metadata_file(path: &Path, info: &mut RunInfo) {
-    let Ok(text) = std::fs::read_to_string(path) else { return };
+/// The largest `wandb-metadata.json` read (a few kilobytes in practice).
+const MAX_METADATA: u64 = 16 << 20;
+
+/// Older SDKs write the machine's description beside the log. Only a regular file is read: a
+/// FIFO there would block the read for ever, so it is skipped with a warning.
+fn fill_from_metadata_file(path: &Path, run: &mut RunMetrics) {
+    let Ok(metadata) = std::fs::symlink_metadata(path) else { return };
+    if let Some(what) = super::special_kind(metadata.file_type()) {
+        run.warnings.push(super::skipped_special(path, what));
+        return;
+    }
+    if !metadata.is_file() {
+        return;
+    }
+    let info = &mut run.info;
+    let Ok(text) = super::read_text(path, MAX_METADATA, &ReadOptions::default()) else { return };
     let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else { return };
     let text_field = |key: &str| value.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
     if info.host.is_none() {
@@ -779,6 +804,24 @@ pub(crate) mod tests {
         let big = write_log(&[history(0, &[("big", &"1".repeat(40_000))])]);
         let err = read_bytes(&big[..BLOCK]).unwrap_err().to_string();
         assert!(err.contains("byte 7: the file ends inside a fragmented record"), "{err}");
+    }
+
+    #[test]
+    fn a_negative_step_time_is_refused_at_its_record() {
+        let first = write_log(&[history(0, &[("perf/step_time_ms", "10.5")])]);
+        let bytes =
+            write_log(&[history(0, &[("perf/step_time_ms", "10.5")]), history(1, &[("perf/step_time_ms", "-3")])]);
+        let err = read_bytes(&bytes).unwrap_err().to_string();
+        assert!(
+            err.ends_with(&format!(
+                ": byte {}: step 1: `perf/step_time_ms` is -3, a negative duration; step times and durations cannot \
+                 be below 0",
+                first.len()
+            )),
+            "{err}"
+        );
+        let loss = write_log(&[history(0, &[("train/loss", "-0.5")])]);
+        assert_eq!(read_bytes(&loss).unwrap().series["train/loss"].values(), [-0.5]);
     }
 
     #[test]

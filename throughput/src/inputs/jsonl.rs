@@ -3,23 +3,11 @@
 use std::{path::Path, time::Duration};
 
 use metrics_schema::{
-    MAX_STEP_SECONDS,
+    BatchEvent,
     text::{LineError, Lines, MAX_LINE, open_input},
 };
-use serde::Deserialize;
 
 use crate::{BatchTiming, Error, ThroughputMonitor};
-
-/// The fields of a batch event, borrowed-free and ignoring unknown keys.
-#[derive(Debug, Deserialize)]
-struct Event {
-    step: u64,
-    batch_size: u64,
-    data_wait_s: f64,
-    compute_s: f64,
-    #[serde(default)]
-    gpu_mem_bytes: Option<u64>,
-}
 
 /// Counts of one file's lines, and what looked wrong but was kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -92,31 +80,18 @@ pub(crate) fn line_error(path: &Path, err: LineError) -> Error {
     Error::BadLine { path: path.to_owned(), line, message }
 }
 
+/// One event, checked by [`BatchEvent::validate`] (the same check `ocrperf baseline` makes).
 fn parse(line: &[u8]) -> Result<(u64, BatchTiming), String> {
-    let event: Event = serde_json::from_slice(line).map_err(|err| {
+    let event: BatchEvent = serde_json::from_slice(line).map_err(|err| {
         let text = err.to_string();
         text.rfind(" at line ").map_or(text.clone(), |at| text[..at].to_owned())
     })?;
-    if event.batch_size == 0 {
-        return Err("`batch_size` is 0; a batch holds at least one sample".to_owned());
-    }
-    let seconds = |name: &str, value: f64| {
-        if !(value.is_finite() && value >= 0.0) {
-            Err(format!("`{name}` must be a non-negative number of seconds, got {value}"))
-        } else if value > MAX_STEP_SECONDS {
-            Err(format!(
-                "`{name}` is {} s, beyond the limit of {MAX_STEP_SECONDS} s (one hour) per batch",
-                metrics_schema::format_number(value)
-            ))
-        } else {
-            Ok(Duration::from_secs_f64(value))
-        }
-    };
+    event.validate()?;
     Ok((
         event.step,
         BatchTiming {
-            data_wait: seconds("data_wait_s", event.data_wait_s)?,
-            compute: seconds("compute_s", event.compute_s)?,
+            data_wait: Duration::from_secs_f64(event.data_wait_s),
+            compute: Duration::from_secs_f64(event.compute_s),
             samples: event.batch_size,
             bytes: None,
             accelerator_bytes: event.gpu_mem_bytes,
@@ -184,6 +159,23 @@ mod tests {
         assert_eq!(
             first_error("{\"step\": 0, \"batch_size\": 0, \"data_wait_s\": 0.01, \"compute_s\": 0.04}\n"),
             ":1: `batch_size` is 0; a batch holds at least one sample"
+        );
+        assert_eq!(
+            first_error(&format!("{good}{{\"step\": 1, \"batch_size\": 8, \"data_wait_s\": 0, \"compute_s\": 0}}\n")),
+            ":2: `data_wait_s` + `compute_s` is 0 s; a batch takes some time (its rate would read 0 samples/s)"
+        );
+        assert_eq!(
+            first_error(&format!(
+                "{good}{{\"step\": 1, \"batch_size\": 8, \"data_wait_s\": 1800, \"compute_s\": 1801}}\n"
+            )),
+            ":2: the batch takes 3601 s (`data_wait_s` + `compute_s`), beyond the limit of 3600 s (one hour)"
+        );
+        // Never the 309 digits `{}` prints for -1e308.
+        assert_eq!(
+            first_error(&format!(
+                "{good}{{\"step\": 1, \"batch_size\": 8, \"data_wait_s\": 0, \"compute_s\": -1e308}}\n"
+            )),
+            ":2: `compute_s` must be a non-negative number of seconds, got -1e308"
         );
     }
 

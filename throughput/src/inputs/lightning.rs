@@ -88,7 +88,7 @@ pub fn read_metrics_csv(path: &Path, monitor: &mut ThroughputMonitor) -> Result<
             (last_time, last_batches, last_samples) = (0.0, 0, 0);
         } else if time_back || batches_back || (seen < last_samples && count > last_batches) {
             let (name, before, after) = if time_back {
-                ("train/time", last_time.to_string(), now.to_string())
+                ("train/time", metrics_schema::format_number(last_time), metrics_schema::format_number(now))
             } else if batches_back {
                 ("train/batches", last_batches.to_string(), count.to_string())
             } else {
@@ -116,7 +116,10 @@ pub fn read_metrics_csv(path: &Path, monitor: &mut ThroughputMonitor) -> Result<
             if per_batch > MAX_STEP_SECONDS {
                 return Err(bad(
                     number_of_line,
-                    format!("{per_batch} s per batch, beyond the limit of {MAX_STEP_SECONDS} s (one hour)"),
+                    format!(
+                        "{} s per batch, beyond the limit of {MAX_STEP_SECONDS} s (one hour)",
+                        metrics_schema::format_number(per_batch)
+                    ),
                 ));
             }
             let per_batch_samples = (seen - last_samples.min(seen)) / new_batches;
@@ -178,6 +181,11 @@ mod tests {
         let err = read(&format!("{HEADER}0,9,5,100000000000000,80\n")).unwrap_err();
         assert!(err.starts_with(":2: 100000000000000 batches since the previous row"), "{err}");
         let err = read(&format!("{HEADER}0,9,1e9,1,80\n")).unwrap_err();
-        assert!(err.starts_with(":2: 1000000000 s per batch, beyond the limit"), "{err}");
+        assert!(err.starts_with(":2: 1e9 s per batch, beyond the limit"), "{err}");
+        // Never the 309 digits `{}` prints for 1e308.
+        let err = read(&format!("{HEADER}0,9,1e308,1,80\n")).unwrap_err();
+        assert!(err.starts_with(":2: 1e308 s per batch, beyond the limit"), "{err}");
+        let err = read(&format!("{HEADER}0,9,1e308,0,0\n0,19,3,20,160\n")).unwrap_err();
+        assert!(err.starts_with(":3: train/time goes back from 1e308 to 3 while"), "{err}");
     }
 }
