@@ -11,6 +11,8 @@ pub enum Unit {
     Seconds,
     /// Milliseconds.
     Milliseconds,
+    /// Microseconds.
+    Microseconds,
     /// Bytes.
     Bytes,
     /// Percent, 0 to 100.
@@ -35,6 +37,7 @@ impl Unit {
         match self {
             Unit::Seconds => "s",
             Unit::Milliseconds => "ms",
+            Unit::Microseconds => "µs",
             Unit::Bytes => "B",
             Unit::Percent => "%",
             Unit::PerSecond => "/s",
@@ -297,6 +300,7 @@ mod tests {
         let units = [
             Unit::Seconds,
             Unit::Milliseconds,
+            Unit::Microseconds,
             Unit::Bytes,
             Unit::Percent,
             Unit::Ratio,

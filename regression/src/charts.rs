@@ -33,14 +33,14 @@ const KEY_SERIES: &[KeySeries] = &[
     KeySeries { matches: |m| m.better == Direction::Higher && m.unit == Unit::PerSecond },
     KeySeries {
         matches: |m| {
-            let name = m.name.to_ascii_lowercase();
+            let has = |word: &str| crate::direction::has_token(&m.name, word);
             m.better == Direction::Lower
-                && matches!(m.unit, Unit::Milliseconds | Unit::Seconds)
-                && !name.contains("wait")
-                && ["step", "batch", "iter"].iter().any(|w| name.contains(w))
+                && matches!(m.unit, Unit::Milliseconds | Unit::Seconds | Unit::Microseconds)
+                && !has("wait")
+                && ["step", "batch", "iter", "iteration"].iter().any(|w| has(w))
         },
     },
-    KeySeries { matches: |m| m.better == Direction::Lower && m.name.to_ascii_lowercase().contains("wait") },
+    KeySeries { matches: |m| m.better == Direction::Lower && crate::direction::has_token(&m.name, "wait") },
     KeySeries {
         matches: |m| {
             (m.name.starts_with("gpu.") && m.name.ends_with(".utilization_percent"))

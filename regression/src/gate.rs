@@ -790,6 +790,29 @@ mod tests {
     }
 
     #[test]
+    fn microseconds_have_the_same_noise_floor_as_milliseconds() {
+        let waits = |level: f64, unit: Unit| {
+            let mut metric = series("perf/data_wait_us", Direction::Lower, &step_times(17, level));
+            metric.unit = unit;
+            metric
+        };
+        let judge = |a: f64, b: f64| {
+            compare(
+                &report(vec![waits(a, Unit::Microseconds)]),
+                &report(vec![waits(b, Unit::Microseconds)]),
+                ["b", "c"],
+                &Thresholds::default(),
+            )
+            .comparisons
+            .remove(0)
+        };
+        let small = judge(100.0, 200.0);
+        assert_eq!(small.verdict, Verdict::Unchanged, "{}", small.reason);
+        assert!(small.reason.contains("below the noise floor (100 µs ≤ 500 µs)"), "{}", small.reason);
+        assert_eq!(judge(1_000.0, 30_000.0).verdict, Verdict::Regressed);
+    }
+
+    #[test]
     fn stalls_move_the_mean_and_the_median_is_a_second_figure() {
         let base = step_times(1, 100.0);
         let stalled: Vec<f64> =

@@ -20,6 +20,7 @@ pub fn format_value(value: f64, unit: Unit) -> String {
         Unit::Seconds if value.abs() < 1.0 => format!("{} ms", trim_number(value * 1e3)),
         Unit::Seconds => format!("{} s", trim_number(value)),
         Unit::Milliseconds => format!("{} ms", trim_number(value)),
+        Unit::Microseconds => format!("{} µs", trim_number(value)),
         Unit::PerSecond => format!("{}/s", trim_number(value)),
         Unit::Percent => format!("{}%", trim_number(value)),
         Unit::Bytes => metrics_schema::format_bytes(value.max(0.0).round() as u64),

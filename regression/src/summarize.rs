@@ -323,6 +323,7 @@ pub(crate) fn chart_points(series: &crate::Series, warmup: &Warmup) -> (Vec<(f64
 pub(crate) fn seconds_per_unit(unit: Unit) -> Option<f64> {
     match unit {
         Unit::Seconds => Some(1.0),
+        Unit::Microseconds => Some(1e-6),
         Unit::Milliseconds => Some(1e-3),
         _ => None,
     }

@@ -273,6 +273,7 @@ pub fn default_noise_floor(unit: Unit) -> f64 {
     match unit {
         Unit::Milliseconds => 0.5,
         Unit::Seconds => 0.000_5,
+        Unit::Microseconds => 500.0,
         // Shares of time (a data-wait fraction) move by a few points on a busy machine: the
         // built-in workload's went from 4.5% to 7.3% of batch time, unchanged, with both cores
         // contended. Five points is also the throughput verdict's first band.
@@ -411,6 +412,7 @@ mod tests {
     fn noise_floors_by_unit() {
         assert_eq!(default_noise_floor(Unit::Milliseconds), 0.5);
         assert_eq!(default_noise_floor(Unit::Seconds) * 1000.0, 0.5);
+        assert_eq!(default_noise_floor(Unit::Microseconds) / 1000.0, 0.5);
         assert_eq!(default_noise_floor(Unit::PerSecond), 0.0);
     }
 }

@@ -638,11 +638,10 @@ pub fn read_candidate(candidate: &Candidate, options: &ReadOptions<'_>) -> Resul
 /// source, or its name: `_ms`, `_s`, ...) is seconds or milliseconds. Differences (`delta`,
 /// `diff`, `change` in the name) can be negative.
 pub(crate) fn is_duration(name: &str, hint: crate::Hint) -> bool {
-    let lower = name.to_ascii_lowercase();
-    !["delta", "diff", "change"].iter().any(|word| lower.contains(word))
+    !["delta", "diff", "change"].iter().any(|word| crate::direction::has_token(name, word))
         && matches!(
             crate::direction::resolve(name, hint, None).unit,
-            metrics_schema::Unit::Seconds | metrics_schema::Unit::Milliseconds
+            metrics_schema::Unit::Seconds | metrics_schema::Unit::Milliseconds | metrics_schema::Unit::Microseconds
         )
 }
 
