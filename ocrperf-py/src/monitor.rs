@@ -5,6 +5,7 @@
 //! the latest figures and drains the alert events whenever it likes, without waiting on a
 //! sample. Stopping wakes the thread at once (a condition variable, not a sleep).
 
+use ocrperf::resource_monitor;
 use std::{
     collections::VecDeque,
     path::PathBuf,

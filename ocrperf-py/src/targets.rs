@@ -6,6 +6,7 @@
 //! the GIL is held; everything after that runs detached.
 
 use numpy::{IntoPyArray, PyReadonlyArray1, PyReadonlyArray2, ndarray::Array2};
+use ocrperf::polygon_cache;
 use polygon_cache::{CacheStats, PolygonCache, Precision, Semantics, TargetConfig, TargetGenerator, TextPolygon};
 use pyo3::{
     exceptions::{PyTypeError, PyValueError},

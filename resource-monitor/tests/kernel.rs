@@ -11,11 +11,19 @@ use metrics_schema::HostInfo;
 use resource_monitor::{Monitor, MonitorConfig};
 
 /// These tests compare the monitor with the kernel's counters under a load each creates; run
-/// together, one test's load would show up in another's figures. Each holds this lock.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// together, one test's load would show up in another's figures. Each holds an exclusive lock
+/// on one file while it runs: a file lock serialises them both as threads of one test binary
+/// (`cargo test`) and as processes of their own (`cargo nextest`), with no runner settings.
+fn serial() -> std::fs::File {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("kernel-agreement.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    file.lock().unwrap_or_else(|err| panic!("locking {}: {err}", path.display()));
+    file
 }
 
 fn monitor(pid: Option<u32>) -> Monitor {

@@ -8,6 +8,7 @@
 //! slowed down by 1–15% (`regression::slow_down`: lower-is-better values grow, rates shrink),
 //! at the default 5% and at a 3% threshold, with one run a side and with three.
 
+use ocrperf::regression;
 use std::path::Path;
 
 use anyhow::Context as _;

@@ -8,6 +8,7 @@
 //! `perf/thresholds.toml`: with five rounds a side the rank test compares rounds (runs), the
 //! noise that matters here.
 
+use ocrperf::regression;
 use std::{
     path::{Path, PathBuf},
     process::Command,

@@ -51,6 +51,74 @@ fn every_dependency_comes_from_the_workspace() {
     }
 }
 
+/// The workspace crates that do one capability each.
+const FEATURE_CRATES: &[&str] = &["polygon-cache", "profiler-analyze", "regression", "resource-monitor", "throughput"];
+
+/// The workspace crates `krate` may depend on (normal, dev and build dependencies alike): the
+/// crate graph is wide, not deep. `metrics-schema` is the vocabulary and depends on none;
+/// feature crates depend on it alone; `ocrperf` composes them; the front ends reach every
+/// capability through `ocrperf` (the Python package also runs the CLI for its console script).
+fn allowed_workspace_dependencies(krate: &str) -> Vec<&'static str> {
+    match krate {
+        "metrics-schema" => Vec::new(),
+        "ocrperf" => [&["metrics-schema"], FEATURE_CRATES].concat(),
+        "cli" | "xtask" => vec!["ocrperf", "metrics-schema"],
+        "ocrperf-py" => vec!["ocrperf", "metrics-schema", "cli"],
+        _ => vec!["metrics-schema"],
+    }
+}
+
+/// The workspace crates a manifest depends on, in any dependency table.
+fn workspace_dependencies(manifest: &str, members: &[String]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut in_deps = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            in_deps = line.ends_with("dependencies]");
+            continue;
+        }
+        let name = line.split(['.', '=', ' ']).next().unwrap_or_default().trim();
+        if in_deps && members.iter().any(|member| member == name) {
+            found.push(name.to_owned());
+        }
+    }
+    found
+}
+
+/// What breaks the crate graph in `krate`'s manifest, one line each.
+fn graph_violations(krate: &str, manifest: &str, members: &[String]) -> Vec<String> {
+    let allowed = allowed_workspace_dependencies(krate);
+    workspace_dependencies(manifest, members)
+        .into_iter()
+        .filter(|dependency| !allowed.contains(&dependency.as_str()))
+        .map(|dependency| format!("{krate} depends on {dependency}; it may depend on: {}", allowed.join(", ")))
+        .collect()
+}
+
+#[test]
+fn the_crate_graph_is_wide_not_deep() {
+    let dirs = crate_dirs();
+    let members: Vec<String> =
+        dirs.iter().filter_map(|dir| dir.file_name().map(|n| n.to_string_lossy().into_owned())).collect();
+    let mut violations = Vec::new();
+    for (dir, krate) in dirs.iter().zip(&members) {
+        violations.extend(graph_violations(krate, &read(&dir.join("Cargo.toml")), &members));
+    }
+    assert!(violations.is_empty(), "ARCHITECTURE.md's invariants:\n{}", violations.join("\n"));
+    // The check itself catches a front end that reaches past `ocrperf`, and a feature crate that
+    // depends on another.
+    let members = ["cli", "ocrperf", "metrics-schema", "regression", "throughput"].map(String::from);
+    assert_eq!(
+        graph_violations("cli", "[dependencies]\nregression.workspace = true\nocrperf.workspace = true\n", &members),
+        ["cli depends on regression; it may depend on: ocrperf, metrics-schema"]
+    );
+    assert_eq!(
+        graph_violations("throughput", "[dev-dependencies]\nregression = { workspace = true }\n", &members).len(),
+        1
+    );
+    assert!(graph_violations("ocrperf", "[dependencies]\nregression.workspace = true\n", &members).is_empty());
+}
+
 #[test]
 fn ci_runs_the_readme_test_command_word_for_word() {
     let root = project_root();
@@ -82,8 +150,17 @@ fn modules(dir: &Path) -> Vec<String> {
     found
 }
 
-/// ARCHITECTURE.md's code map names every workspace member and every module file: a module
-/// added without a line there is a map that has gone stale.
+/// The code map's entry for `name`: from its bullet (`- `name`: ...`) to the next bullet.
+fn code_map_entry<'a>(map: &'a str, name: &str) -> Option<&'a str> {
+    let start = map.find(&format!("\n- `{name}`"))? + 1;
+    let rest = &map[start..];
+    Some(rest[2..].find("\n- ").map_or(rest, |end| &rest[..end + 2]))
+}
+
+/// ARCHITECTURE.md's code map has an entry for every workspace member, and each entry names
+/// every module file of its own crate (a file named only in another crate's entry does not
+/// count), and the map names every tool under `tools/`: a module added without a line there is
+/// a map that has gone stale.
 #[test]
 fn the_code_map_names_every_crate_and_module() {
     let root = project_root();
@@ -93,20 +170,33 @@ fn the_code_map_names_every_crate_and_module() {
     let mut missing = Vec::new();
     for dir in crate_dirs() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        if !map.contains(&format!("`{name}`")) {
-            missing.push(format!("crate `{name}`"));
-        }
+        let Some(entry) = code_map_entry(map, &name) else {
+            missing.push(format!("an entry `- `{name}`: ...`"));
+            continue;
+        };
         for module in modules(&dir.join("src")) {
             let file = module.rsplit('/').next().unwrap();
             if matches!(file, "lib" | "main" | "mod" | "error") {
                 continue;
             }
-            if !map.contains(&format!("{file}.rs")) && !map.contains(&format!("`{file}`")) {
-                missing.push(format!("{name}/src/{module}.rs"));
+            if !entry.contains(&format!("{file}.rs")) && !entry.contains(&format!("`{file}`")) {
+                missing.push(format!("{name}/src/{module}.rs (in `{name}`'s entry)"));
             }
         }
     }
+    let tools =
+        fs::read_dir(root.join("tools")).map(|entries| entries.flatten().collect::<Vec<_>>()).unwrap_or_default();
+    for tool in tools {
+        let file = tool.file_name().to_string_lossy().into_owned();
+        if file.ends_with(".py") && !map.contains(&format!("tools/{file}")) {
+            missing.push(format!("tools/{file}"));
+        }
+    }
     assert!(missing.is_empty(), "ARCHITECTURE.md's code map does not name: {}", missing.join(", "));
+    // An entry ends at the next bullet.
+    let sample = "\n- `a`: one.rs\n  two.rs\n- `b`: three.rs\n";
+    assert_eq!(code_map_entry(sample, "a"), Some("- `a`: one.rs\n  two.rs"));
+    assert_eq!(code_map_entry(sample, "c"), None);
 }
 
 /// Every rule id the README's rule tables list exists in the code, and every trace rule in

@@ -1,6 +1,7 @@
 //! `ocrperf baseline`: a performance report of one run from wherever its numbers live, for
 //! people (Markdown with charts) and for the gate (`baseline.json`).
 
+use ocrperf::regression;
 use std::{
     io::Write as _,
     path::{Path, PathBuf},

@@ -1,5 +1,6 @@
 //! `ocrperf monitor`: sample GPUs, the host and a watched process tree; alert; export; report.
 
+use ocrperf::resource_monitor;
 use std::{
     io::{IsTerminal, Write},
     path::PathBuf,

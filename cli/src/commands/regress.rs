@@ -1,6 +1,7 @@
 //! `ocrperf regress`: the performance gate. Exit 1 when a metric regressed, 3 when nothing gated
 //! could be compared.
 
+use ocrperf::regression;
 use std::{io::Write as _, path::PathBuf, time::Instant};
 
 use anyhow::Context as _;

@@ -1,5 +1,6 @@
 //! `ocrperf targets`: DBNet target digests and parity, `.npy` maps, and the benchmark.
 
+use ocrperf::polygon_cache;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},

@@ -1,5 +1,6 @@
 //! `ocrperf trace`: analyse PyTorch profiler traces, and compare two.
 
+use ocrperf::profiler_analyze;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;

@@ -1,5 +1,6 @@
 //! `ocrperf targets digest|gen|bench`, including every class of bad input.
 
+use ocrperf::polygon_cache;
 use std::{fs, path::Path};
 
 use metrics_schema::{Envelope, TargetsBenchReport, TargetsDigestReport};
