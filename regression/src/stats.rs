@@ -11,19 +11,22 @@
 
 /// At most this many block means are kept per series in a baseline.
 pub const MAX_FINE_BLOCKS: usize = 256;
-/// A block size is only considered while it leaves this many blocks.
-pub const MIN_BLOCKS: usize = 8;
-/// Blocks are grown until the lag-1 autocorrelation of their means is at most this.
-pub const MAX_BLOCK_CORRELATION: f64 = 0.2;
 
 /// The smallest power-of-two block size that leaves at most [`MAX_FINE_BLOCKS`] blocks, and the
 /// blocks' means. A trailing partial block is dropped.
 pub fn fine_blocks(values: &[f64]) -> (usize, Vec<f64>) {
+    let size = fine_block_size(values.len());
+    (size, block_means(values, size))
+}
+
+/// The smallest power-of-two block size that leaves at most [`MAX_FINE_BLOCKS`] blocks of `len`
+/// values.
+pub fn fine_block_size(len: usize) -> usize {
     let mut size = 1;
-    while values.len() / size > MAX_FINE_BLOCKS {
+    while len / size > MAX_FINE_BLOCKS {
         size *= 2;
     }
-    (size, block_means(values, size))
+    size
 }
 
 /// Means of consecutive blocks of `size` values (a trailing partial block is dropped).
@@ -42,10 +45,12 @@ pub fn mean(values: &[f64]) -> f64 {
 /// Harmonic means of consecutive blocks of `size` positive values (a trailing partial block is
 /// dropped): a block's events over its time, for rates.
 pub fn harmonic_block_means(values: &[f64], size: usize) -> Vec<f64> {
-    values
-        .chunks_exact(size.max(1))
-        .map(|chunk| chunk.len() as f64 / chunk.iter().map(|x| 1.0 / x).sum::<f64>())
-        .collect()
+    values.chunks_exact(size.max(1)).map(harmonic_mean).collect()
+}
+
+/// The harmonic mean of positive `values`: for rates, the events over the time.
+pub fn harmonic_mean(values: &[f64]) -> f64 {
+    values.len() as f64 / values.iter().map(|x| 1.0 / x).sum::<f64>()
 }
 
 /// Lag-1 autocorrelation; 0 for fewer than 3 values or no spread.
@@ -60,23 +65,6 @@ pub fn lag1_autocorrelation(values: &[f64]) -> f64 {
     }
     let lagged: f64 = values.windows(2).map(|w| (w[0] - mean) * (w[1] - mean)).sum();
     lagged / spread
-}
-
-/// The merge factor (a power of two) for `means` that makes neighbouring means nearly
-/// uncorrelated while leaving at least [`MIN_BLOCKS`] of them; the largest allowed one when
-/// none does.
-pub fn decorrelating_factor(means: &[f64]) -> usize {
-    let mut factor = 1;
-    loop {
-        let merged = block_means(means, factor);
-        if lag1_autocorrelation(&merged) <= MAX_BLOCK_CORRELATION {
-            return factor;
-        }
-        if means.len() / (factor * 2) < MIN_BLOCKS {
-            return factor;
-        }
-        factor *= 2;
-    }
 }
 
 /// The result of a two-sided Mann–Whitney U test of `a` against `b`.
@@ -655,13 +643,13 @@ mod tests {
         let (size, means) = fine_blocks(&(0..1000).map(f64::from).collect::<Vec<_>>());
         assert_eq!((size, means.len()), (4, 250));
         assert_eq!(means[0], 1.5);
-        // A slow sine: strongly correlated neighbours, so blocks grow.
+        // A slow sine: strongly correlated neighbours.
         let sine: Vec<f64> = (0..256).map(|i| (f64::from(i) * std::f64::consts::TAU / 64.0).sin()).collect();
         assert!(lag1_autocorrelation(&sine) > 0.9);
-        assert!(decorrelating_factor(&sine) >= 16, "{}", decorrelating_factor(&sine));
-        // Alternating values are negatively correlated, which is fine as it is.
+        // Alternating values are negatively correlated.
         let alternating: Vec<f64> = (0..64).map(|i| if i % 2 == 0 { 1.0 } else { -1.0 }).collect();
-        assert_eq!(decorrelating_factor(&alternating), 1);
+        assert!(lag1_autocorrelation(&alternating) < -0.9);
+        assert_eq!(harmonic_mean(&[1.0, 4.0, 4.0]), 2.0);
         assert_eq!(lag1_autocorrelation(&[5.0; 10]), 0.0);
     }
 }

@@ -149,7 +149,7 @@ fn summarize_metric(
         let pooled: Vec<f64> = steady.iter().flat_map(|values| values.iter().copied()).collect();
         let distribution = Distribution::from_samples(&pooled)?;
         // One block size for every run, so that their means are alike.
-        let block_size = steady.iter().map(|values| stats::fine_blocks(values).0).max().unwrap_or(1);
+        let block_size = steady.iter().map(|values| stats::fine_block_size(values.len())).max().unwrap_or(1);
         // A rate's mean over a run is its events over its time: harmonic, per block and per run.
         let harmonic = resolved.unit == Unit::PerSecond && pooled.iter().all(|&x| x > 0.0);
         let blocks_of = |values: &[f64]| {
@@ -169,14 +169,7 @@ fn summarize_metric(
             .iter()
             .filter(|_| runs.len() > 1)
             .filter(|values| !values.is_empty())
-            .map(|values| {
-                let n = values.len() as f64;
-                if harmonic {
-                    n / values.iter().map(|x| 1.0 / x).sum::<f64>()
-                } else {
-                    values.iter().map(|x| x / n).sum()
-                }
-            })
+            .map(|values| if harmonic { stats::harmonic_mean(values) } else { stats::mean(values) })
             .collect();
         // The warm-up's blocks, from its end, so that the gate can put back what a current run
         // cut beyond the baseline's warm-up (one run only).
