@@ -26,7 +26,9 @@ import sys
 
 import numpy as np
 
-from gt_samples import paddle_digest, paddle_sample
+# The one ground-truth reader, kept with the Python package's tests.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "ocrperf-py" / "tests"))
+from gt_samples import paddle_digest, paddle_sample  # noqa: E402
 
 SCHEDULES = {"plain": {}, "epoch3of10": {"epoch": 3, "total_epoch": 10}, "epoch5of10": {"epoch": 5, "total_epoch": 10}}
 

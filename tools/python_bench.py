@@ -35,6 +35,7 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "ocrperf-py" / "tests"))
 
 import dbnet_reference as reference  # noqa: E402
 from gt_samples import sha256 as sha  # noqa: E402

@@ -1,12 +1,11 @@
 //! Rendering reports for people (tables, Markdown) and tools (JSON), and writing them out.
 
 use std::{
-    fmt::{self, Write as _},
+    fmt,
     io::{self, IsTerminal, Write},
     path::{Path, PathBuf},
 };
 
-use anstyle::{AnsiColor, Style};
 use anyhow::Context;
 use metrics_schema::{Envelope, Report};
 
@@ -159,121 +158,10 @@ fn color_wanted(to_terminal: bool, env: impl Fn(&str) -> Option<std::ffi::OsStri
     to_terminal || set("CLICOLOR_FORCE")
 }
 
-/// A report laid out for people: a title and sections of fields or tables. The same document
-/// renders as aligned text or as Markdown, so every subcommand gets both for free.
-#[derive(Debug, Default)]
-pub(crate) struct Document {
-    title: String,
-    sections: Vec<Section>,
-}
-
-#[derive(Debug)]
-struct Section {
-    heading: Option<String>,
-    columns: Vec<String>,
-    rows: Vec<Vec<String>>,
-    /// Field lists have no header row in text form.
-    is_fields: bool,
-}
-
-impl Document {
-    pub(crate) fn new(title: impl Into<String>) -> Document {
-        Document { title: title.into(), sections: Vec::new() }
-    }
-
-    /// A list of `name  value` lines.
-    pub(crate) fn fields(&mut self, heading: Option<&str>, fields: Vec<(String, String)>) -> &mut Self {
-        self.sections.push(Section {
-            heading: heading.map(str::to_owned),
-            columns: vec!["field".into(), "value".into()],
-            rows: fields.into_iter().map(|(name, value)| vec![name, value]).collect(),
-            is_fields: true,
-        });
-        self
-    }
-
-    /// A table with a header row.
-    pub(crate) fn table(&mut self, heading: Option<&str>, columns: &[&str], rows: Vec<Vec<String>>) -> &mut Self {
-        self.sections.push(Section {
-            heading: heading.map(str::to_owned),
-            columns: columns.iter().map(|&c| c.to_owned()).collect(),
-            rows,
-            is_fields: false,
-        });
-        self
-    }
-
-    pub(crate) fn to_text(&self, color: bool) -> String {
-        let paint = |style: Style, text: &str| {
-            if color { format!("{}{text}{}", style.render(), style.render_reset()) } else { text.to_owned() }
-        };
-        let bold = Style::new().bold();
-        let header = Style::new().bold().fg_color(Some(AnsiColor::Cyan.into()));
-        let mut out = String::new();
-        let _ = writeln!(out, "{}", paint(bold, &self.title));
-        for section in &self.sections {
-            out.push('\n');
-            if let Some(heading) = &section.heading {
-                let _ = writeln!(out, "{}", paint(bold, heading));
-            }
-            let widths = column_widths(section);
-            if !section.is_fields {
-                let line = pad_row(&section.columns, &widths);
-                let _ = writeln!(out, "  {}", paint(header, &line));
-            }
-            for row in &section.rows {
-                let _ = writeln!(out, "  {}", pad_row(row, &widths));
-            }
-        }
-        out
-    }
-
-    pub(crate) fn to_markdown(&self) -> String {
-        let mut out = format!("# {}\n", escape_markdown(&self.title));
-        for section in &self.sections {
-            out.push('\n');
-            if let Some(heading) = &section.heading {
-                let _ = writeln!(out, "## {}\n", escape_markdown(heading));
-            }
-            let cells = |row: &[String]| row.iter().map(|cell| escape_markdown(cell)).collect::<Vec<_>>().join(" | ");
-            let _ = writeln!(out, "| {} |", cells(&section.columns));
-            let _ = writeln!(out, "|{}", "---|".repeat(section.columns.len()));
-            for row in &section.rows {
-                let _ = writeln!(out, "| {} |", cells(row));
-            }
-        }
-        out
-    }
-}
-
-fn column_widths(section: &Section) -> Vec<usize> {
-    let mut widths = vec![0; section.columns.len()];
-    let header = (!section.is_fields).then_some(&section.columns);
-    for row in header.into_iter().chain(&section.rows) {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    widths
-}
-
-fn pad_row(row: &[String], widths: &[usize]) -> String {
-    let mut line = String::new();
-    for (i, (cell, width)) in row.iter().zip(widths).enumerate() {
-        if i + 1 == row.len() {
-            line.push_str(cell);
-        } else {
-            let _ = write!(line, "{cell:<width$}  ");
-        }
-    }
-    line
-}
-
-fn escape_markdown(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
-}
-
 pub(crate) use metrics_schema::format_bytes;
+/// Every command lays its report out as one `Document`; the type is `ocrperf`'s, so that the
+/// Python package renders the same pages.
+pub(crate) use ocrperf::document::Document;
 
 /// Refuses, before any work, an output that would be written over one of the inputs: the same
 /// file or directory as an input (through links too), or a file inside an input directory that
@@ -325,43 +213,9 @@ fn is_inside(path: &Path, dir: &Path) -> bool {
     }
 }
 
-/// Creates an output directory (and its parents) unless it exists, saying in a sentence what is
-/// in the way rather than "File exists (os error 17)".
-pub(crate) fn create_output_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        anyhow::bail!("{}: exists and is not a directory; give a directory (it is created if missing)", dir.display());
-    }
-    std::fs::create_dir_all(dir)
-        .map_err(|err| anyhow::anyhow!("{}: cannot create this directory: {err}", dir.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sample() -> Document {
-        let mut doc = Document::new("Report");
-        doc.fields(None, vec![("name".into(), "a|b".into()), ("longer name".into(), "2".into())]);
-        doc.table(Some("Steps"), &["step", "status"], vec![vec!["parity".into(), "passed".into()]]);
-        doc
-    }
-
-    #[test]
-    fn text_is_aligned() {
-        assert_eq!(
-            sample().to_text(false),
-            "Report\n\n  name         a|b\n  longer name  2\n\nSteps\n  step    status\n  parity  passed\n"
-        );
-        assert!(sample().to_text(true).contains("\u{1b}["));
-    }
-
-    #[test]
-    fn markdown_escapes_pipes() {
-        assert_eq!(
-            sample().to_markdown(),
-            "# Report\n\n| field | value |\n|---|---|\n| name | a\\|b |\n| longer name | 2 |\n\n## Steps\n\n| step | status |\n|---|---|\n| parity | passed |\n"
-        );
-    }
 
     #[test]
     fn color_follows_no_color_and_force() {

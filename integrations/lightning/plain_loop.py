@@ -1,5 +1,6 @@
 """The same events from a plain PyTorch training loop (no Lightning): time the wait for each
-batch and the step, and write one JSON line per batch.
+batch and the step, and write one batch event per batch with ocrperf's own writer (the file's
+schema header, and each event checked as the readers check it).
 
     python plain_loop.py --out batches.jsonl && ocrperf throughput batches.jsonl
 
@@ -7,10 +8,10 @@ It trains a tiny model on random data so it runs anywhere PyTorch does (CPU or C
 """
 
 import argparse
-import json
 import time
 
 import torch
+from ocrperf import BatchEventWriter
 from torch.utils.data import DataLoader, TensorDataset
 
 
@@ -27,7 +28,8 @@ def main():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 64 * 64, 2)).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
 
-    with open(args.out, "w") as out:
+    out = BatchEventWriter(args.out)
+    try:
         step = 0
         last_end = time.perf_counter()
         while step < args.steps:
@@ -42,14 +44,14 @@ def main():
                 if device == "cuda":
                     torch.cuda.synchronize()  # so compute includes the GPU's work
                 end = time.perf_counter()
-                out.write(json.dumps({
-                    "step": step, "batch_size": len(images), "data_wait_s": arrived - last_end,
-                    "compute_s": end - arrived, "t_start": t_start,
-                }) + "\n")
+                out.write(step=step, batch_size=len(images), data_wait_s=arrived - last_end,
+                          compute_s=end - arrived, t_start=t_start)
                 last_end = end
                 step += 1
                 if step >= args.steps:
                     break
+    finally:
+        out.close()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-//! Output files that are either complete or absent.
+//! Output files that are either complete or absent: one file ([`write_atomic`]) or a set of
+//! files in one directory ([`write_set_atomic`]).
 
 use std::{
     ffi::OsString,
@@ -51,6 +52,77 @@ pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> io::Resul
     }
     Ok(())
 }
+
+/// Creates `dir` (and its parents) for output files; a path that exists as something other
+/// than a directory is refused.
+///
+/// # Errors
+/// [`Error::Io`] naming `dir`.
+pub fn create_output_dir(dir: &Path) -> Result<(), Error> {
+    let fail = |cause: io::Error| Error::Io { path: dir.to_owned(), cause };
+    if dir.exists() && !dir.is_dir() {
+        return Err(fail(io::Error::other(
+            "exists and is not a directory; give a directory (it is created if missing)",
+        )));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|cause| fail(io::Error::new(cause.kind(), format!("cannot create this directory: {cause}"))))
+}
+
+/// Writes `files` (name, bytes) into `dir` as one set, creating `dir` if needed: each file
+/// goes to a staging directory inside `dir` first, and all are renamed into place only once
+/// every one is written and synced (renames need no space), in the order given, so put the
+/// file that readers look for first (`baseline.json`) last. A failure (a full disk) leaves the
+/// previous set, or nothing, and no staging directory.
+///
+/// # Errors
+/// [`Error::Io`] naming the file that could not be written (its final path), or `dir`.
+pub fn write_set_atomic(dir: &Path, files: &[(&str, &[u8])]) -> Result<(), Error> {
+    create_output_dir(dir)?;
+    let staging = create_staging_dir(dir).map_err(|cause| Error::Io { path: dir.to_owned(), cause })?;
+    for (name, bytes) in files {
+        let write = || -> io::Result<()> {
+            let mut file = OpenOptions::new().write(true).create_new(true).open(staging.0.join(name))?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        };
+        write().map_err(|cause| Error::Io { path: dir.join(name), cause })?;
+    }
+    for (name, _) in files {
+        std::fs::rename(staging.0.join(name), dir.join(name))
+            .map_err(|cause| Error::Io { path: dir.join(name), cause })?;
+    }
+    if let Ok(dir) = File::open(dir) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Removes a staging directory and what is left in it, unless everything was renamed out.
+struct RemoveDirOnDrop(PathBuf);
+
+impl Drop for RemoveDirOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Creates `.staging.<pid>.<n>` inside `dir`: in the same file system as the targets, so the
+/// renames out of it never copy.
+fn create_staging_dir(dir: &Path) -> io::Result<RemoveDirOnDrop> {
+    loop {
+        let name = format!(".staging.{}.{}", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed));
+        let path = dir.join(name);
+        match std::fs::create_dir(&path) {
+            Ok(()) => return Ok(RemoveDirOnDrop(path)),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Numbers temporary files and staging directories apart within this process.
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// What to do with an output path.
 enum Target {
@@ -110,11 +182,10 @@ impl Drop for RemoveOnDrop {
 /// Creates `.<name>.<pid>.<n>.tmp` next to the target; in the same directory, so the rename
 /// never crosses file systems.
 fn create_temp_beside(dir: &Path, file_name: &std::ffi::OsStr) -> io::Result<(File, RemoveOnDrop)> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     loop {
         let mut name = OsString::from(".");
         name.push(file_name);
-        name.push(format!(".{}.{}.tmp", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+        name.push(format!(".{}.{}.tmp", std::process::id(), TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)));
         let temp = dir.join(name);
         match OpenOptions::new().write(true).create_new(true).open(&temp) {
             Ok(file) => return Ok((file, RemoveOnDrop(temp))),
@@ -134,6 +205,39 @@ mod tests {
             std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_set_replaces_the_old_set_and_leaves_no_staging() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("new/baseline");
+        write_set_atomic(&out, &[("a.svg", b"a1"), ("baseline.json", b"j1")]).unwrap();
+        write_set_atomic(&out, &[("a.svg", b"a2"), ("baseline.json", b"j2")]).unwrap();
+        assert_eq!(entries(&out), ["a.svg", "baseline.json"]);
+        assert_eq!(std::fs::read_to_string(out.join("baseline.json")).unwrap(), "j2");
+    }
+
+    #[test]
+    fn a_set_that_cannot_be_written_keeps_the_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        write_set_atomic(dir.path(), &[("a.svg", b"old"), ("baseline.json", b"old")]).unwrap();
+        // A name that cannot be a file in the staging directory fails the second file.
+        let err = write_set_atomic(dir.path(), &[("a.svg", b"new"), ("no/such/b.md", b"new")]).unwrap_err();
+        assert!(err.to_string().starts_with(&dir.path().join("no/such/b.md").display().to_string()), "{err}");
+        assert_eq!(entries(dir.path()), ["a.svg", "baseline.json"]);
+        assert_eq!(std::fs::read_to_string(dir.path().join("a.svg")).unwrap(), "old");
+    }
+
+    #[test]
+    fn an_output_directory_that_is_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("taken");
+        std::fs::write(&file, "x").unwrap();
+        let err = create_output_dir(&file).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{}: exists and is not a directory; give a directory (it is created if missing)", file.display())
+        );
     }
 
     #[test]

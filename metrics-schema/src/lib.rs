@@ -35,12 +35,14 @@
 //! ```
 
 mod atomic;
+pub mod batch_events;
 mod bytes;
 mod duration;
 mod envelope;
 mod error;
 mod git;
 mod host;
+pub mod lightning_csv;
 mod metric;
 mod reports;
 mod schema_id;
@@ -53,7 +55,7 @@ mod timestamp;
 /// statistics a report shows are always of what was recorded.
 pub const MAX_STEP_SECONDS: f64 = 3600.0;
 
-pub use atomic::write_atomic;
+pub use atomic::{create_output_dir, write_atomic, write_set_atomic};
 pub use bytes::{format_bytes, format_metric_value, format_number};
 pub use duration::{DurationRange, HumanDuration};
 pub use envelope::{Envelope, Report, peek_schema};

@@ -44,8 +44,21 @@ pub fn is_stdin(path: &Path) -> bool {
 /// # Errors
 /// The I/O error of opening or first reading it.
 pub fn open_input(path: &Path) -> io::Result<(Box<dyn BufRead + Send>, bool)> {
+    open_input_through(path, |source| source)
+}
+
+/// [`open_input`] with the raw bytes passed through `wrap` before gzip is looked for: a reader
+/// that counts the bytes read from the disk (progress, a stop request) sees compressed bytes,
+/// and every input is still opened, and its gzip found, in this one place.
+///
+/// # Errors
+/// The I/O error of opening or first reading it.
+pub fn open_input_through<'a, R: Read + Send + 'a>(
+    path: &Path,
+    wrap: impl FnOnce(Box<dyn Read + Send>) -> R,
+) -> io::Result<(Box<dyn BufRead + Send + 'a>, bool)> {
     let source: Box<dyn Read + Send> = if is_stdin(path) { Box::new(io::stdin()) } else { Box::new(File::open(path)?) };
-    decode(source)
+    decode(wrap(source))
 }
 
 /// Buffers an opened input, decompressing it on the fly when it starts with gzip's magic bytes

@@ -1,6 +1,6 @@
 """The README's DB example: ocrperf's targets inside a torch DataLoader with 2 workers.
 
-    python ocrperf-py/examples/db_dataloader.py
+python ocrperf-py/examples/db_dataloader.py
 """
 
 import numpy as np
@@ -22,17 +22,26 @@ class TextImages(Dataset):
 
     def __getitem__(self, index):
         image, polygons, tags = self.samples[index]
-        data = self.targets({"image": image, "polygons": [p.copy() for p in polygons],
-                             "ignore_tags": np.array(tags, dtype=np.uint8), "is_training": True})
+        data = self.targets(
+            {
+                "image": image,
+                "polygons": [p.copy() for p in polygons],
+                "ignore_tags": np.array(tags, dtype=np.uint8),
+                "is_training": True,
+            }
+        )
         return {key: data[key] for key in ("image", "gt", "mask", "thresh_map", "thresh_mask")}
 
 
 def main():
     image = np.zeros((640, 640, 3), np.float32)
-    polygons = [np.array([[50.0, 60.0], [300.0, 60.0], [300.0, 110.0], [50.0, 110.0]]),
-                np.array([[320.0, 400.0], [600.0, 380.0], [605.0, 440.0], [325.0, 460.0]])]
-    loader = DataLoader(TextImages([(image, polygons, [False, False])] * 64), batch_size=16, num_workers=2,
-                        persistent_workers=True)
+    polygons = [
+        np.array([[50.0, 60.0], [300.0, 60.0], [300.0, 110.0], [50.0, 110.0]]),
+        np.array([[320.0, 400.0], [600.0, 380.0], [605.0, 440.0], [325.0, 460.0]]),
+    ]
+    loader = DataLoader(
+        TextImages([(image, polygons, [False, False])] * 64), batch_size=16, num_workers=2, persistent_workers=True
+    )
     for batch in loader:
         gt = batch["gt"].float()  # uint8 through the queues; to float on the device (.cuda().float())
         assert gt.shape == (16, 1, 640, 640) and batch["thresh_map"].dtype == torch.float32

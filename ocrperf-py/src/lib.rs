@@ -7,6 +7,12 @@
 //!
 //! What it does not do: read images, or know about torch or Lightning (the Python code does).
 //!
+//! - `Generator` (`targets.rs`): DBNet targets;
+//! - `ResourceMonitor` (`monitor.rs`) and `HEADLINE_METRICS`: resource sampling;
+//! - `analyze_traces` (`traces.rs`): profiler traces read once, as `ocrperf trace analyze`;
+//! - `BatchEventWriter` (`events.rs`): the `Throughput` callback's batch-event file;
+//! - `cli_main`: the `ocrperf` command, for the console script.
+//!
 //! # Example
 //!
 //! ```text
@@ -15,10 +21,12 @@
 //! >>> gt, mask, ignored, reversed_ = g.shrink(40, 70, points, lengths, ignore, True, False, None, False)
 //! ```
 
+mod events;
 mod monitor;
 mod targets;
+mod traces;
 
-use pyo3::prelude::*;
+use pyo3::{prelude::*, types::PyTuple};
 
 /// Every map is a fresh buffer handed to NumPy, freed when NumPy drops it. With the system
 /// allocator, buffers this large go back to the kernel and the next call page-faults them in
@@ -27,9 +35,10 @@ use pyo3::prelude::*;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Runs an `ocrperf` command line (`argv[0]` is the program name) and returns its exit code.
-/// `own_process` installs the Ctrl-C handler (the console script); a training process passes
-/// false and keeps its own.
+/// Runs an `ocrperf` command line (`argv[0]` is the program name) and returns its exit code:
+/// the console script (`python/ocrperf/_cli.py`). `own_process` installs the Ctrl-C handler; a
+/// process with handlers of its own passes false. Library work (trace analysis, ...) has its
+/// own functions here, returning values rather than printing.
 #[pyfunction]
 #[pyo3(signature = (argv, own_process = false))]
 fn cli_main(py: Python<'_>, argv: Vec<String>, own_process: bool) -> u8 {
@@ -50,6 +59,11 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
     module.add_class::<targets::Generator>()?;
     module.add_class::<monitor::ResourceMonitor>()?;
+    module.add_class::<events::BatchEventWriter>()?;
+    // The Lightning `ResourceMonitor` callback's default selection, kept in Rust with a test
+    // that each pattern still names a metric; a tuple, so Python cannot change the shared list.
+    module.add("HEADLINE_METRICS", PyTuple::new(module.py(), ocrperf::resource_monitor::HEADLINE_METRICS)?)?;
+    module.add_function(wrap_pyfunction!(traces::analyze_traces, module)?)?;
     module.add_function(wrap_pyfunction!(cli_main, module)?)?;
     module.add_function(wrap_pyfunction!(_panic_for_test, module)?)?;
     Ok(())

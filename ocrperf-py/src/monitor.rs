@@ -1,9 +1,12 @@
 //! `ResourceMonitor`: `ocrperf monitor`'s sampler on a background thread of the training
 //! process, for the Lightning callback.
 //!
-//! The thread owns the [`resource_monitor::Monitor`] and ticks it at the interval; Python reads
-//! the latest figures and drains the alert events whenever it likes, without waiting on a
-//! sample. Stopping wakes the thread at once (a condition variable, not a sleep).
+//! The thread owns the [`resource_monitor::Monitor`] and runs its loop ([`Monitor::run`], the
+//! same clock and tick policy as `ocrperf monitor`); Python reads the latest figures and drains
+//! the alert events whenever it likes, without waiting on a sample. Stopping wakes the thread
+//! at once (a condition variable, not a sleep). A sample that cannot be written ends the
+//! sampling, as it ends `ocrperf monitor`: it is a warning at once and an `OSError` from
+//! `stop()`.
 
 use ocrperf::resource_monitor;
 use std::{
@@ -11,16 +14,16 @@ use std::{
     path::PathBuf,
     sync::{Arc, Condvar, Mutex, PoisonError},
     thread::JoinHandle,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use metrics_schema::{AlertEvent, HostInfo, MonitorSummaryReport};
 use pyo3::{
-    exceptions::{PyRuntimeError, PyValueError},
+    exceptions::{PyOSError, PyRuntimeError, PyValueError},
     prelude::*,
     types::PyDict,
 };
-use resource_monitor::{Monitor, MonitorConfig, default_rules, load_rules};
+use resource_monitor::{Control, Monitor, MonitorConfig, default_rules, load_rules, unix_ms};
 
 /// Alert events kept until Python takes them; older ones are dropped past this many.
 const MAX_PENDING_ALERTS: usize = 1024;
@@ -41,15 +44,11 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Samples GPUs (NVML), CPU, memory and disks on a background thread.
 #[pyclass(module = "ocrperf._native")]
 pub(crate) struct ResourceMonitor {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<Result<MonitorSummaryReport, String>>>>,
+    thread: Mutex<Option<JoinHandle<Result<MonitorSummaryReport, resource_monitor::Error>>>>,
     gpu_note: Option<String>,
     gpus: u32,
     prometheus: Option<String>,
@@ -71,13 +70,7 @@ impl ResourceMonitor {
         rules: Option<PathBuf>,
         pid: Option<u32>,
     ) -> PyResult<ResourceMonitor> {
-        if !(interval_s.is_finite() && (0.01..=86_400.0).contains(&interval_s)) {
-            return Err(PyValueError::new_err(format!(
-                "interval_s must lie in 0.01..=86400, not {}",
-                metrics_schema::format_number(interval_s)
-            )));
-        }
-        let interval = Duration::from_secs_f64(interval_s);
+        let interval = interval_from_seconds(interval_s)?;
         let rules = match rules {
             Some(path) => load_rules(&path).map_err(|err| PyValueError::new_err(err.to_string()))?,
             None => default_rules(),
@@ -102,14 +95,22 @@ impl ResourceMonitor {
             .name("ocrperf-monitor".to_owned())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || sample(monitor, interval, &shared)
+                move || sample(monitor, &shared)
             })
             .map_err(|err| PyRuntimeError::new_err(format!("cannot start the sampling thread: {err}")))?;
         Ok(ResourceMonitor { shared, thread: Mutex::new(Some(thread)), gpu_note, gpus, prometheus })
     }
 
-    /// The latest sample's figures, `{"host.cpu_percent": 12.5, "gpu0.util_percent": ...}`
-    /// (empty before the first sample).
+    /// Checks a sampling interval in seconds against the monitor's range (10ms to 1day, as
+    /// `ocrperf monitor --interval`), raising `ValueError`: for callers that validate their
+    /// settings before they start one.
+    #[staticmethod]
+    fn check_interval(interval_s: f64) -> PyResult<()> {
+        interval_from_seconds(interval_s).map(|_| ())
+    }
+
+    /// The latest sample's figures, `{"host.cpu_percent": 12.5, "gpu.0.utilization_percent":
+    /// ...}` (empty before the first sample).
     fn latest<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let metrics = lock(&self.shared.latest).clone();
         let dict = PyDict::new(py);
@@ -169,7 +170,8 @@ impl ResourceMonitor {
     }
 
     /// Stops sampling and returns the summary report as JSON (`ocrperf.monitor-summary`).
-    /// Calling it again returns `None`.
+    /// Calling it again returns `None`. Raises `OSError` when sampling ended early because a
+    /// sample could not be written (the file ends with its last complete line).
     fn stop(&self, py: Python<'_>) -> PyResult<Option<String>> {
         let Some(thread) = lock(&self.thread).take() else { return Ok(None) };
         *lock(&self.shared.stop) = true;
@@ -177,7 +179,7 @@ impl ResourceMonitor {
         let report = py
             .detach(|| thread.join())
             .map_err(|_| PyRuntimeError::new_err("the sampling thread panicked"))?
-            .map_err(PyRuntimeError::new_err)?;
+            .map_err(|err| PyOSError::new_err(format!("writing samples: {err}")))?;
         serde_json::to_string(&report).map(Some).map_err(|err| PyRuntimeError::new_err(err.to_string()))
     }
 
@@ -199,38 +201,47 @@ impl Drop for ResourceMonitor {
     }
 }
 
+/// Seconds as a sampling interval in the monitor's one range ([`resource_monitor::INTERVALS`]);
+/// NaN, negative and enormous values are not durations at all.
+fn interval_from_seconds(interval_s: f64) -> PyResult<Duration> {
+    let interval = Duration::try_from_secs_f64(interval_s).map_err(|_| {
+        PyValueError::new_err(format!(
+            "interval_s must be a number of seconds, not {}",
+            metrics_schema::format_number(interval_s)
+        ))
+    })?;
+    resource_monitor::check_interval(interval).map_err(|err| PyValueError::new_err(err.to_string()))
+}
+
 /// A unit enum's serde name (`firing`, `warning`).
 fn json_word<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// The sampling loop: one tick per interval until stopped. A write error (a full disk) ends
-/// the file, not the sampling: it is reported once as a warning and sampling goes on.
-fn sample(mut monitor: Monitor, interval: Duration, shared: &Shared) -> Result<MonitorSummaryReport, String> {
-    let mut next = Instant::now() + interval;
-    loop {
-        {
-            let stop = lock(&shared.stop);
-            let wait = next.saturating_duration_since(Instant::now());
-            let (stop, _) =
-                shared.wake.wait_timeout_while(stop, wait, |stop| !*stop).unwrap_or_else(PoisonError::into_inner);
-            if *stop {
-                break;
-            }
-        }
-        next += interval;
-        match monitor.tick(unix_ms()) {
-            Ok(tick) => {
-                *lock(&shared.latest) = tick.sample.metrics();
-                *lock(&shared.samples) += 1;
-                let mut alerts = lock(&shared.alerts);
-                alerts.extend(tick.alerts);
-                let excess = alerts.len().saturating_sub(MAX_PENDING_ALERTS);
-                alerts.drain(..excess);
-                lock(&shared.warnings).extend(tick.warnings);
-            }
-            Err(err) => lock(&shared.warnings).push(err.to_string()),
-        }
+/// The Python side asks the loop to stop through `stop`, and wakes it through `wake`.
+impl Control for Shared {
+    fn wait(&self, until: Instant) -> bool {
+        let stop = lock(&self.stop);
+        let wait = until.saturating_duration_since(Instant::now());
+        let (stop, _) = self.wake.wait_timeout_while(stop, wait, |stop| !*stop).unwrap_or_else(PoisonError::into_inner);
+        *stop
     }
-    Ok(monitor.summary(None))
+}
+
+/// The sampling thread: the monitor's loop until stopped, publishing each tick for Python.
+fn sample(mut monitor: Monitor, shared: &Shared) -> Result<MonitorSummaryReport, resource_monitor::Error> {
+    let ran = monitor.run(None, None, shared, &mut |tick, _| {
+        *lock(&shared.latest) = tick.sample.metrics();
+        *lock(&shared.samples) += 1;
+        let mut alerts = lock(&shared.alerts);
+        alerts.extend(tick.alerts.iter().cloned());
+        let excess = alerts.len().saturating_sub(MAX_PENDING_ALERTS);
+        alerts.drain(..excess);
+        lock(&shared.warnings).extend(tick.warnings.iter().cloned());
+    });
+    if let Err(err) = &ran {
+        // Said at once, so a training loop hears of it before it stops the monitor.
+        lock(&shared.warnings).push(format!("sampling stopped: writing samples: {err}"));
+    }
+    ran.map(|_| monitor.summary(None))
 }

@@ -112,26 +112,14 @@ impl Generator {
         config.is_training = is_training;
         config.precision = if float32 { Precision::F32 } else { Precision::F64 };
         if let Some(ratio) = shrink_ratio {
-            config.shrink_ratio = check_ratio(ratio)?;
+            config.shrink_ratio = ratio;
+            config.validate().map_err(value_error)?;
         }
         let generator = match self.inner.cache() {
             Some(cache) => TargetGenerator::with_cache(config, cache.clone()),
             None => TargetGenerator::new(config),
         };
         Ok(Call { height, width, polygons, generator })
-    }
-}
-
-/// A shrink ratio must lie strictly between 0 and 1 (D would be negative or zero otherwise,
-/// and PaddleOCR's `np.arange(r, 1, r)` empty).
-fn check_ratio(ratio: f64) -> PyResult<f64> {
-    if ratio > 0.0 && ratio < 1.0 {
-        Ok(ratio)
-    } else {
-        Err(PyValueError::new_err(format!(
-            "shrink_ratio must lie in (0, 1), not {}",
-            metrics_schema::format_number(ratio)
-        )))
     }
 }
 
@@ -158,17 +146,9 @@ impl Generator {
             "paddle" => Semantics::PaddleOcr,
             other => return Err(PyValueError::new_err(format!("semantics must be 'db' or 'paddle', not {other:?}"))),
         };
-        if !min_text_size.is_finite() || !thresh_min.is_finite() || !thresh_max.is_finite() {
-            return Err(PyValueError::new_err("min_text_size, thresh_min and thresh_max must be finite"));
-        }
-        let config = TargetConfig {
-            shrink_ratio: check_ratio(shrink_ratio)?,
-            min_text_size,
-            thresh_min,
-            thresh_max,
-            semantics,
-            ..TargetConfig::default()
-        };
+        let config =
+            TargetConfig { shrink_ratio, min_text_size, thresh_min, thresh_max, semantics, ..TargetConfig::default() };
+        config.validate().map_err(value_error)?;
         let inner = match cache_bytes {
             Some(_) if semantics != Semantics::Db => {
                 return Err(PyTypeError::new_err("the polygon cache serves DB semantics only"));

@@ -1,25 +1,28 @@
-"""Shared by the package's tests: the repository's ground truth and its reference digests."""
+"""Shared by the package's tests: the repository's ground truth and its reference digests.
+
+The tests stand alone: the ground-truth reader and the digests are the package tests' own
+(`gt_samples.py`, NumPy only), so the suite needs no other folder of the repository than
+`testdata/`.
+"""
 
 import json
 import pathlib
-import sys
 
-import numpy as np
 import pytest
+from gt_samples import db_sample, paddle_digest, paddle_sample, read_gt, sha256
+
+__all__ = ["batch_events", "db_sample", "paddle_digest", "paddle_sample", "read_gt", "sha256"]
+
+
+def batch_events(path):
+    """The events of a batch-event file, after checking its schema header line."""
+    lines = [json.loads(line) for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines()]
+    assert lines and lines[0].get("schema") == "ocrperf.batch-events.v1", lines[:1]
+    return lines[1:]
+
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 TESTDATA = ROOT / "testdata"
-
-# The repository's ground-truth reader and sample builders (NumPy only).
-sys.path.insert(0, str(ROOT / "tools"))
-from gt_samples import paddle_digest, paddle_sample, read_gt, sha256  # noqa: E402,F401
-
-
-def db_sample(path, dtype=np.float64):
-    """DB's data dict for one ground-truth file (a blank image of the right size)."""
-    (height, width), polygons, tags = read_gt(path, dtype)
-    return {"image": np.zeros((height, width, 3), np.float32), "polygons": polygons,
-            "ignore_tags": np.array(tags, dtype=np.uint8), "is_training": True, "filename": str(path)}
 
 
 @pytest.fixture(params=["dbnet", "dbnet-hard"])
@@ -37,8 +40,11 @@ def throughput_report():
     import sys
 
     def run(path):
-        result = subprocess.run([sys.executable, "-m", "ocrperf", "throughput", str(path), "--format", "json", "-q"],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "ocrperf", "throughput", str(path), "--format", "json", "-q"],
+            capture_output=True,
+            text=True,
+        )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 
@@ -46,8 +52,9 @@ def throughput_report():
 
 
 def require(module):
-    """Imports an optional module (torch, Lightning), or skips; with OCRPERF_REQUIRE_LIGHTNING=1
-    (set where they are installed) a missing one fails instead of skipping."""
+    """Imports an optional module (torch, Lightning, Hydra), or skips; with
+    OCRPERF_REQUIRE_LIGHTNING=1 (`cargo xtask ci` sets it, having installed them) a missing one
+    fails instead of skipping."""
     import importlib
     import os
 

@@ -12,8 +12,12 @@ BOX = np.array([[10, 10], [60, 10], [60, 30], [10, 30]], dtype=np.float64)
 
 
 def sample(polygons, tags=None, image=None):
-    return {"image": np.zeros((40, 70, 3), np.float32) if image is None else image, "polygons": polygons,
-            "ignore_tags": np.zeros(len(polygons), np.uint8) if tags is None else tags, "is_training": True}
+    return {
+        "image": np.zeros((40, 70, 3), np.float32) if image is None else image,
+        "polygons": polygons,
+        "ignore_tags": np.zeros(len(polygons), np.uint8) if tags is None else tags,
+        "is_training": True,
+    }
 
 
 ALL = [MakeSegDetectionData(), MakeBorderMap(), DBTargets()]
@@ -23,7 +27,7 @@ ALL = [MakeSegDetectionData(), MakeBorderMap(), DBTargets()]
 def test_nan_coordinates(step):
     bad = BOX.copy()
     bad[2, 1] = np.nan
-    with pytest.raises(ValueError, match=r"polygon 1: coordinates must be finite numbers"):
+    with pytest.raises(ValueError, match=r"polygon 1: coordinate 5 is NaN, not a finite number"):
         step(sample([BOX.copy(), bad]))
 
 
@@ -55,8 +59,11 @@ def test_no_polygons_is_an_image_without_text():
     data = DBTargets()(sample([]))
     assert data["gt"].shape == (1, 40, 70) and not data["gt"].any()
     assert (data["mask"] == 1).all() and (data["thresh_map"] == np.float32(0.3)).all()
-    empty = {"image": np.zeros((40, 70, 3), np.uint8), "polys": np.zeros((0, 0, 2), np.float32),
-             "ignore_tags": np.zeros(0, bool)}
+    empty = {
+        "image": np.zeros((40, 70, 3), np.uint8),
+        "polys": np.zeros((0, 0, 2), np.float32),
+        "ignore_tags": np.zeros(0, bool),
+    }
     out = PaddleShrink()(PaddleBorder()(empty))
     assert not out["shrink_map"].any() and not out["threshold_mask"].any()
 
@@ -79,7 +86,9 @@ def test_mismatched_ignore_tags(step):
 
 
 def test_polygons_of_the_wrong_kind():
-    with pytest.raises(TypeError, match=r"polygons must be a list of \(P, 2\) arrays or an \(N, P, 2\) array, not dict"):
+    with pytest.raises(
+        TypeError, match=r"polygons must be a list of \(P, 2\) arrays or an \(N, P, 2\) array, not dict"
+    ):
         DBTargets()(sample({"a": BOX}))
     with pytest.raises(ValueError, match=r"polygon 0: not an array of \(x, y\) points"):
         DBTargets()(sample([[[1, 2], [3]]]))
@@ -91,15 +100,25 @@ def test_coordinates_beyond_the_limit():
 
 
 def test_paddle_polys_of_the_wrong_shape():
-    data = {"image": np.zeros((40, 70, 3), np.uint8), "polys": np.zeros((2, 4, 3), np.float32),
-            "ignore_tags": np.zeros(2, bool)}
+    data = {
+        "image": np.zeros((40, 70, 3), np.uint8),
+        "polys": np.zeros((2, 4, 3), np.float32),
+        "ignore_tags": np.zeros(2, bool),
+    }
     with pytest.raises(ValueError, match=r"polys|polygons must have shape \(N, P, 2\), got shape \(2, 4, 3\)"):
         PaddleBorder()(data)
 
 
 def test_bad_settings():
-    with pytest.raises(ValueError, match=r"shrink_ratio must lie in \(0, 1\), not 1.5"):
+    with pytest.raises(ValueError, match=r"shrink_ratio must be a finite number in \(0, 1\), not 1.5"):
         MakeSegDetectionData(shrink_ratio=1.5)
+    # One range per setting, the command line's too (`--shrink-ratio 0` is refused alike).
+    with pytest.raises(ValueError, match=r"shrink_ratio must be a finite number in \(0, 1\), not 0"):
+        _native.Generator(shrink_ratio=0.0)
+    with pytest.raises(ValueError, match=r"min_text_size must be a finite number in \[0, ∞\), not inf"):
+        _native.Generator(min_text_size=float("inf"))
+    with pytest.raises(ValueError, match=r"thresh_max must be a finite number in \[0, 1\], not 1.5"):
+        _native.Generator(thresh_max=1.5)
     with pytest.raises(ValueError, match=r"cache_mb must be at least 0"):
         DBTargets(cache_mb=-1)
     with pytest.raises(ValueError, match=r"semantics must be 'db' or 'paddle'"):

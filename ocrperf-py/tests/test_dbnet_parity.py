@@ -12,8 +12,12 @@ def test_drop_in_classes_match_the_reference(dataset):
     for path in files:
         data = border(seg(db_sample(path)))
         assert data["gt"].shape == (1,) + data["mask"].shape and data["gt"].dtype == np.float32
-        got = {"gt": sha256(data["gt"][0]), "mask": sha256(data["mask"]),
-               "thresh": sha256(data["thresh_map"]), "thresh_mask": sha256(data["thresh_mask"])}
+        got = {
+            "gt": sha256(data["gt"][0]),
+            "mask": sha256(data["mask"]),
+            "thresh": sha256(data["thresh_map"]),
+            "thresh_mask": sha256(data["thresh_mask"]),
+        }
         assert got == digests[path.name], path.name
 
 
@@ -23,8 +27,12 @@ def test_db_targets_cold_and_warm_match_the_reference(dataset):
     for epoch in range(2):
         for path in files:
             data = targets(db_sample(path))
-            got = {"gt": sha256(data["gt"][0]), "mask": sha256(data["mask"]),
-                   "thresh": sha256(data["thresh_map"]), "thresh_mask": sha256(data["thresh_mask"])}
+            got = {
+                "gt": sha256(data["gt"][0]),
+                "mask": sha256(data["mask"]),
+                "thresh": sha256(data["thresh_map"]),
+                "thresh_mask": sha256(data["thresh_mask"]),
+            }
             assert got == digests[path.name], (epoch, path.name)
     stats = targets.cache_stats()
     assert stats["hits"] > 0 and stats["hits"] >= stats["misses"]

@@ -2,6 +2,8 @@
 
 import json
 import shutil
+import subprocess
+import sys
 import time
 import warnings
 
@@ -9,7 +11,14 @@ import pytest
 
 from conftest import TESTDATA
 from ocrperf import _native
-from ocrperf.lightning import Profiler, ResourceAlert, ResourceMonitor, analyze_traces, parse_steps
+from ocrperf.lightning import (
+    DEFAULT_METRICS,
+    Profiler,
+    ResourceAlert,
+    ResourceMonitor,
+    analyze_traces,
+    parse_steps,
+)
 
 
 class FakeLogger:
@@ -34,7 +43,11 @@ def test_steps_set_the_profiler_window():
         with pytest.raises(ValueError, match="steps"):
             parse_steps(bad)
     assert Profiler(schedule={"wait": 1, "warmup": 1, "active": 3}).schedule == {
-        "wait": 1, "warmup": 1, "active": 3, "repeat": 1}
+        "wait": 1,
+        "warmup": 1,
+        "active": 3,
+        "repeat": 1,
+    }
     with pytest.raises(ValueError, match="schedule takes wait, warmup, active, repeat and skip_first"):
         Profiler(schedule={"active": 2, "cycles": 3})
     with pytest.raises(ValueError, match="active >= 1"):
@@ -47,26 +60,79 @@ def test_a_window_is_analysed_logged_and_reported(tmp_path, capsys):
     trainer = FakeTrainer()
     trainer.global_step = 12
     report = Profiler(steps="1..3").analyze_window(trainer, window)
-    assert (window / "report.md").read_text().startswith("#")
-    assert json.loads((window / "report.json").read_text())["schema"] == "ocrperf.trace-analysis.v1"
+    assert (window / "report.md").read_text().startswith("# Trace analysis: rank0.pt.trace.json.gz\n")
+    written = json.loads((window / "report.json").read_text())
+    assert written["schema"] == "ocrperf.trace-analysis.v1"
+    assert written == {key: value for key, value in report.items() if key != "metrics"}
     [(step, metrics)] = trainer.loggers[0].logged
     assert step == 12
-    assert metrics["ocrperf/profile/recommendation/straggler"] == 1.0
-    assert 120 < metrics["ocrperf/profile/step_ms"] < 145
-    assert {"ocrperf/profile/data_wait_fraction", "ocrperf/profile/gpu_busy_fraction",
-            "ocrperf/profile/communication_fraction"} <= set(metrics)
+    # The report's own metric names (`ToMetrics`), under the prefix; both ranks' step times.
+    assert set(metrics) == {
+        f"ocrperf/profile/trace.{name}"
+        for name in [
+            "steps.mean_ms",
+            "steps.p95_ms",
+            "dataloader.fraction",
+            "gpu.busy_fraction",
+            "rank0.steps.mean_ms",
+            "rank1.steps.mean_ms",
+        ]
+    }
+    assert 120 < metrics["ocrperf/profile/trace.steps.mean_ms"] < 145
+    assert metrics["ocrperf/profile/trace.gpu.busy_fraction"] == 0.0
     assert [s["rank"] for s in report["stragglers"]] == [1]
     assert "straggler" in capsys.readouterr().out
+    # Analysed again: the reports now beside the traces are not read as traces.
+    again = analyze_traces(window, prefix="p")
+    assert again["metrics"]["p/trace.steps.mean_ms"] == metrics["ocrperf/profile/trace.steps.mean_ms"]
+
+
+def test_the_native_analysis_is_the_commands(tmp_path):
+    """One read gives the report, the page of `ocrperf trace analyze --format md` and the
+    metrics the gate compares."""
+    traces = TESTDATA / "traces" / "gloo" / "slow-rank1"
+    analysis = _native.analyze_traces([traces], top=5)
+    command = subprocess.run(
+        [sys.executable, "-m", "ocrperf", "trace", "analyze", str(traces), "--top", "5", "--format", "md", "-q"],
+        capture_output=True,
+        text=True,
+    )
+    assert command.returncode == 0, command.stderr
+    assert analysis["markdown"] == command.stdout
+    assert analysis["report"]["schema"] == "ocrperf.trace-analysis.v1"
+    assert len(analysis["report"]["top_ops"]) == 5
+    assert analysis["metrics"]["trace.rank1.steps.mean_ms"] == analysis["report"]["ranks"][1]["steps"]["mean_ms"]
+    assert analysis["warnings"] == []
+    # Outputs are written atomically where asked; one named as an input is refused.
+    trace = shutil.copy(traces / "rank0.pt.trace.json.gz", tmp_path / "rank0.json.gz")
+    analysis = _native.analyze_traces(str(trace), markdown_out=tmp_path / "page.md")
+    assert (tmp_path / "page.md").read_text() == analysis["markdown"]
+    before = trace.read_bytes()
+    with pytest.raises(ValueError, match="would write over this trace"):
+        _native.analyze_traces(trace, json_out=trace)
+    assert trace.read_bytes() == before
+
+
+def test_bad_analysis_arguments_are_value_errors(tmp_path):
+    with pytest.raises(ValueError, match="no traces given"):
+        _native.analyze_traces([])
+    with pytest.raises(ValueError, match="top must be >= 0"):
+        _native.analyze_traces(tmp_path, top=-1)
+    with pytest.raises(ValueError, match="no .json or .json.gz traces in this directory"):
+        _native.analyze_traces(tmp_path)
+    with pytest.raises(TypeError):
+        _native.analyze_traces(3)
 
 
 def test_a_broken_window_is_a_warning_not_a_crash(tmp_path):
     window = tmp_path / "window1"
     window.mkdir()
     (window / "rank0.pt.trace.json").write_text('{"traceEvents": [{"ph": "X", "ts": "abc"')
-    with pytest.raises(ValueError, match="ocrperf trace analyze .* failed"):
+    with pytest.raises(ValueError, match=r"window1/rank0\.pt\.trace\.json: byte \d+: "):
         analyze_traces(window)
     with pytest.warns(UserWarning, match="could not be analysed"):
         assert Profiler().analyze_window(FakeTrainer(), window) is None
+    assert not (window / "report.json").exists()
 
 
 # -------------------------------------------------------------------------- ResourceMonitor
@@ -81,8 +147,7 @@ def run_monitor(callback, trainer, batches, pause=0.02):
 
 def test_the_monitor_logs_figures_every_n_steps(tmp_path):
     trainer = FakeTrainer()
-    callback = ResourceMonitor(interval_s=0.05, log_every_n_steps=5, out=tmp_path / "samples.{rank}.jsonl",
-                               gpu=False)
+    callback = ResourceMonitor(interval_s=0.05, log_every_n_steps=5, out=tmp_path / "samples.{rank}.jsonl", gpu=False)
     run_monitor(callback, trainer, batches=20)
     logged = trainer.loggers[0].logged
     # Every 5th batch, and once more at the end.
@@ -97,10 +162,28 @@ def test_the_monitor_logs_figures_every_n_steps(tmp_path):
     assert callback.close() is callback.summary  # idempotent
 
 
+def test_the_default_metrics_are_rusts_headline_figures():
+    assert ResourceMonitor().metrics == DEFAULT_METRICS == _native.HEADLINE_METRICS
+    latest = {
+        "host.cpu_percent": 5.0,
+        "gpu.0.utilization_percent": 90.0,
+        "gpu.0.sm_clock_mhz": 1980.0,
+        "disk.vda.busy_percent": 1.0,
+        "net.eth0.rx_bytes_per_s": 10.0,
+    }
+    assert ResourceMonitor().selected(latest) == {
+        "ocrperf/monitor/disk.vda.busy_percent": 1.0,
+        "ocrperf/monitor/gpu.0.utilization_percent": 90.0,
+        "ocrperf/monitor/host.cpu_percent": 5.0,
+    }
+
+
 def test_alerts_become_warnings(tmp_path):
     rules = tmp_path / "rules.toml"
-    rules.write_text('[[rule]]\nname = "always"\nmetric = "host.memory_used_percent"\nop = ">"\nthreshold = 0\n'
-                     'severity = "warning"\nmessage = "memory is in use"\n')
+    rules.write_text(
+        '[[rule]]\nname = "always"\nmetric = "host.memory_used_percent"\nop = ">"\nthreshold = 0\n'
+        'severity = "warning"\nmessage = "memory is in use"\n'
+    )
     callback = ResourceMonitor(interval_s=0.05, log_every_n_steps=2, rules=rules, gpu=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -128,7 +211,7 @@ def test_no_gpu_is_said_not_fatal():
 
 
 def test_bad_monitor_settings(tmp_path):
-    with pytest.raises(ValueError, match="interval_s must lie in"):
+    with pytest.raises(ValueError, match="a sampling interval of 0s is out of range: sample every 10ms to 1day"):
         ResourceMonitor(interval_s=0)
     with pytest.raises(ValueError, match="log_every_n_steps"):
         ResourceMonitor(log_every_n_steps=0)

@@ -1,8 +1,9 @@
 """The Throughput callback against a duck-typed trainer (no torch, no Lightning needed), end to
 end with the package's own `ocrperf throughput`."""
 
-import json
+import pytest
 
+from conftest import batch_events
 from ocrperf.lightning import OcrperfThroughput, Throughput, _batch_size
 
 
@@ -29,16 +30,17 @@ class Batch:
         self.shape = (size, 3, 640, 640)
 
 
-def run_fake_training(path, waits, computes, size=8):
+def run_fake_training(path, waits, computes, size=8, sizes=None):
     clock = FakeClock()
     callback = OcrperfThroughput(path, clock=clock, wall_clock=lambda: 1.7e9, record_gpu_memory=False)
     trainer = FakeTrainer()
     callback.on_train_start(trainer, None)
     for index, (wait, compute) in enumerate(zip(waits, computes)):
+        batch = Batch(sizes[index] if sizes else size)
         clock.advance(wait)
-        callback.on_train_batch_start(trainer, None, Batch(size), index)
+        callback.on_train_batch_start(trainer, None, batch, index)
         clock.advance(compute)
-        callback.on_train_batch_end(trainer, None, {"loss": 1.0}, Batch(size), index)
+        callback.on_train_batch_end(trainer, None, {"loss": 1.0}, batch, index)
         trainer.global_step += 1
     callback.on_train_end(trainer, None)
 
@@ -46,7 +48,7 @@ def run_fake_training(path, waits, computes, size=8):
 def test_events_measure_wait_and_compute(tmp_path):
     path = tmp_path / "batches.jsonl"
     run_fake_training(path, waits=[0.5, 0.01, 0.02], computes=[0.1, 0.1, 0.2])
-    events = [json.loads(line) for line in path.read_text().splitlines()]
+    events = batch_events(path)
     assert [e["step"] for e in events] == [0, 1, 2]
     assert [e["batch_size"] for e in events] == [8, 8, 8]
     assert [round(e["data_wait_s"], 6) for e in events] == [0.5, 0.01, 0.02]
@@ -76,7 +78,7 @@ def test_validation_and_epoch_ends_are_not_data_wait(tmp_path):
     callback.on_train_epoch_start(trainer, None)
     batch(0.03)
     callback.on_train_end(trainer, None)
-    events = [json.loads(line) for line in path.read_text().splitlines()]
+    events = batch_events(path)
     assert [round(e["data_wait_s"], 6) for e in events] == [0.01, 0.02, 0.03]
     assert [e["step"] for e in events] == [0, 1, 2]
 
@@ -95,10 +97,10 @@ def test_only_rank_zero_writes_unless_the_path_names_the_rank(tmp_path):
     for rank in range(3):
         run_as_rank(tmp_path / "shared.jsonl", rank)
         run_as_rank(str(tmp_path / "per_rank.{rank}.jsonl"), rank)
-    assert len((tmp_path / "shared.jsonl").read_text().splitlines()) == 1
+    assert len(batch_events(tmp_path / "shared.jsonl")) == 1
     files = sorted(p.name for p in tmp_path.glob("per_rank.*.jsonl"))
     assert files == ["per_rank.0.jsonl", "per_rank.1.jsonl", "per_rank.2.jsonl"]
-    assert all(len((tmp_path / name).read_text().splitlines()) == 1 for name in files)
+    assert all(len(batch_events(tmp_path / name)) == 1 for name in files)
 
 
 def test_batch_size_of_common_batch_shapes():
@@ -133,3 +135,31 @@ def test_the_old_import_path_still_works(monkeypatch):
     import ocrperf_callback
 
     assert ocrperf_callback.OcrperfThroughput is Throughput
+
+
+def test_the_file_is_written_by_rusts_one_writer(tmp_path):
+    from ocrperf import _native
+
+    path = tmp_path / "events.jsonl"
+    writer = _native.BatchEventWriter(path)
+    writer.write(step=0, batch_size=4, data_wait_s=0.5, compute_s=0.25, t_start=1.7e9)
+    # The readers' one check refuses what no reader would accept, before anything is written.
+    with pytest.raises(ValueError, match=r"step 1: `batch_size` is 0"):
+        writer.write(step=1, batch_size=0, data_wait_s=0.5, compute_s=0.25)
+    with pytest.raises(ValueError, match=r"step 2: `compute_s` is 7200 s, beyond the limit"):
+        writer.write(step=2, batch_size=4, data_wait_s=0.0, compute_s=7200.0)
+    writer.close()
+    # A second writer continues the file: one header, the events of both.
+    again = _native.BatchEventWriter(path, flush_every=10)
+    again.write(step=3, batch_size=4, data_wait_s=0.1, compute_s=0.2, gpu_mem_bytes=1 << 30)
+    again.close()
+    events = batch_events(path)
+    assert [e["step"] for e in events] == [0, 3]
+    assert events[1]["gpu_mem_bytes"] == 1 << 30 and "t_start" not in events[1]
+
+
+def test_a_batch_no_reader_would_accept_is_left_out_with_one_warning(tmp_path):
+    path = tmp_path / "batches.jsonl"
+    with pytest.warns(UserWarning, match=r"`batch_size` is 0; .* such batches are left out"):
+        run_fake_training(path, waits=[0.5, 0.01, 0.02], computes=[0.1, 0.1, 0.2], sizes=[8, 0, 0])
+    assert [e["step"] for e in batch_events(path)] == [0]

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 
-from conftest import db_sample, paddle_sample, TESTDATA
+from conftest import TESTDATA, db_sample, paddle_sample
 from ocrperf import _native
 from ocrperf.dbnet import DBTargets, MakeBorderMap, MakeSegDetectionData
 from ocrperf.dbnet.paddle import MakeBorderMap as PaddleBorder
@@ -83,8 +83,11 @@ def test_the_console_script_is_the_cli(tmp_path):
     result = subprocess.run([sys.executable, "-m", "ocrperf", "--version"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ocrperf ")
-    bad = subprocess.run([sys.executable, "-m", "ocrperf", "trace", "analyze", str(tmp_path / "missing.json")],
-                         capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "ocrperf", "trace", "analyze", str(tmp_path / "missing.json")],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 2
     assert "missing.json" in bad.stderr and bad.stderr.count("\n") == 1
 

@@ -40,8 +40,20 @@ def test_the_schedule_moves_the_ratio_as_paddleocr_does():
 def test_a_split_shrink_is_retried_and_every_piece_filled():
     # A dumbbell: at 0.4 the shrink splits in two; PaddleOCR retries at 0.8 (one piece here).
     # MhLiao/DB would fill only the first piece of the 0.4 split.
-    pts = [(20, 20), (70, 20), (70, 44), (90, 44), (90, 20), (140, 20), (140, 60), (90, 60), (90, 48),
-           (70, 48), (70, 60), (20, 60)]
+    pts = [
+        (20, 20),
+        (70, 20),
+        (70, 44),
+        (90, 44),
+        (90, 20),
+        (140, 20),
+        (140, 60),
+        (90, 60),
+        (90, 48),
+        (70, 48),
+        (70, 60),
+        (20, 60),
+    ]
     polys = np.array([pts], dtype=np.float32)
     data = {"image": np.zeros((80, 160, 3), np.uint8), "polys": polys, "ignore_tags": np.array([False])}
     out = MakeShrinkMap()(MakeBorderMap()(data))

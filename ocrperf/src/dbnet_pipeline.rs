@@ -11,7 +11,7 @@ use std::{
 use metrics_schema::{BatchEvent, ThroughputReport};
 use polygon_cache::{Image, PolygonCache, TargetConfig, TargetGenerator, Targets};
 use throughput::{
-    BatchTiming, ChromeTimeline, Dataset, ItemError, Loader, LoaderOptions, MonitorSettings, ThroughputMonitor,
+    BatchTiming, ChromeTimeline, Dataset, ItemError, Loader, LoaderOptions, RecorderSettings, ThroughputRecorder,
 };
 
 use crate::Error;
@@ -125,7 +125,7 @@ pub fn run_pipeline(options: &PipelineOptions, keep_going: &mut dyn FnMut(u64) -
         },
     );
     let mut overall =
-        ThroughputMonitor::new(MonitorSettings { warmup_batches: options.warmup, ..MonitorSettings::default() });
+        ThroughputRecorder::new(RecorderSettings { warmup_batches: options.warmup, ..RecorderSettings::default() });
     let origin = Instant::now();
     let mut run = PipelineRun {
         report: overall.report(""),
@@ -137,7 +137,7 @@ pub fn run_pipeline(options: &PipelineOptions, keep_going: &mut dyn FnMut(u64) -
     let mut cache_before = (0, 0);
     let mut done = 0u64;
     'epochs: for _ in 0..options.epochs {
-        let mut monitor = ThroughputMonitor::new(MonitorSettings::default());
+        let mut monitor = ThroughputRecorder::new(RecorderSettings::default());
         for batch in loader.epoch((0..dataset.len()).collect()) {
             let batch = batch?;
             let arrived = Instant::now();
@@ -205,7 +205,7 @@ pub fn run_pipeline(options: &PipelineOptions, keep_going: &mut dyn FnMut(u64) -
 
 fn epoch_summary(
     dataset: &DbnetTargets,
-    monitor: ThroughputMonitor,
+    monitor: ThroughputRecorder,
     source: &str,
     cache_before: &mut (u64, u64),
 ) -> EpochSummary {

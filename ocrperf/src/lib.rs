@@ -13,6 +13,10 @@
 //! - [`throughput_files`]: throughput from files of any kind, with Kineto traces read by
 //!   `profiler-analyze`'s streaming reader and recorded by `throughput`.
 //!
+//! And what both front ends show people: [`document::Document`] (a report as aligned text or
+//! Markdown) and [`trace_report`] (the trace analysis and diff pages), so that `ocrperf trace
+//! analyze --format md` and the Python package's `analyze_traces` write the same page.
+//!
 //! What it does not do: parse command lines, print, or choose exit codes; the front ends do.
 //!
 //! # Example
@@ -34,8 +38,10 @@
 //! ```
 
 pub mod dbnet_pipeline;
+pub mod document;
 mod error;
 pub mod throughput_files;
+pub mod trace_report;
 
 pub use error::Error;
 

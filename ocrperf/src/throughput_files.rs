@@ -8,7 +8,7 @@ use std::{path::PathBuf, time::Duration};
 use metrics_schema::{Bottleneck, ThroughputReport};
 use profiler_analyze::{ReadOptions, read_trace, step_timings_with_warnings};
 use throughput::{
-    MonitorSettings, ThroughputMonitor,
+    RecorderSettings, ThroughputRecorder,
     inputs::{self, InputKind, kineto::TraceStep},
 };
 
@@ -46,10 +46,10 @@ pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThrou
             "give the files to read (batch events, traces or metrics.csv), or `throughput run`".to_owned(),
         ));
     }
-    let mut monitor = ThroughputMonitor::new(MonitorSettings {
+    let mut monitor = ThroughputRecorder::new(RecorderSettings {
         warmup_batches: options.warmup,
         memory_every: 0,
-        ..MonitorSettings::default()
+        ..RecorderSettings::default()
     });
     let mut warnings = Vec::new();
     let (mut skipped, mut wait_measured) = (0, false);

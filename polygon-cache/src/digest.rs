@@ -1,11 +1,16 @@
 //! Map digests (the reference's `digests.json`) and `.npy` output.
 
-use std::io::{self, Write};
+use std::{
+    collections::BTreeMap,
+    io::{self, Write},
+    path::Path,
+};
 
+use metrics_schema::FileDigest;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::Targets;
+use crate::{Error, Image, TargetGenerator, Targets};
 
 /// The SHA-256 of each map's little-endian `f32` bytes, hex, as in the reference's
 /// `digests.json`.
@@ -79,6 +84,48 @@ pub fn write_npy(out: &mut dyn Write, map: &[f32], height: usize, width: usize) 
         out.write_all(&buffer)?;
     }
     Ok(())
+}
+
+/// Makes every image's four maps and writes them into `dir` (created if missing) as
+/// `<stem>.<map>.npy` (`gt`, `mask`, `thresh`, `thresh_mask`), each file atomically, for a
+/// Python job to load. Returns each image's digests, or its error where the reference fails too
+/// (an image that fails gets no files). `on_image` is called after each image; `should_stop` is
+/// polled before each, and the images done so far are returned when it says stop.
+///
+/// # Errors
+/// [`Error::Output`] when `dir` or a file cannot be written (a full disk).
+pub fn write_dataset_npy(
+    images: &[Image],
+    generator: &TargetGenerator,
+    dir: &Path,
+    on_image: &dyn Fn(),
+    should_stop: &dyn Fn() -> bool,
+) -> Result<BTreeMap<String, FileDigest>, Error> {
+    metrics_schema::create_output_dir(dir)?;
+    let mut targets = Targets::default();
+    let mut files = BTreeMap::new();
+    for image in images {
+        if should_stop() {
+            break;
+        }
+        let digest = match generator.generate_into(image.height, image.width, &image.polygons, &mut targets) {
+            Ok(()) => {
+                let name = Path::new(&image.name);
+                let stem = name.file_stem().map_or_else(|| image.name.clone(), |s| s.to_string_lossy().into_owned());
+                for (map, values) in targets.maps() {
+                    let path = dir.join(format!("{stem}.{map}.npy"));
+                    metrics_schema::write_atomic(&path, |out| {
+                        write_npy(out, values, targets.height(), targets.width())
+                    })?;
+                }
+                digest_targets(&targets).into()
+            }
+            Err(err) => FileDigest::Error { error: err.to_string() },
+        };
+        files.insert(image.name.clone(), digest);
+        on_image();
+    }
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -86,6 +86,17 @@ pub enum Error {
         /// 0-based index of the polygon in the image.
         polygon: usize,
     },
+    /// A setting lies outside its range ([`TargetConfig::validate`](crate::TargetConfig::validate)).
+    #[error("{name} must be a finite number in {range}, not {}", metrics_schema::format_number(*value))]
+    Setting {
+        /// The setting's name, as [`TargetConfig`](crate::TargetConfig) spells it
+        /// (`shrink_ratio`).
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// The accepted range, in interval notation (`(0, 1)`).
+        range: &'static str,
+    },
     /// A ground-truth directory holds no `.txt` file.
     #[error("{}: no ground-truth files (*.txt) in this directory", dir.display())]
     EmptyDataset {
@@ -108,6 +119,9 @@ pub enum Error {
         /// The cause.
         cause: std::io::Error,
     },
+    /// An output file or directory could not be written (a full disk).
+    #[error(transparent)]
+    Output(#[from] metrics_schema::Error),
     /// Something is wrong inside a named file; the inner error says what and where.
     #[error("{}: {cause}", path.display())]
     InFile {

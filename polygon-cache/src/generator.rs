@@ -60,7 +60,61 @@ pub fn map_bytes(width: usize, height: usize) -> u64 {
     (width as u64) * (height as u64) * 4 * size_of::<f32>() as u64
 }
 
+/// A setting's accepted values: one range per setting, for every front end.
+struct SettingRange {
+    name: &'static str,
+    value: fn(&TargetConfig) -> f64,
+    accepts: fn(f64) -> bool,
+    /// `accepts` in interval notation, for the error.
+    range: &'static str,
+}
+
+/// The ranges [`TargetConfig::validate`] checks.
+const SETTING_RANGES: [SettingRange; 4] = [
+    // D = area · (1 − r²) / perimeter shrinks nothing at r = 1, and r = 0 leaves PaddleOCR's
+    // ratio schedule `np.arange(r, 1, r)` without an end: both ends are refused.
+    SettingRange {
+        name: "shrink_ratio",
+        value: |config| config.shrink_ratio,
+        accepts: |r| r > 0.0 && r < 1.0,
+        range: "(0, 1)",
+    },
+    SettingRange {
+        name: "min_text_size",
+        value: |config| config.min_text_size,
+        accepts: |px| px >= 0.0 && px.is_finite(),
+        range: "[0, ∞)",
+    },
+    // The threshold map lies between these; the loss compares it with probabilities.
+    SettingRange {
+        name: "thresh_min",
+        value: |config| config.thresh_min,
+        accepts: |t| (0.0..=1.0).contains(&t),
+        range: "[0, 1]",
+    },
+    SettingRange {
+        name: "thresh_max",
+        value: |config| config.thresh_max,
+        accepts: |t| (0.0..=1.0).contains(&t),
+        range: "[0, 1]",
+    },
+];
+
 impl TargetConfig {
+    /// Checks every numeric setting against its range (NaN and infinities included), so the
+    /// command line and the Python package accept exactly the same values.
+    ///
+    /// # Errors
+    /// [`Error::Setting`] naming the first setting out of range.
+    pub fn validate(&self) -> Result<(), Error> {
+        match SETTING_RANGES.iter().find(|setting| !(setting.accepts)((setting.value)(self))) {
+            Some(setting) => {
+                Err(Error::Setting { name: setting.name, value: (setting.value)(self), range: setting.range })
+            }
+            None => Ok(()),
+        }
+    }
+
     /// Whether an image of `width × height` can get its maps: each side in
     /// `1..=`[`MAX_IMAGE_SIDE`], and the maps within [`TargetConfig::max_map_bytes`]. Checked
     /// before any work, so a data set fails at once rather than at its largest image.
@@ -281,6 +335,40 @@ pub(crate) fn thresh_scaling(config: &TargetConfig) -> (f32, f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each setting's range, tested at its ends and beyond, one setting at a time.
+    #[test]
+    fn every_setting_is_checked_against_its_range() {
+        /// A setting's name, how to set it, values it accepts, values it refuses (and NaN).
+        type Case = (&'static str, fn(&mut TargetConfig, f64), &'static [f64], &'static [f64]);
+        let cases: [Case; 4] = [
+            ("shrink_ratio", |c, v| c.shrink_ratio = v, &[1e-9, 0.4, 0.999], &[0.0, 1.0, -0.1, 1e308]),
+            ("min_text_size", |c, v| c.min_text_size = v, &[0.0, 8.0, 1e9], &[-1.0, f64::INFINITY]),
+            ("thresh_min", |c, v| c.thresh_min = v, &[0.0, 0.3, 1.0], &[-0.1, 1.1]),
+            ("thresh_max", |c, v| c.thresh_max = v, &[0.0, 0.7, 1.0], &[-0.1, 1.1]),
+        ];
+        assert!(TargetConfig::default().validate().is_ok());
+        for (name, set, accepted, refused) in cases {
+            for &value in accepted {
+                let mut config = TargetConfig::default();
+                set(&mut config, value);
+                assert!(config.validate().is_ok(), "{name} = {value}");
+            }
+            for &value in refused.iter().chain(&[f64::NAN]) {
+                let mut config = TargetConfig::default();
+                set(&mut config, value);
+                match config.validate() {
+                    Err(Error::Setting { name: refused_name, .. }) => assert_eq!(refused_name, name, "{value}"),
+                    other => panic!("{name} = {value}: {other:?}"),
+                }
+            }
+        }
+        let config = TargetConfig { shrink_ratio: 1.5, ..TargetConfig::default() };
+        assert_eq!(
+            config.validate().unwrap_err().to_string(),
+            "shrink_ratio must be a finite number in (0, 1), not 1.5"
+        );
+    }
 
     #[test]
     fn a_single_box() {

@@ -1,6 +1,6 @@
-//! DBNet training targets (shrink map, threshold map and their masks), pixel-exact with the
-//! reference Python (MhLiao/DB's `MakeSegDetectionData` + `MakeBorderMap`), with a cache of
-//! the per-polygon work.
+//! The DBNet target generator: shrink map, threshold map and their masks, pixel-exact with the
+//! reference Python (MhLiao/DB's `MakeSegDetectionData` + `MakeBorderMap`, and PaddleOCR's).
+//! The polygon cache that gives the crate its folder name is one part of it.
 //!
 //! DBNet target generation is the classic input-pipeline bottleneck of text-detection
 //! training: every polygon needs two Clipper offsets and a per-pixel distance to each of its
@@ -57,7 +57,7 @@ pub use dataset::{
     BenchHooks, BenchOptions, Image, check_dataset, check_parity, compare_digests, digest_dataset, read_dataset,
     read_digests, run_bench,
 };
-pub use digest::{MapDigests, digest_map, digest_targets, write_npy};
+pub use digest::{MapDigests, digest_map, digest_targets, write_dataset_npy, write_npy};
 pub use error::Error;
 pub use generator::{DEFAULT_MAX_MAP_BYTES, Semantics, TargetConfig, TargetGenerator, Validation, map_bytes};
 pub use geom::{Point, Precision};

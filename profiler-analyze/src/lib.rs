@@ -1,4 +1,4 @@
-//! Reads PyTorch profiler (Kineto) Chrome traces at hundreds of MB/s and says what holds a
+//! The trace analyser: reads PyTorch profiler (Kineto) Chrome traces at hundreds of MB/s and says what holds a
 //! training step back: data loading, a starved GPU, host syncs, pageable copies, fp32 on
 //! tensor-core GPUs, communication, memory, or one slow rank.
 //!

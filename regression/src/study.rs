@@ -328,9 +328,168 @@ impl Study {
     }
 }
 
+impl Study {
+    /// The study as the README's Markdown table: per noise, length and shape, the share of
+    /// pairs caught at each magnitude.
+    pub fn markdown_table(&self) -> String {
+        let header: Vec<String> = MAGNITUDES.iter().map(|m| format!("+{:.1}%", m * 100.0)).collect();
+        let mut table = format!("| noise | steps | shape | {} |\n", header.join(" | "));
+        table.push_str(&format!("|---|---|---|{}\n", "---:|".repeat(MAGNITUDES.len())));
+        for row in &self.rows {
+            let cells: Vec<String> = row.cells.iter().map(|c| percent(c.regressed, c.trials)).collect();
+            table.push_str(&format!(
+                "| {} | {} | {} | {} |\n",
+                row.noise.name,
+                row.steps,
+                row.shape.describe(),
+                cells.join(" | ")
+            ));
+        }
+        table
+    }
+
+    /// The study as JSON (`target/ocrperf/gate-power.json`): the caught counts per row, the
+    /// false alarms per noise and length, and the targets for 400 steps.
+    pub fn to_json(&self) -> serde_json::Value {
+        let rows: Vec<serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|row| {
+                serde_json::json!({
+                    "noise": row.noise.name, "steps": row.steps, "shape": row.shape.describe(),
+                    "caught": row.cells.iter().map(|c| c.regressed).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let quiet: Vec<serde_json::Value> = self
+            .quiet
+            .iter()
+            .map(|q| {
+                serde_json::json!({
+                    "noise": q.noise.name, "steps": q.steps,
+                    "false_alarms": q.unchanged.regressed + q.unchanged.improved,
+                    "two_percent_flagged": q.two_percent.regressed,
+                })
+            })
+            .collect();
+        let targets: Vec<serde_json::Value> =
+            self.targets(400).iter().map(|(target, met)| serde_json::json!({"target": target, "met": met})).collect();
+        serde_json::json!({
+            "trials": self.trials, "magnitudes": MAGNITUDES, "rows": rows, "quiet": quiet,
+            "targets_400_steps": targets,
+        })
+    }
+}
+
+/// `hits` of `n` as a whole percentage, for tables.
+pub fn percent(hits: usize, n: usize) -> String {
+    format!("{:.0}%", 100.0 * hits as f64 / n.max(1) as f64)
+}
+
+/// How many of the pairs `i < j` of `baselines`, the second slowed by `factor`
+/// ([`slow_down`](crate::slow_down)), the gate calls regressed (`catch`) or anything but
+/// unchanged (`!catch`: false alarms), and how many pairs there were.
+pub fn pair_trials(baselines: &[BaselineReport], factor: f64, thresholds: &Thresholds, catch: bool) -> (usize, usize) {
+    let (mut hits, mut pairs) = (0, 0);
+    for (i, a) in baselines.iter().enumerate() {
+        for b in &baselines[i + 1..] {
+            let mut current = b.clone();
+            if factor != 1.0 {
+                crate::slow_down(&mut current, factor);
+            }
+            let report = compare(a, &current, ["a", "b"], thresholds);
+            pairs += 1;
+            hits += usize::from(if catch {
+                report.verdict == Verdict::Regressed
+            } else {
+                matches!(report.verdict, Verdict::Regressed | Verdict::Improved)
+            });
+        }
+    }
+    (hits, pairs)
+}
+
+/// One slowdown of [`RecordedPower`]: `(caught, pairs)` with one run a side and with three,
+/// at the default 5% threshold and at 3%.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PowerRow {
+    /// The slowdown, in percent (1–15).
+    pub slowdown_percent: u32,
+    /// One run a side, 5% threshold.
+    pub one_run_5: (usize, usize),
+    /// One run a side, 3% threshold.
+    pub one_run_3: (usize, usize),
+    /// Three runs a side, 5% threshold.
+    pub three_runs_5: (usize, usize),
+    /// Three runs a side, 3% threshold.
+    pub three_runs_3: (usize, usize),
+}
+
+/// The gate on recorded unchanged runs (`cargo xtask bench-gate`): false alarms over every
+/// pair, and the power curve with the second run of each pair slowed down by 1–15%.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordedPower {
+    /// Runs, one baseline each.
+    pub runs: usize,
+    /// Pairs of them.
+    pub pairs: usize,
+    /// Pairs called anything but unchanged at the default 5%.
+    pub false_alarms_5: usize,
+    /// The same at 3%.
+    pub false_alarms_3: usize,
+    /// One row per slowdown, 1% to 15%.
+    pub power: Vec<PowerRow>,
+}
+
+impl RecordedPower {
+    /// Measures the set: `singles` holds one baseline per run, `triples` one per three runs.
+    pub fn measure(singles: &[BaselineReport], triples: &[BaselineReport]) -> RecordedPower {
+        let five = Thresholds::default();
+        let three = Thresholds { threshold: 0.03, ..Thresholds::default() };
+        let (false_alarms_5, pairs) = pair_trials(singles, 1.0, &five, false);
+        let (false_alarms_3, _) = pair_trials(singles, 1.0, &three, false);
+        let power = (1..=15)
+            .map(|percent| {
+                let factor = 1.0 + f64::from(percent) / 100.0;
+                PowerRow {
+                    slowdown_percent: percent,
+                    one_run_5: pair_trials(singles, factor, &five, true),
+                    one_run_3: pair_trials(singles, factor, &three, true),
+                    three_runs_5: pair_trials(triples, factor, &five, true),
+                    three_runs_3: pair_trials(triples, factor, &three, true),
+                }
+            })
+            .collect();
+        RecordedPower { runs: singles.len(), pairs, false_alarms_5, false_alarms_3, power }
+    }
+
+    /// The targets on recorded runs: no false alarm at the default 5%, and every 10% slowdown
+    /// caught with one run a side.
+    pub fn targets_met(&self) -> bool {
+        self.false_alarms_5 == 0
+            && self.power.iter().filter(|row| row.slowdown_percent == 10).all(|row| row.one_run_5.0 == row.one_run_5.1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_and_json_show_each_cell() {
+        let study = Study::run(2);
+        let table = study.markdown_table();
+        assert_eq!(table.lines().count(), 2 + study.rows.len());
+        assert!(
+            table.starts_with("| noise | steps | shape | +5.0% | +9.9% | +20.0% | +50.0% | +100.0% |\n"),
+            "{table}"
+        );
+        let json = study.to_json();
+        assert_eq!(json["rows"].as_array().map(Vec::len), Some(study.rows.len()));
+        assert_eq!(json["targets_400_steps"].as_array().map(Vec::len), Some(3));
+        assert_eq!(percent(1, 3), "33%");
+        assert_eq!(percent(0, 0), "0%");
+    }
 
     #[test]
     fn each_shape_costs_what_it_says() {

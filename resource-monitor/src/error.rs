@@ -40,6 +40,36 @@ pub enum Error {
         /// Why (in the message, not a `source()`, so error chains don't print it twice).
         cause: std::io::Error,
     },
+    /// A sampling interval outside [`crate::INTERVALS`].
+    #[error(
+        "a sampling interval of {interval} is out of range: sample every {} to {}",
+        metrics_schema::HumanDuration(crate::MIN_INTERVAL),
+        metrics_schema::HumanDuration(crate::MAX_INTERVAL)
+    )]
+    Interval {
+        /// The interval asked for.
+        interval: metrics_schema::HumanDuration,
+    },
+    /// The process to watch does not exist.
+    #[error("pid {pid}: no such process")]
+    NoSuchProcess {
+        /// The process id asked for.
+        pid: u32,
+    },
+    /// The command to wrap could not be started.
+    #[error("cannot run `{program}`: {cause}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why (in the message, not a `source()`, so error chains don't print it twice).
+        cause: std::io::Error,
+    },
+    /// Waiting for the wrapped command failed.
+    #[error("waiting for the command: {cause}")]
+    Wait {
+        /// Why.
+        cause: std::io::Error,
+    },
     /// Drawing a chart failed.
     #[error("drawing a chart: {0}")]
     Chart(String),

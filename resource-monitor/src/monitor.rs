@@ -1,7 +1,7 @@
 //! One monitoring run: sources, sample file, alerts and exporter, advanced one tick at a time.
 //!
-//! The caller owns the clock and the loop (`cli` sleeps between ticks, watches a command and
-//! handles signals); [`Monitor::tick`] takes one sample and does everything that follows from it.
+//! [`Monitor::tick`] takes one sample and does everything that follows from it; the loop that
+//! calls it at the interval, for both front ends, is [`Monitor::run`] (`run.rs`).
 
 use std::{path::PathBuf, time::Duration};
 
@@ -75,7 +75,17 @@ pub struct Tick {
 impl Monitor {
     /// Opens the sources, the sample file and the exporter. A missing GPU is not an error:
     /// [`Monitor::gpu_note`] says why GPUs are not sampled.
+    ///
+    /// # Errors
+    /// An interval out of range ([`crate::INTERVALS`]), a process to watch that does not
+    /// exist, a sample file that cannot be created, an address that cannot be bound.
     pub fn start(config: MonitorConfig, host_info: HostInfo, now_ms: u64) -> Result<Monitor, Error> {
+        crate::run::check_interval(config.interval)?;
+        if let Some(pid) = config.pid
+            && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        {
+            return Err(Error::NoSuchProcess { pid });
+        }
         let (gpu, gpu_note) = if config.gpu {
             match GpuSampler::start(config.interval.max(Duration::from_secs(1))) {
                 Ok(gpu) => (Some(gpu), None),
@@ -123,6 +133,11 @@ impl Monitor {
             started: std::time::Instant::now(),
             started_jiffies: own_cpu_jiffies(),
         })
+    }
+
+    /// Time between samples.
+    pub fn interval(&self) -> Duration {
+        self.config.interval
     }
 
     /// Why GPUs are not sampled, if they are not.

@@ -21,9 +21,18 @@ pub struct Exporter {
     address: SocketAddr,
 }
 
+/// `9400` and `:9400` mean `127.0.0.1:9400`: exposing the gauges beyond this machine is a
+/// choice the user makes by naming an address (`0.0.0.0:9400`).
+pub fn listen_address(address: &str) -> String {
+    let port = address.strip_prefix(':').unwrap_or(address);
+    if port.parse::<u16>().is_ok() { format!("127.0.0.1:{port}") } else { address.to_owned() }
+}
+
 impl Exporter {
-    /// Binds `address` (use a loopback address unless scrapers come from elsewhere).
+    /// Binds `address`: `HOST:PORT`, or a bare port (`9400`, `:9400`), which means loopback
+    /// ([`listen_address`]).
     pub fn start(address: &str) -> Result<Exporter, Error> {
+        let address = &listen_address(address);
         let listener =
             TcpListener::bind(address).map_err(|cause| Error::Bind { address: address.to_owned(), cause })?;
         let address = listener.local_addr().map_err(|cause| Error::Bind { address: address.to_owned(), cause })?;
@@ -149,6 +158,15 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+
+    #[test]
+    fn a_bare_port_means_loopback() {
+        assert_eq!(listen_address("9400"), "127.0.0.1:9400");
+        assert_eq!(listen_address(":9400"), "127.0.0.1:9400");
+        assert_eq!(listen_address("0.0.0.0:9400"), "0.0.0.0:9400");
+        assert_eq!(listen_address("[::1]:9400"), "[::1]:9400");
+        assert_eq!(listen_address("host.example:9400"), "host.example:9400");
+    }
 
     #[test]
     fn renders_families_with_labels() {

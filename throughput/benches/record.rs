@@ -10,7 +10,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use throughput::{BatchTiming, MonitorSettings, ThroughputMonitor, inputs};
+use throughput::{BatchTiming, RecorderSettings, ThroughputRecorder, inputs};
 
 const RUNS: usize = 5;
 
@@ -66,7 +66,7 @@ fn main() {
     let per_record = median(
         (0..RUNS)
             .map(|_| {
-                let mut monitor = ThroughputMonitor::new(MonitorSettings::default());
+                let mut monitor = ThroughputRecorder::new(RecorderSettings::default());
                 let started = Instant::now();
                 for i in 0..batches {
                     monitor.record(black_box(BatchTiming {
@@ -104,7 +104,7 @@ fn main() {
         (0..RUNS)
             .map(|_| {
                 let mut monitor =
-                    ThroughputMonitor::new(MonitorSettings { memory_every: 0, ..MonitorSettings::default() });
+                    ThroughputRecorder::new(RecorderSettings { memory_every: 0, ..RecorderSettings::default() });
                 let started = Instant::now();
                 let stats = inputs::jsonl::read_events(&path, &mut monitor, false).expect("events read");
                 assert_eq!(stats.events, events);

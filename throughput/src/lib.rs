@@ -1,7 +1,7 @@
 //! Data-loader throughput for a whole training run: samples/s, batch-time percentiles, data
 //! wait against compute, memory growth, and a verdict (input-bound, compute-bound, balanced).
 //!
-//! [`ThroughputMonitor`] takes per-batch timings, either as [`BatchTiming`]s or through
+//! [`ThroughputRecorder`] takes per-batch timings, either as [`BatchTiming`]s or through
 //! `batch_start`/`data_ready`/`batch_end` calls, in constant time and memory (HdrHistogram).
 //! [`Loader`] is an instrumented equivalent of PyTorch's `DataLoader` for Rust datasets:
 //! workers, a bounded prefetch, batches in order, errors and panics returned in place.
@@ -17,10 +17,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use throughput::{BatchTiming, MonitorSettings, ThroughputMonitor};
+//! use throughput::{BatchTiming, RecorderSettings, ThroughputRecorder};
 //! use metrics_schema::Bottleneck;
 //!
-//! let mut monitor = ThroughputMonitor::new(MonitorSettings::default());
+//! let mut monitor = ThroughputRecorder::new(RecorderSettings::default());
 //! for _ in 0..100 {
 //!     monitor.record(BatchTiming {
 //!         data_wait: Duration::from_millis(30),
@@ -39,9 +39,9 @@ mod error;
 pub mod inputs;
 mod loader;
 mod memory;
-mod monitor;
+mod recorder;
 
 pub use chrome::ChromeTimeline;
 pub use error::Error;
 pub use loader::{Batch, Dataset, Epoch, ItemError, Loader, LoaderError, LoaderOptions};
-pub use monitor::{BatchTiming, MonitorSettings, ThroughputMonitor};
+pub use recorder::{BatchTiming, RecorderSettings, ThroughputRecorder};

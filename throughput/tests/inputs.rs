@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use throughput::{MonitorSettings, ThroughputMonitor, inputs};
+use throughput::{RecorderSettings, ThroughputRecorder, inputs};
 
 fn testdata(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata").join(relative)
 }
 
-fn monitor() -> ThroughputMonitor {
-    ThroughputMonitor::new(MonitorSettings { memory_every: 0, ..Default::default() })
+fn monitor() -> ThroughputRecorder {
+    ThroughputRecorder::new(RecorderSettings { memory_every: 0, ..Default::default() })
 }
 
 #[test]

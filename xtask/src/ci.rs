@@ -1,6 +1,8 @@
 //! `cargo xtask ci`: the checks a change must pass, in order of how fast they fail. After the
 //! Rust tests, the Python package is built as a wheel (maturin), installed into a fresh virtual
-//! environment with pytest, and its tests run there, as a user would install it.
+//! environment with its `ci` extra (pytest, torch, Lightning, Hydra, ruff, mypy), checked (ruff,
+//! `mypy --strict`, stubtest of the native module's stub) and its tests run there, as a user
+//! would install it, with the real-`Trainer` tests required, not skipped.
 
 use std::{path::Path, process::Command};
 
@@ -36,12 +38,10 @@ pub(crate) fn run() -> anyhow::Result<bool> {
     }
     match python() {
         Some(python) => {
-            let started = std::time::Instant::now();
-            let ok = python_package(&python)?;
-            timings.push(("python", ok, started.elapsed().as_secs_f64()));
+            let ok = python_package(&python, &mut timings)?;
             if !ok {
                 print_summary(&timings);
-                eprintln!("xtask ci: the Python package failed to build or its tests failed");
+                eprintln!("xtask ci: the Python package failed to build, install or check, or its tests failed");
                 return Ok(false);
             }
         }
@@ -65,40 +65,74 @@ fn python() -> Option<String> {
 }
 
 /// Builds the wheel (dev profile: the Rust tests already built its dependencies), installs it
-/// with pytest into a fresh virtual environment under `target/python-ci`, and runs
-/// `ocrperf-py/tests` with that environment's interpreter.
-fn python_package(python: &str) -> anyhow::Result<bool> {
+/// with its `ci` extra into a fresh virtual environment under `target/python-ci`, and with that
+/// environment's interpreter runs ruff (lint and format), `mypy --strict`, stubtest on
+/// `ocrperf._native` and `ocrperf-py/tests`. Each step's time goes into `timings`.
+///
+/// The extra brings torch from PyPI (its CUDA build, which runs on the CPU too) for the tests
+/// in a real Lightning `Trainer`; `OCRPERF_REQUIRE_LIGHTNING=1` makes a missing torch, Lightning
+/// or Hydra fail them rather than skip. pip's cache is left on: with it warm the install takes
+/// seconds instead of minutes (README, "Quick start").
+fn python_package(python: &str, timings: &mut Vec<(&'static str, bool, f64)>) -> anyhow::Result<bool> {
     let root = project_root();
+    let package = root.join("ocrperf-py");
     let work = root.join("target/python-ci");
     if work.exists() {
         std::fs::remove_dir_all(&work).with_context(|| format!("removing {}", work.display()))?;
     }
     let wheels = work.join("wheels");
     let venv = work.join("venv");
-    let build = run_visible(
+    let mut step = |name: &'static str, command: &mut Command| -> anyhow::Result<bool> {
+        let (ok, seconds) = run_visible(command)?;
+        timings.push((name, ok, seconds));
+        Ok(ok)
+    };
+    let built = step(
+        "py-wheel",
         Command::new(python)
             .current_dir(&root)
             .args(["-m", "maturin", "build", "--manifest-path", "ocrperf-py/Cargo.toml", "--profile", "dev"])
             .args(["--compatibility", "linux", "--out"])
             .arg(&wheels),
     )?;
-    if !build.0 || !run_visible(Command::new(python).args(["-m", "venv"]).arg(&venv))?.0 {
+    if !built || !step("py-venv", Command::new(python).args(["-m", "venv"]).arg(&venv))? {
         return Ok(false);
     }
     let wheel = only_wheel(&wheels)?;
     let venv_python = venv.join("bin/python");
-    let install = run_visible(
-        Command::new(&venv_python)
-            .current_dir(&root)
-            .args(["-m", "pip", "install", "--quiet"])
-            .arg(format!("{}[test]", wheel.display())),
-    )?;
-    if !install.0 {
+    let py = |args: &[&str]| {
+        let mut command = Command::new(&venv_python);
+        command.args(args);
+        command
+    };
+    let mut install = py(&["-m", "pip", "install", "--quiet"]);
+    install.current_dir(&root).arg(format!("{}[ci]", wheel.display()));
+    if !step("py-install", &mut install)? {
         return Ok(false);
     }
-    let mut pytest = Command::new(&venv_python);
-    pytest.current_dir(&root).args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "ocrperf-py/tests"]);
-    Ok(run_visible(&mut pytest)?.0)
+    // The checkers read their settings from ocrperf-py/pyproject.toml; their caches stay under
+    // `work`. stubtest imports the installed module, so it runs away from the source tree.
+    let mut mypy = py(&["-m", "mypy", "--strict", "--cache-dir"]);
+    mypy.arg(work.join("mypy-cache"));
+    let checks: [(&str, Command); 4] = [
+        ("py-lint", with_dir(py(&["-m", "ruff", "check", "--no-cache"]), &package)),
+        ("py-format", with_dir(py(&["-m", "ruff", "format", "--check", "--no-cache"]), &package)),
+        ("py-mypy", with_dir(mypy, &package)),
+        ("py-stubs", with_dir(py(&["-m", "mypy.stubtest", "ocrperf._native"]), &work)),
+    ];
+    for (name, mut command) in checks {
+        if !step(name, &mut command)? {
+            return Ok(false);
+        }
+    }
+    let mut pytest = py(&["-m", "pytest", "-q", "-p", "no:cacheprovider", "ocrperf-py/tests"]);
+    pytest.current_dir(&root).env("OCRPERF_REQUIRE_LIGHTNING", "1");
+    step("py-tests", &mut pytest)
+}
+
+fn with_dir(mut command: Command, dir: &Path) -> Command {
+    command.current_dir(dir);
+    command
 }
 
 /// The one wheel maturin wrote.
@@ -117,6 +151,6 @@ fn print_summary(timings: &[(&str, bool, f64)]) {
     println!();
     for (name, ok, seconds) in timings {
         let status = if *ok { "ok" } else { "FAILED" };
-        println!("ci: {name:<8} {status:<6} {seconds:>7.1}s");
+        println!("ci: {name:<10} {status:<6} {seconds:>7.1}s");
     }
 }

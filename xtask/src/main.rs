@@ -18,17 +18,18 @@
 
 mod ci;
 mod gate_bench;
+mod gate_demo;
+mod load;
+mod monitor_demo;
 mod perf_gate;
-mod phase1;
-mod phase2;
-mod phase3_monitor;
-mod phase3_throughput;
-mod phase3_trace;
 mod phases;
 mod process;
 mod report;
+mod targets_demo;
+mod throughput_demo;
 #[cfg(test)]
 mod tidy;
+mod trace_demo;
 
 use std::process::ExitCode;
 
@@ -93,6 +94,19 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// A CPU and disk load for the monitor's demo: busy threads plus fsynced writes
+    #[command(hide = true)]
+    Load {
+        /// How long, up to an hour
+        #[arg(long, default_value = "3s")]
+        duration: metrics_schema::HumanDuration,
+        /// Busy threads
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Directory for the scratch file (removed at the end)
+        #[arg(long, default_value = ".")]
+        dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -103,12 +117,13 @@ fn main() -> ExitCode {
         Task::Phase2 => phases::run_one("phase2"),
         Task::Phase3 => phases::run_one("phase3"),
         Task::All => phases::run_all(),
-        Task::BenchTrace { args } => phase3_trace::bench(&args),
-        Task::BenchMonitor { seconds } => phase3_monitor::bench(seconds),
-        Task::BenchLoader => phase3_throughput::bench_loader(),
+        Task::BenchTrace { args } => trace_demo::bench(&args),
+        Task::BenchMonitor { seconds } => monitor_demo::bench(seconds),
+        Task::BenchLoader => throughput_demo::bench_loader(),
         Task::PerfGate { base, rounds, keep } => perf_gate::run(&base, rounds, keep),
         Task::BenchGate { record, trials } => gate_bench::run(record, trials),
-        Task::BenchReaders { args } => phase1::bench_readers(&args),
+        Task::BenchReaders { args } => gate_demo::bench_readers(&args),
+        Task::Load { duration, threads, dir } => load::run(duration, threads, &dir),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

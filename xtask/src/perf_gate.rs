@@ -16,7 +16,10 @@ use std::{
 };
 
 use anyhow::Context as _;
-use metrics_schema::{Better, Envelope, Metric, MetricsReport, Unit};
+use metrics_schema::{
+    Better, Envelope, Metric, MetricsReport, MonitorSummaryReport, TargetsBenchReport, ThroughputReport,
+    TraceAnalysisReport, Unit,
+};
 
 use crate::process::{cargo, describe, project_root, run_visible};
 
@@ -131,7 +134,9 @@ fn build(dir: &Path, target_dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(target_dir.join("release/ocrperf"))
 }
 
-/// A million batch events (about 70 MB), the same every time.
+/// A million batch events (about 70 MB), the same every time. Written without the
+/// `ocrperf.batch-events.v1` header on purpose: the base revision's binary reads this same
+/// file, and binaries from before the header existed read only header-less files.
 fn write_events(path: &Path) -> anyhow::Result<()> {
     if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
         return Ok(());
@@ -157,40 +162,38 @@ fn round_dirs(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// One round of every benchmark with the binary `bin`.
 fn benchmarks(bin: &Path, events: &Path) -> anyhow::Result<Vec<Metric>> {
     let ctx = crate::phases::DemoContext { ocrperf: bin.to_owned() };
-    let json = |args: &[&str]| -> anyhow::Result<(serde_json::Value, f64)> {
-        let clock = Instant::now();
-        let report = ctx.ocrperf_json(args)?;
-        Ok((report, clock.elapsed().as_secs_f64()))
-    };
     let metric =
         |name: &str, value: f64, unit: Unit, better: Better| Metric { name: name.to_owned(), value, unit, better };
     let mut metrics = Vec::new();
-    let (cold, _) = json(&["targets", "bench", "--threads", "1", "--no-cache", "--epochs", "2"])?;
-    metrics.push(metric(
-        "targets.cold_images_per_s",
-        cold["images_per_s"].as_f64().unwrap_or(f64::NAN),
-        Unit::PerSecond,
-        Better::Higher,
-    ));
-    let (warm, _) = json(&["targets", "bench", "--threads", "1", "--epochs", "3"])?;
-    let warm_epochs =
-        warm["epochs"].as_array().map(|e| e.iter().skip(1).cloned().collect::<Vec<_>>()).unwrap_or_default();
-    let (images, seconds) = warm_epochs.iter().fold((0.0, 0.0), |(i, s), e| {
-        (i + e["images"].as_f64().unwrap_or(0.0), s + e["seconds"].as_f64().unwrap_or(0.0))
-    });
-    metrics.push(metric("targets.warm_images_per_s", images / seconds, Unit::PerSecond, Better::Higher));
-    let (trace, _) = json(&["trace", "analyze", TRACE])?;
-    metrics.push(metric(
-        "trace.read_mb_per_s",
-        trace["read"]["mb_per_s"].as_f64().unwrap_or(f64::NAN),
-        Unit::PerSecond,
-        Better::Higher,
-    ));
+    let cold = ctx.ocrperf_report::<TargetsBenchReport>(&[
+        "targets",
+        "bench",
+        "--threads",
+        "1",
+        "--no-cache",
+        "--epochs",
+        "2",
+    ])?;
+    metrics.push(metric("targets.cold_images_per_s", cold.report.images_per_s, Unit::PerSecond, Better::Higher));
+    let warm = ctx.ocrperf_report::<TargetsBenchReport>(&["targets", "bench", "--threads", "1", "--epochs", "3"])?;
+    let warm_rate = warm.report.warm_images_per_s().context("`targets bench` reported no warm epoch")?;
+    metrics.push(metric("targets.warm_images_per_s", warm_rate, Unit::PerSecond, Better::Higher));
+    let trace = ctx.ocrperf_report::<TraceAnalysisReport>(&["trace", "analyze", TRACE])?;
+    metrics.push(metric("trace.read_mb_per_s", trace.report.read.mb_per_s, Unit::PerSecond, Better::Higher));
     let events_arg = events.display().to_string();
-    let (_, seconds) = json(&["throughput", &events_arg])?;
+    let clock = Instant::now();
+    ctx.ocrperf_report::<ThroughputReport>(&["throughput", &events_arg])?;
+    let seconds = clock.elapsed().as_secs_f64();
     metrics.push(metric("throughput.ingest_events_per_s", EVENTS as f64 / seconds, Unit::PerSecond, Better::Higher));
-    let (monitor, _) = json(&["monitor", "--duration", "5s", "--interval", "100ms", "--no-gpu"])?;
-    let overhead = monitor["overhead"]["cpu_percent_of_one_core"].as_f64().unwrap_or(f64::NAN);
+    let monitor = ctx.ocrperf_report::<MonitorSummaryReport>(&[
+        "monitor",
+        "--duration",
+        "5s",
+        "--interval",
+        "100ms",
+        "--no-gpu",
+    ])?;
+    let overhead = monitor.report.overhead.context("the monitor reported no overhead")?.cpu_percent_of_one_core;
     metrics.push(metric("monitor.overhead_cpu_percent", overhead, Unit::Percent, Better::Lower));
     Ok(metrics)
 }

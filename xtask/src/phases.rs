@@ -7,8 +7,8 @@
 use std::{collections::BTreeSet, path::PathBuf, time::Instant};
 
 use anyhow::Context as _;
-use metrics_schema::{Envelope, PhaseReport, PhaseStep, StepStatus};
-use serde::Deserialize;
+use metrics_schema::{Envelope, PhaseReport, PhaseStep, Report, StepStatus};
+use serde::{Deserialize, de::DeserializeOwned};
 
 use crate::{
     process::{cargo, describe, project_root, run_visible},
@@ -41,7 +41,7 @@ const PHASES: &[Phase] = &[
             name: "regression",
             crate_name: "regression",
             issue: "issue #11",
-            demo: Some(crate::phase1::demo),
+            demo: Some(crate::gate_demo::demo),
         }],
     },
     Phase {
@@ -51,7 +51,7 @@ const PHASES: &[Phase] = &[
             name: "targets",
             crate_name: "polygon-cache",
             issue: "issue #3",
-            demo: Some(crate::phase2::demo),
+            demo: Some(crate::targets_demo::demo),
         }],
     },
     Phase {
@@ -62,19 +62,19 @@ const PHASES: &[Phase] = &[
                 name: "throughput",
                 crate_name: "throughput",
                 issue: "issue #6",
-                demo: Some(crate::phase3_throughput::demo),
+                demo: Some(crate::throughput_demo::demo),
             },
             Step {
                 name: "trace",
                 crate_name: "profiler-analyze",
                 issue: "issue #4",
-                demo: Some(crate::phase3_trace::demo),
+                demo: Some(crate::trace_demo::demo),
             },
             Step {
                 name: "monitor",
                 crate_name: "resource-monitor",
                 issue: "issue #5",
-                demo: Some(crate::phase3_monitor::demo),
+                demo: Some(crate::monitor_demo::demo),
             },
         ],
     },
@@ -107,14 +107,20 @@ impl DemoContext {
         Ok(output)
     }
 
-    /// Runs the release `ocrperf` with `args` plus `--format json -q` and parses its report
-    /// (exit 1, a failed check, still has one).
-    pub(crate) fn ocrperf_json(&self, args: &[&str]) -> anyhow::Result<serde_json::Value> {
+    /// Runs the release `ocrperf` with `args` plus `--format json -q` and reads its report
+    /// through the report's own type (exit 1, a failed check, still has one).
+    pub(crate) fn ocrperf_report<T: Report + DeserializeOwned>(&self, args: &[&str]) -> anyhow::Result<Envelope<T>> {
         let args = [args, &["--format", "json"]].concat();
         let output = self.ocrperf(&args)?;
-        serde_json::from_slice(&output.stdout)
-            .with_context(|| format!("`ocrperf {}` printed no JSON report", args.join(" ")))
+        parse_report(&output.stdout, &format!("ocrperf {}", args.join(" ")))
     }
+}
+
+/// A command's JSON report read through its type (`Envelope<T>`): a field renamed or missing
+/// is an error naming the command, never a NaN in a table.
+pub(crate) fn parse_report<T: Report + DeserializeOwned>(stdout: &[u8], command: &str) -> anyhow::Result<Envelope<T>> {
+    let text = std::str::from_utf8(stdout).with_context(|| format!("`{command}` printed no text"))?;
+    Envelope::from_json(text).with_context(|| format!("the report of `{command}`"))
 }
 
 pub(crate) fn run_one(name: &str) -> anyhow::Result<bool> {

@@ -241,7 +241,7 @@ fn cli_holds_no_measurement_or_workload_code() {
     let forbidden = [
         ("impl Dataset for", "a Dataset belongs in a library (see ocrperf::dbnet_pipeline)"),
         ("Loader::new(", "the loader runs in a library composition"),
-        ("ThroughputMonitor::new(", "throughput is measured in a library"),
+        ("ThroughputRecorder::new(", "throughput is measured in a library"),
         ("std::thread::sleep(step", "the simulated step is the pipeline's"),
         ("\"traceEvents\"", "trace JSON is written by throughput::ChromeTimeline"),
         ("fn sniff", "input kinds are throughput::inputs::InputKind"),

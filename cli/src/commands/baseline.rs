@@ -3,7 +3,6 @@
 
 use ocrperf::regression;
 use std::{
-    io::Write as _,
     path::{Path, PathBuf},
     time::Instant,
 };
@@ -208,41 +207,16 @@ fn is_directory_target(path: &Path) -> bool {
         || (path.extension().is_none() && std::fs::symlink_metadata(path).is_err())
 }
 
-/// Writes the charts, `baseline.md` and `baseline.json` into `dir` as one set: each file goes
-/// to a staging directory inside `dir` first and is renamed into place only once all are
-/// written (renames need no space), `baseline.json` last. A full disk leaves the previous set,
-/// or nothing, and no staging directory.
+/// Writes the charts, `baseline.md` and `baseline.json` into `dir` as one set
+/// (`baseline.json` last, see [`metrics_schema::write_set_atomic`]).
 fn write_directory(dir: &Path, envelope: &Envelope<BaselineReport>, charts: &[charts::Chart]) -> anyhow::Result<()> {
-    crate::output::create_output_dir(dir)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".baseline-")
-        .tempdir_in(dir)
-        .with_context(|| format!("{}: cannot create a staging directory", dir.display()))?;
     let mut json = serde_json::to_vec_pretty(envelope).context("serialising the baseline")?;
     json.push(b'\n');
     let markdown = render::baseline_markdown(&envelope.report, charts);
     let mut files: Vec<(&str, &[u8])> = charts.iter().map(|c| (c.file_name.as_str(), c.svg.as_bytes())).collect();
     files.push(("baseline.md", markdown.as_bytes()));
     files.push(("baseline.json", &json));
-    for (name, bytes) in &files {
-        let target = dir.join(name);
-        let write = |path: &Path| -> std::io::Result<()> {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "inside a staging directory that is renamed into place as a whole"
-            )]
-            let mut file = std::fs::File::create(path)?;
-            file.write_all(bytes)?;
-            file.sync_all()
-        };
-        write(&staging.path().join(name)).map_err(|cause| anyhow::anyhow!("{}: {cause}", target.display()))?;
-    }
-    for (name, _) in &files {
-        let target = dir.join(name);
-        std::fs::rename(staging.path().join(name), &target)
-            .map_err(|cause| anyhow::anyhow!("{}: {cause}", target.display()))?;
-    }
-    Ok(())
+    Ok(metrics_schema::write_set_atomic(dir, &files)?)
 }
 
 fn baseline_document(report: &BaselineReport) -> Document {

@@ -4,14 +4,16 @@ use ocrperf::resource_monitor;
 use std::{
     io::{IsTerminal, Write},
     path::PathBuf,
-    process::{Child, Command},
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, Instant},
 };
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use metrics_schema::{AlertState, Envelope, HostInfo, HumanDuration, MonitorSummaryReport};
-use resource_monitor::{Monitor, MonitorConfig, Summary, Tick, default_rules, load_rules, rule_warnings};
+use resource_monitor::{
+    Control, MAX_DURATION, MAX_INTERVAL, MIN_INTERVAL, Monitor, MonitorConfig, Summary, Tick, WrappedCommand,
+    default_rules, load_rules, rule_warnings,
+};
 
 use crate::{
     Outcome,
@@ -33,29 +35,6 @@ pub(crate) struct MonitorArgs {
 enum MonitorCommand {
     /// Turn a JSONL sample file into an HTML page of charts (or, with --svg, the charts alone)
     Report(ReportArgs),
-    /// A CPU and disk load for demos and tests: busy threads plus fsynced writes
-    #[command(hide = true)]
-    Load(LoadArgs),
-}
-
-/// The least time between samples: /proc and NVML readings take a few milliseconds.
-const MIN_INTERVAL: Duration = Duration::from_millis(10);
-/// The most time between samples: one day, as the Python `ResourceMonitor` allows.
-const MAX_INTERVAL: Duration = Duration::from_secs(24 * 3600);
-/// The longest `--duration`: a year (beyond it, leave it out and stop with Ctrl-C).
-const MAX_DURATION: Duration = Duration::from_secs(31_557_600);
-
-#[derive(Debug, Args)]
-struct LoadArgs {
-    /// How long
-    #[arg(long, default_value = "3s", value_parser = duration_in(Duration::ZERO, Duration::from_secs(3600), ""))]
-    duration: HumanDuration,
-    /// Busy threads
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
-    /// Directory for the scratch file (removed at the end)
-    #[arg(long, default_value = ".")]
-    dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -110,15 +89,11 @@ struct ReportArgs {
 pub(crate) fn run(args: &MonitorArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     match &args.report {
         Some(MonitorCommand::Report(report)) => write_report(report, ui),
-        Some(MonitorCommand::Load(load)) => run_load(load),
         None => monitor(&args.run, ui),
     }
 }
 
 fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
-    // Both were checked against their ranges when parsed, so the clock arithmetic below cannot
-    // overflow.
-    let interval = args.interval.get();
     let rules = match &args.alerts {
         Some(path) => {
             let rules = load_rules(path)?;
@@ -129,16 +104,16 @@ fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         }
         None => default_rules(),
     };
-    let mut child = match args.command.split_first() {
-        Some((program, rest)) => Some(spawn(program, rest)?),
+    let mut command = match args.command.split_first() {
+        Some((program, rest)) => Some(WrappedCommand::spawn(program, rest)?),
         None => None,
     };
     let config = MonitorConfig {
-        interval,
+        interval: args.interval.get(),
         out: args.out.clone(),
         rules,
-        prometheus: args.prometheus.as_deref().map(loopback_by_default),
-        pid: args.pid.or(child.as_ref().map(Child::id)),
+        prometheus: args.prometheus.clone(),
+        pid: args.pid.or(command.as_ref().map(WrappedCommand::pid)),
         watched: if args.command.is_empty() {
             args.pid.map(|pid| format!("pid {pid}"))
         } else {
@@ -146,54 +121,34 @@ fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         },
         gpu: !args.no_gpu,
     };
-    if let Some(pid) = args.pid {
-        anyhow::ensure!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "--pid {pid}: no such process");
-    }
     interrupt::set_forwarding();
-    let mut monitor = Monitor::start(config, HostInfo::detect(), unix_ms())?;
+    let mut monitor = match Monitor::start(config, HostInfo::detect(), resource_monitor::unix_ms()) {
+        Ok(monitor) => monitor,
+        Err(err) => {
+            // Nothing will watch the command: don't leave it running unseen.
+            command.as_mut().map(WrappedCommand::kill);
+            return Err(err.into());
+        }
+    };
     if let Some(note) = monitor.gpu_note() {
         ui.note(format_args!("warning: {note}"));
     }
     if let Some(address) = monitor.prometheus_address() {
         ui.note(format_args!("serving Prometheus gauges at http://{address}/metrics"));
     }
-
-    let started = Instant::now();
-    // The last sample is taken at the deadline, however long the interval: `--interval 1h
-    // --duration 1s` samples at start and after one second.
-    let deadline = args.duration.map(|d| started + d.get());
-    let mut forwarded = 0;
-    let mut exit_code = None;
     let live = ui.live() && std::io::stderr().is_terminal();
-    for tick_index in 1u64.. {
-        // Fixed-rate ticks: the n-th sample is due at start + n × interval, whatever the last took.
-        let due = started + interval.mul_f64(tick_index as f64);
-        let due = deadline.map_or(due, |deadline| due.min(deadline));
-        while Instant::now() < due {
-            if let Some(code) = child_exit(&mut child)? {
-                exit_code = Some(code);
-                break;
-            }
-            forwarded = forward_signals(child.as_ref(), forwarded);
-            if child.is_none() && interrupt::requested() {
-                break;
-            }
-            std::thread::sleep((due - Instant::now()).min(Duration::from_millis(50)));
-        }
-        let tick =
-            monitor.tick(unix_ms()).with_context(|| "writing samples (the file ends with its last complete line)")?;
-        report_tick(ui, &tick, live, monitor.active_alerts());
-        let out_of_time = deadline.is_some_and(|deadline| Instant::now() >= deadline);
-        if exit_code.is_some() || out_of_time || (child.is_none() && interrupt::requested()) {
-            break;
-        }
-    }
+    let end = monitor
+        .run(args.duration.map(HumanDuration::get), command.as_mut(), &Interrupts, &mut |tick, active| {
+            report_tick(ui, tick, live, active);
+        })
+        .with_context(|| "writing samples (the file ends with its last complete line)")?;
     if live {
         let _ = write!(std::io::stderr(), "\r\x1b[2K");
     }
-    if out_of_time_with_child(&mut child, args) {
+    if end.command_left_running {
         ui.note(format_args!("--duration reached; the command keeps running"));
     }
+    let exit_code = end.command_exit_code;
     let report = monitor.summary(exit_code.map(i32::from));
     let fired = report.alerts.iter().any(|alert| alert.state == AlertState::Firing);
     let envelope = Envelope::for_this_machine(report);
@@ -206,41 +161,26 @@ fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Starts the command in its own process group, so a Ctrl-C at the terminal reaches ocrperf
-/// alone and is passed on once, by [`forward_signals`].
-fn spawn(program: &str, args: &[String]) -> anyhow::Result<Child> {
-    use std::os::unix::process::CommandExt as _;
-    Command::new(program).args(args).process_group(0).spawn().with_context(|| format!("cannot run `{program}`"))
-}
+/// Ctrl-C and SIGTERM, as the monitor loop asks for them: without a command they stop the run
+/// (after one last sample); with one they are passed on to it.
+struct Interrupts;
 
-/// Passes each new SIGINT/SIGTERM on to the child: the first as SIGINT, the second as SIGTERM,
-/// any later one as SIGKILL. Returns how many have been forwarded.
-fn forward_signals(child: Option<&Child>, forwarded: u32) -> u32 {
-    use nix::{sys::signal::Signal, unistd::Pid};
-    let Some(child) = child else { return forwarded };
-    let received = interrupt::signals();
-    for n in forwarded..received {
-        let signal = match n {
-            0 => Signal::SIGINT,
-            1 => Signal::SIGTERM,
-            _ => Signal::SIGKILL,
-        };
-        let _ = nix::sys::signal::kill(Pid::from_raw(child.id() as i32), signal);
+impl Control for Interrupts {
+    fn wait(&self, until: Instant) -> bool {
+        // The signal handler only sets a flag: look at it every 50 ms.
+        while !interrupt::requested() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(50)));
+        }
+        true
     }
-    received
-}
 
-/// The child's exit code once it has exited (128 + signal when a signal ended it).
-fn child_exit(child: &mut Option<Child>) -> anyhow::Result<Option<u8>> {
-    use std::os::unix::process::ExitStatusExt as _;
-    let Some(running) = child else { return Ok(None) };
-    let Some(status) = running.try_wait().context("waiting for the command")? else { return Ok(None) };
-    let code = status.code().or_else(|| status.signal().map(|signal| 128 + signal)).unwrap_or(1);
-    Ok(Some(u8::try_from(code).unwrap_or(1)))
-}
-
-fn out_of_time_with_child(child: &mut Option<Child>, args: &RunArgs) -> bool {
-    args.duration.is_some() && child.as_mut().is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    fn signals(&self) -> u32 {
+        interrupt::signals()
+    }
 }
 
 fn report_tick(ui: &Ui, tick: &Tick, live: bool, active: usize) {
@@ -366,7 +306,7 @@ fn write_report(args: &ReportArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     }
     anyhow::ensure!(!samples.is_empty(), "{}: no samples to report", args.samples.display());
     if let Some(dir) = &args.svg {
-        crate::output::create_output_dir(dir)?;
+        metrics_schema::create_output_dir(dir)?;
         for (title, svg) in resource_monitor::charts_svg(&samples, &alerts)? {
             let path = dir.join(format!("{}.svg", title.to_ascii_lowercase()));
             metrics_schema::write_atomic(&path, |out| out.write_all(svg.as_bytes()))?;
@@ -383,47 +323,4 @@ fn write_report(args: &ReportArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     metrics_schema::write_atomic(&path, |out| out.write_all(html.as_bytes()))?;
     ui.note(format_args!("wrote {}", path.display()));
     Ok(Outcome::Success)
-}
-
-/// Burns `threads` cores and writes (with fsync) 8 MiB at a time to a scratch file until the
-/// time is up, so a monitor has CPU, memory and disk activity to see.
-fn run_load(args: &LoadArgs) -> anyhow::Result<Outcome> {
-    let until = Instant::now() + args.duration.get();
-    let workers: Vec<_> = (0..args.threads)
-        .map(|_| {
-            std::thread::spawn(move || {
-                let mut x = 1u64;
-                while Instant::now() < until {
-                    for _ in 0..100_000 {
-                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    }
-                }
-                x
-            })
-        })
-        .collect();
-    let scratch = tempfile::NamedTempFile::new_in(&args.dir).context("creating the scratch file")?;
-    let block = vec![0x5au8; 8 << 20];
-    while Instant::now() < until {
-        let mut file = scratch.as_file();
-        file.write_all(&block).and_then(|()| file.sync_data()).context("writing the scratch file")?;
-        if file.metadata().map(|m| m.len()).unwrap_or(0) > 256 << 20 {
-            file.set_len(0).context("truncating the scratch file")?;
-        }
-    }
-    for worker in workers {
-        let _ = worker.join();
-    }
-    Ok(Outcome::Success)
-}
-
-/// `9400` and `:9400` mean `127.0.0.1:9400`: exposing the gauges beyond this machine is a
-/// choice the user makes by naming an address.
-fn loopback_by_default(address: &str) -> String {
-    let port = address.strip_prefix(':').unwrap_or(address);
-    if port.parse::<u16>().is_ok() { format!("127.0.0.1:{port}") } else { address.to_owned() }
-}
-
-fn unix_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
 }

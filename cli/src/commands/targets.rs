@@ -1,16 +1,13 @@
 //! `ocrperf targets`: DBNet target digests and parity, `.npy` maps, and the benchmark.
 
 use ocrperf::polygon_cache;
-use std::{
-    collections::BTreeMap,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
 use metrics_schema::{Envelope, FileDigest, TargetsBenchReport, TargetsDigestReport};
 use polygon_cache::{
-    BenchHooks, BenchOptions, EdgeDistance, Image, TargetConfig, TargetGenerator, Targets, check_dataset, check_parity,
-    digest_dataset, read_dataset, read_digests, run_bench, synthetic_dataset, write_npy,
+    BenchHooks, BenchOptions, EdgeDistance, Image, TargetConfig, TargetGenerator, check_dataset, check_parity,
+    digest_dataset, read_dataset, read_digests, run_bench, synthetic_dataset,
 };
 
 use crate::{
@@ -72,24 +69,9 @@ enum DistanceArg {
 }
 
 impl TargetOptions {
+    /// The settings, checked against the library's one range per setting.
     fn config(&self) -> anyhow::Result<TargetConfig> {
-        anyhow::ensure!(
-            self.shrink_ratio.is_finite() && (0.0..1.0).contains(&self.shrink_ratio),
-            "--shrink-ratio must be in [0, 1), got {}",
-            metrics_schema::format_number(self.shrink_ratio)
-        );
-        // `inf` and `NaN` parse as numbers: say what is wrong with them, not "must be 0 or more".
-        anyhow::ensure!(
-            self.min_text_size.is_finite(),
-            "--min-text-size must be a finite number of pixels, got {}",
-            self.min_text_size
-        );
-        anyhow::ensure!(
-            self.min_text_size >= 0.0,
-            "--min-text-size must be 0 or more pixels, got {}",
-            metrics_schema::format_number(self.min_text_size)
-        );
-        Ok(TargetConfig {
+        let config = TargetConfig {
             shrink_ratio: self.shrink_ratio,
             min_text_size: self.min_text_size,
             is_training: !self.no_validation,
@@ -99,7 +81,17 @@ impl TargetOptions {
                 DistanceArg::Euclidean => EdgeDistance::Euclidean,
             },
             ..TargetConfig::default()
-        })
+        };
+        config.validate().map_err(|err| match err {
+            // Named as the user typed it.
+            polygon_cache::Error::Setting { name, value, range } => anyhow::anyhow!(
+                "--{} must be a finite number in {range}, not {}",
+                name.replace('_', "-"),
+                metrics_schema::format_number(value)
+            ),
+            other => other.into(),
+        })?;
+        Ok(config)
     }
 
     /// Reads the data set and checks, before any work, that every image's maps fit the limits.
@@ -226,39 +218,19 @@ fn digest_document(report: &TargetsDigestReport, title: &str) -> Document {
 fn generate(args: &GenArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     let config = args.options.config()?;
     let images = args.options.read(&args.gt)?;
-    crate::output::create_output_dir(&args.out)?;
-    let generator = TargetGenerator::new(config);
     let progress = ui.progress(images.len() as u64, "gen");
-    let mut targets = Targets::default();
-    let mut files = BTreeMap::new();
-    for image in &images {
-        if interrupt::requested() {
-            break;
-        }
-        let digest = match generator.generate_into(image.height, image.width, &image.polygons, &mut targets) {
-            Ok(()) => {
-                write_maps(&args.out, &image.name, &targets)?;
-                polygon_cache::digest_targets(&targets).into()
-            }
-            Err(err) => FileDigest::Error { error: err.to_string() },
-        };
-        files.insert(image.name.clone(), digest);
-        progress.inc(1);
-    }
+    let files = polygon_cache::write_dataset_npy(
+        &images,
+        &TargetGenerator::new(config),
+        &args.out,
+        &|| progress.inc(1),
+        &interrupt::requested,
+    )?;
     progress.finish_and_clear();
     let report = TargetsDigestReport { images: files.len(), files, parity: None };
     let title = format!("Targets written to {}", args.out.display());
     ui.emit(&Envelope::for_this_machine(report.clone()), &digest_document(&report, &title))?;
     Ok(Outcome::Success)
-}
-
-fn write_maps(dir: &Path, name: &str, targets: &Targets) -> anyhow::Result<()> {
-    let stem = Path::new(name).file_stem().map_or_else(|| name.to_owned(), |s| s.to_string_lossy().into_owned());
-    for (map, values) in targets.maps() {
-        let path = dir.join(format!("{stem}.{map}.npy"));
-        metrics_schema::write_atomic(&path, |out| write_npy(out, values, targets.height(), targets.width()))?;
-    }
-    Ok(())
 }
 
 fn bench(args: &BenchArgs, ui: &Ui) -> anyhow::Result<Outcome> {

@@ -73,10 +73,11 @@ struct RunArgs {
     /// No polygon cache
     #[arg(long)]
     no_cache: bool,
-    /// Simulated accelerator time per batch (0s to 1h)
-    #[arg(long, default_value = "20ms", value_name = "DURATION",
+    /// Simulated accelerator time per batch, a duration such as 20ms (0s to 1h)
+    // `--step-ms` was its first name; it took a duration all along, so it stays as an alias.
+    #[arg(long, alias = "step-ms", default_value = "20ms", value_name = "DURATION",
           value_parser = crate::args::duration_in(std::time::Duration::ZERO, std::time::Duration::from_secs(3600), ""))]
-    step_ms: HumanDuration,
+    step: HumanDuration,
     /// Write the batch timeline as a Chrome trace (Perfetto opens it): one track per worker
     #[arg(long, value_name = "FILE")]
     chrome_trace: Option<PathBuf>,
@@ -135,7 +136,7 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         workers: args.workers,
         prefetch_factor: args.prefetch_factor,
         epochs: args.epochs,
-        step: args.step_ms.get(),
+        step: args.step.get(),
         warmup: args.warmup,
         discard_maps: args.discard_maps,
         record_events: args.events.is_some(),
@@ -160,13 +161,7 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     ui.emit(&envelope, &doc)?;
     // After the report, so that a file that cannot be written does not cost the run's figures.
     if let Some(path) = &args.events {
-        metrics_schema::write_atomic(path, |out| {
-            for event in &run.events {
-                serde_json::to_writer(&mut *out, event)?;
-                out.write_all(b"\n")?;
-            }
-            Ok(())
-        })?;
+        metrics_schema::write_atomic(path, |out| metrics_schema::batch_events::write_batch_events(out, &run.events))?;
         ui.note(format_args!("wrote {} ({} batch events)", path.display(), run.events.len()));
     }
     if let (Some(path), Some(timeline)) = (&args.chrome_trace, &run.timeline) {

@@ -63,11 +63,14 @@ const REFUSED: &[(&str, &[&str])] = &[
     ("gt: --size beyond the limit", &["targets", "digest", "--gt", "@gt/nan", "--size", "40000x40000"]),
     ("targets: --min-text-size inf", &["targets", "digest", "--gt", "@GT", "--min-text-size", "inf"]),
     ("targets: --shrink-ratio 1e308", &["targets", "digest", "--gt", "@GT", "--shrink-ratio", "1e308"]),
+    ("targets: --shrink-ratio 0", &["targets", "digest", "--gt", "@GT", "--shrink-ratio", "0"]),
     ("monitor: --duration 0s", &["monitor", "--duration", "0s", "--no-gpu"]),
     ("monitor: --duration 2^64 s", &["monitor", "--duration", "18446744073709551615s", "--no-gpu"]),
     ("monitor: --interval 2^64 s", &["monitor", "--interval", "18446744073709551615s", "--no-gpu"]),
     ("monitor: --interval 1ms", &["monitor", "--interval", "1ms", "--no-gpu"]),
-    ("throughput run: --step-ms 2^64 s", &["throughput", "run", "--step-ms", "18446744073709551615s"]),
+    ("monitor: --pid that does not exist", &["monitor", "--pid", "4294967295", "--no-gpu", "--duration", "1s"]),
+    ("monitor: a command that does not exist", &["monitor", "--no-gpu", "--", "/nonexistent/train.py"]),
+    ("throughput run: --step 2^64 s", &["throughput", "run", "--step", "18446744073709551615s"]),
     ("monitor report: two sample files concatenated", &["monitor", "report", "@monitor/concatenated.jsonl"]),
     ("monitor report: the CSV", &["monitor", "report", "@monitor/samples.csv"]),
     ("monitor report: not UTF-8", &["monitor", "report", "@monitor/not_utf8.jsonl"]),
@@ -92,6 +95,10 @@ const REFUSED: &[(&str, &[&str])] = &[
     ("baseline of batch events: batch_size 0", &["baseline", "@events/batch_size_zero.jsonl"]),
     ("baseline of batch events: a batch that takes no time", &["baseline", "@events/zero_time.jsonl"]),
     ("baseline of batch events: a batch over an hour", &["baseline", "@events/batch_over_an_hour.jsonl"]),
+    ("jsonl: a newer batch-events schema", &["throughput", "@events/future_schema.jsonl"]),
+    ("jsonl: another schema", &["throughput", "--skip-bad-lines", "@events/wrong_schema.jsonl"]),
+    ("baseline of batch events: a newer schema", &["baseline", "@events/future_schema.jsonl"]),
+    ("baseline: a batch over an hour in Lightning's log", &["baseline", "@regression/lightning_batch_over_an_hour"]),
     ("baseline: warm-up eats every sample", &["baseline", "--warmup", "1000", "@events/twenty.jsonl"]),
     (
         "baseline -o: the input itself",
@@ -342,7 +349,7 @@ fn one_signal_stops_a_blocked_command() {
     assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     for command in [
         vec!["trace".to_owned(), "analyze".to_owned(), fifo.display().to_string()],
-        ["throughput", "run", "--step-ms", "1h", "--epochs", "1", "--format", "table"].map(str::to_owned).to_vec(),
+        ["throughput", "run", "--step", "1h", "--epochs", "1", "--format", "table"].map(str::to_owned).to_vec(),
     ] {
         let child = std::process::Command::new(crate::ocrperf_path())
             .args(&command)

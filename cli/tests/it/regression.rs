@@ -304,15 +304,18 @@ fn throughput_run_writes_batch_events_for_the_gate() {
                 "1",
                 "--epochs",
                 "1",
-                "--step-ms",
+                "--step",
                 "1ms",
                 "--events",
             ])
             .arg(&events),
         0,
     );
-    let lines: Vec<serde_json::Value> =
+    let all: Vec<serde_json::Value> =
         std::fs::read_to_string(&events).unwrap().lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    // The schema line first, then one event per batch.
+    assert_eq!(all[0]["schema"], "ocrperf.batch-events.v1");
+    let lines = &all[1..];
     assert_eq!(lines.len(), 25, "200 built-in images in batches of 8");
     assert_eq!(lines[3]["step"], 3);
     assert_eq!(lines[3]["batch_size"], 8);

@@ -82,19 +82,7 @@ fn the_built_in_run_writes_a_chrome_trace_with_a_track_per_worker() {
     let trace = dir.path().join("timeline.json");
     let output = run(
         ocrperf()
-            .args([
-                "throughput",
-                "run",
-                "--workers",
-                "2",
-                "--epochs",
-                "2",
-                "--step-ms",
-                "1ms",
-                "--format",
-                "json",
-                "-q",
-            ])
+            .args(["throughput", "run", "--workers", "2", "--epochs", "2", "--step", "1ms", "--format", "json", "-q"])
             .arg("--chrome-trace")
             .arg(&trace),
         0,
@@ -113,7 +101,7 @@ fn the_built_in_run_writes_a_chrome_trace_with_a_track_per_worker() {
 
 #[test]
 fn discarding_maps_still_counts_every_sample() {
-    let args = ["throughput", "run", "--workers", "2", "--epochs", "2", "--step-ms", "0ms", "--batch-size", "7"];
+    let args = ["throughput", "run", "--workers", "2", "--epochs", "2", "--step", "0ms", "--batch-size", "7"];
     let output = run(ocrperf().args(args).args(["--discard-maps", "--format", "json", "-q"]), 0);
     let report = json(&output);
     // 200 images in batches of 7: 28 full batches and one of 4, twice.
@@ -129,7 +117,7 @@ fn bad_numbers_are_usage_errors() {
         &["run", "--prefetch-factor", "0"],
         &["run", "--epochs", "0"],
         &["run", "--cache-mb", "0"],
-        &["run", "--step-ms", "soon"],
+        &["run", "--step", "soon"],
         &["--batch-size", "0", "trace.json"],
     ] {
         let output = run(ocrperf().arg("throughput").args(args), 2);
@@ -145,7 +133,7 @@ fn a_chrome_trace_on_a_full_disk_exits_2_after_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let small = dir.path().join("small");
     let command = format!(
-        "head -c 60000 /dev/zero > '{small}/filler'; '{bin}' throughput run --workers 2 --epochs 1 --step-ms 0ms \
+        "head -c 60000 /dev/zero > '{small}/filler'; '{bin}' throughput run --workers 2 --epochs 1 --step 0ms \
          --format json -q --chrome-trace '{small}/timeline.json'; echo rc=$?; ls -A '{small}'",
         small = small.display(),
         bin = crate::ocrperf_path(),

@@ -4,12 +4,14 @@
   (``MakeSegDetectionData``, ``MakeBorderMap``) and ``DBTargets`` (both steps, cached);
 - :mod:`ocrperf.dbnet.paddle`: the same for PaddleOCR (``MakeBorderMap``, ``MakeShrinkMap``);
 - :mod:`ocrperf.lightning`: ``Throughput``, ``Profiler`` and ``ResourceMonitor`` callbacks;
+- :class:`BatchEventWriter`: the batch-event file ``ocrperf throughput``, ``baseline`` and
+  ``regress`` read, for a training loop without Lightning;
 - the ``ocrperf`` command (``ocrperf --help``), installed with the package.
 
 The work runs in Rust (``ocrperf._native``) with the GIL released, so DataLoader workers and
 threads scale, and the maps come back as NumPy arrays without a copy.
 """
 
-from ocrperf._native import __version__
+from ocrperf._native import BatchEventWriter, __version__
 
-__all__ = ["__version__"]
+__all__ = ["BatchEventWriter", "__version__"]

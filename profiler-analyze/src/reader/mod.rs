@@ -5,8 +5,7 @@ mod scan;
 
 use std::{
     borrow::Cow,
-    fs::File,
-    io::{BufRead, BufReader, Read},
+    io::Read,
     path::{Path, PathBuf},
     sync::{
         Arc,
@@ -53,22 +52,15 @@ pub struct ReadOptions {
 /// `-` reads standard input.
 pub fn read_trace(path: &Path, options: ReadOptions, progress: &mut dyn FnMut(u64) -> bool) -> Result<Trace, Error> {
     let io_error = |cause| Error::Io { path: path.to_owned(), cause };
-    if metrics_schema::text::is_stdin(path) {
-        // Standard input, gzip recognised by its bytes; progress counts uncompressed bytes.
-        let (reader, _) = metrics_schema::text::open_input(path).map_err(io_error)?;
-        return read_from(reader, path, options, progress);
-    }
-    let file = File::open(path).map_err(io_error)?;
+    // The one opener of every input (`-`, gzip by its bytes), with the bytes counted as they
+    // come off the disk, so progress is the file's (compressed) bytes.
     let counter = Arc::new(AtomicU64::new(0));
-    let mut buffered = BufReader::with_capacity(256 * 1024, Counting { inner: file, count: Arc::clone(&counter) });
-    let is_gzip = buffered.fill_buf().map_err(io_error)?.starts_with(&[0x1f, 0x8b]);
-    let mut file_progress = |_: u64| progress(counter.load(Ordering::Relaxed));
-    if is_gzip {
-        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
-        read_from(decoder, path, options, &mut file_progress)
-    } else {
-        read_from(buffered, path, options, &mut file_progress)
-    }
+    let (reader, _) = metrics_schema::text::open_input_through(path, |source| Counting {
+        inner: source,
+        count: Arc::clone(&counter),
+    })
+    .map_err(io_error)?;
+    read_from(reader, path, options, &mut |_: u64| progress(counter.load(Ordering::Relaxed)))
 }
 
 /// Reads a trace from any byte source; `source` names it in errors. `progress` gets the

@@ -5,12 +5,11 @@
 //! way round) and a step can have several rows. Each non-empty cell is one sample of its
 //! column at that row's `step`. `epoch` and `step` themselves are not metrics.
 
-use std::{
-    io::{self, BufRead, Read},
-    path::Path,
-};
+use std::path::Path;
 
-use super::{ReadOptions, lines::MAX_LINE};
+use metrics_schema::lightning_csv::{CsvError, MetricsCsv, TRAIN_BATCHES, TRAIN_SAMPLES, TRAIN_TIME, TrainCounters};
+
+use super::ReadOptions;
 use crate::{Error, Hint, Place, Point, RunMetrics, SourceFile};
 
 /// Columns that index rows rather than measure anything.
@@ -21,62 +20,59 @@ const INDEX_COLUMNS: &[&str] = &["step", "epoch"];
 /// # Errors
 /// [`Error::Unsupported`] for another kind of CSV, [`Error::Io`] when it cannot be read.
 pub fn check_header(path: &Path) -> Result<(), Error> {
-    let reader = super::open_text(path, &ReadOptions::default())?;
-    let mut first = Vec::new();
-    reader.take(MAX_LINE as u64).read_until(b'\n', &mut first).map_err(|cause| Error::io(path, cause))?;
-    let first = String::from_utf8_lossy(&first);
-    let has_step =
-        first.trim_start_matches('\u{feff}').trim_end().split(',').any(|name| name.trim_matches('"') == "step");
-    if has_step {
-        Ok(())
-    } else {
-        Err(Error::Unsupported {
-            path: path.to_owned(),
-            message: "a CSV file without a `step` column is not a Lightning metrics.csv".to_owned(),
-        })
-    }
+    open(path, &ReadOptions::default()).map(drop)
 }
 
-/// Reads a `metrics.csv` into `run`.
+/// The file's rows, after a header with a `step` column.
+fn open<'a>(
+    path: &Path,
+    options: &ReadOptions<'a>,
+) -> Result<(MetricsCsv<Box<dyn std::io::BufRead + 'a>>, usize), Error> {
+    let not_lightning = || Error::Unsupported {
+        path: path.to_owned(),
+        message: "a CSV file without a `step` column is not a Lightning metrics.csv".to_owned(),
+    };
+    let csv = match MetricsCsv::new(super::open_text(path, options)?) {
+        Ok(csv) => csv,
+        // A header that is not CSV text is not Lightning's either.
+        Err(CsvError::Malformed { .. }) => return Err(not_lightning()),
+        Err(err) => return Err(csv_error(path, err)),
+    };
+    let step = csv.column("step").ok_or_else(not_lightning)?;
+    Ok((csv, step))
+}
+
+/// Reads a `metrics.csv` into `run`. Where the file has the counters of Lightning's
+/// `ThroughputMonitor` (`train/time`, `train/batches`, `train/samples`), they are checked as
+/// `ocrperf throughput` checks them ([`TrainCounters`]): counters that contradict each other,
+/// or a batch over an hour, are damage at their line.
 ///
 /// # Errors
 /// [`Error::Unsupported`] without a `step` column, [`Error::Damaged`] naming the line for a row
-/// with the wrong number of fields or a cell that is not a number.
+/// with the wrong number of fields, a cell that is not a number, or impossible counters.
 pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Result<(), Error> {
-    check_header(path)?;
+    let (mut csv, step_column) = open(path, options)?;
     let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     run.files.push(SourceFile { path: path.display().to_string(), format: "lightning-csv", bytes });
-    let reader = super::open_text(path, options)?;
-    let mut csv =
-        csv::ReaderBuilder::new().has_headers(true).from_reader(LineLimit { inner: reader, since_newline: 0 });
     let damaged = |place: Place, message: String| Error::damaged(path, place, message);
-    let headers = csv.headers().map_err(|err| csv_error(path, &err))?.clone();
-    let names: Vec<String> = headers.iter().map(|name| name.trim_start_matches('\u{feff}').to_owned()).collect();
-    let step_column = names.iter().position(|name| name == "step").unwrap_or(0);
+    let names = csv.columns().to_vec();
+    let counter_columns = match (csv.column(TRAIN_TIME), csv.column(TRAIN_BATCHES), csv.column(TRAIN_SAMPLES)) {
+        (Some(time), Some(batches), Some(samples)) => Some([time, batches, samples]),
+        _ => None,
+    };
+    let mut counters = TrainCounters::default();
     let durations: Vec<bool> = names.iter().map(|name| super::is_duration(name, Hint::default())).collect();
     let source = path.display().to_string();
-    let mut record = csv::StringRecord::new();
-    // The csv crate gives the first record after the header the header's own position; a
-    // record is always at least one line after the previous one.
-    let mut last_line = 1;
-    loop {
-        match csv.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {}
-            Err(err) => return Err(csv_error(path, &err)),
-        }
-        let place = record.position().map_or(Place::File, |position| {
-            last_line = position.line().max(last_line + 1);
-            Place::Line { line: last_line, offset: position.byte() }
-        });
-        let step_text = record.get(step_column).unwrap_or_default();
+    while let Some(row) = csv.next_row().map_err(|err| csv_error(path, err))? {
+        let place = Place::Line { line: row.line, offset: row.offset };
+        let step_text = row.get(step_column);
         if step_text.is_empty() {
             continue;
         }
         let step = step_text.parse::<f64>().ok().filter(|step| step.is_finite()).ok_or_else(|| {
             damaged(place, format!("step `{}` is not a number", metrics_schema::text::shown(step_text)))
         })? as i64;
-        for (column, cell) in record.iter().enumerate() {
+        for (column, cell) in row.cells().enumerate() {
             let name = &names[column];
             if cell.is_empty() || INDEX_COLUMNS.contains(&name.as_str()) {
                 continue;
@@ -90,51 +86,24 @@ pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Res
             // NaN and infinities are kept as logged: the summary leaves them out and says so.
             run.push(name, Point { step, wall_time: f64::NAN, value }, Hint::default(), &source);
         }
-    }
-}
-
-fn csv_error(path: &Path, err: &csv::Error) -> Error {
-    let place =
-        err.position().map_or(Place::File, |position| Place::Line { line: position.line(), offset: position.byte() });
-    match err.kind() {
-        csv::ErrorKind::Io(cause)
-            if cause.kind() == io::ErrorKind::InvalidData && cause.to_string().contains("line longer") =>
-        {
-            Error::damaged(path, place, cause.to_string())
-        }
-        csv::ErrorKind::Io(cause) => Error::damaged(path, place, format!("cannot read on: {cause}")),
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
-            Error::damaged(path, place, format!("row has {len} fields, the header has {expected_len}"))
-        }
-        csv::ErrorKind::Utf8 { .. } => Error::damaged(path, place, "not UTF-8 text".to_owned()),
-        _ => Error::damaged(path, place, err.to_string()),
-    }
-}
-
-/// Fails a read once a line grows past [`MAX_LINE`]: the csv parser would otherwise buffer a
-/// file without newlines whole.
-struct LineLimit<R> {
-    inner: R,
-    since_newline: usize,
-}
-
-impl<R: BufRead> Read for LineLimit<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let read = self.inner.read(buf)?;
-        for &byte in &buf[..read] {
-            if byte == b'\n' {
-                self.since_newline = 0;
-            } else {
-                self.since_newline += 1;
+        if let Some([time, batches, samples]) = counter_columns {
+            let cells = [row.get(time), row.get(batches), row.get(samples)];
+            // Rows that log no counters (validation rows), or a NaN the summary counts, are
+            // left to the series above.
+            if let [Ok(time), Ok(batches), Ok(samples)] = cells.map(|cell| TrainCounters::parse("", cell)) {
+                let advance = counters.advance(time, batches as u64, samples as u64);
+                advance.map_err(|message| damaged(place, message))?;
             }
         }
-        if self.since_newline > MAX_LINE {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("line longer than {} MiB; is this the right file?", MAX_LINE >> 20),
-            ));
-        }
-        Ok(read)
+    }
+    Ok(())
+}
+
+fn csv_error(path: &Path, err: CsvError) -> Error {
+    match err {
+        CsvError::Io { line, offset, cause } => super::read_error(path, Place::Line { line, offset }, cause),
+        CsvError::Malformed { line, offset, message } => Error::damaged(path, Place::Line { line, offset }, message),
+        other => Error::damaged(path, Place::File, other.to_string()),
     }
 }
 
@@ -170,6 +139,20 @@ mod tests {
     }
 
     #[test]
+    fn throughput_counters_are_checked_as_throughput_checks_them() {
+        let header = "epoch,step,train/time,train/batches,train/samples\n";
+        let run = read_text(&format!("{header}0,9,5,10,80\n0,19,10,20,160\n")).unwrap();
+        assert_eq!(run.series["train/time"].values(), [5.0, 10.0]);
+        // A batch over an hour: the limit `ocrperf throughput` applies holds here too.
+        let err = read_text(&format!("{header}0,9,5,10,80\n0,10,3700,11,88\n")).unwrap_err().to_string();
+        assert!(err.ends_with("metrics.csv:3: 3695 s per batch, beyond the limit of 3600 s (one hour)"), "{err}");
+        let err = read_text(&format!("{header}0,9,5,10,80\n0,19,3,20,160\n")).unwrap_err().to_string();
+        assert!(err.ends_with("metrics.csv:3: train/time goes back from 5 to 3 while the other counters go on; these columns only grow (a restart resets train/time and train/batches together)"), "{err}");
+        // A new fit in the same file restarts the counters.
+        assert!(read_text(&format!("{header}0,9,5,10,80\n0,9,5,10,80\n0,9,4,9,72\n")).is_ok());
+    }
+
+    #[test]
     fn bad_rows_name_their_line() {
         let err = read_text("step,a\n1,2\n2,x\n").unwrap_err().to_string();
         assert!(err.ends_with("metrics.csv:3: column `a`: `x` is not a number"), "{err}");
@@ -188,7 +171,7 @@ mod tests {
         let mut negative_loss = read_text("step,train/loss\n1,-0.5\n").unwrap();
         assert_eq!(negative_loss.series.remove("train/loss").unwrap().values(), [-0.5], "not a duration");
         let mut long = "step,a\n".to_owned();
-        long.push_str(&"9".repeat(MAX_LINE + 10));
+        long.push_str(&"9".repeat(metrics_schema::text::MAX_LINE + 10));
         let err = read_text(&long).unwrap_err().to_string();
         assert!(err.contains("line longer than 1 MiB"), "{err}");
     }

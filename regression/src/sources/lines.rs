@@ -42,16 +42,21 @@ impl<R: BufRead> Lines<R> {
                 place: Place::Line { line: line.number, offset: line.offset },
                 complete: line.complete,
             })),
-            Err(LineError::TooLong { line, offset }) => Err(Error::damaged(
-                &self.path,
-                Place::Line { line, offset },
-                format!("line longer than {} MiB; is this the right file?", MAX_LINE >> 20),
-            )),
-            Err(LineError::Io { line, offset, cause }) => {
-                Err(super::read_error(&self.path, Place::Line { line, offset }, cause))
-            }
-            Err(other) => Err(Error::damaged(&self.path, Place::Line { line: 0, offset: 0 }, other.to_string())),
+            Err(err) => Err(line_error(&self.path, err)),
         }
+    }
+}
+
+/// A line that could not be read, as this crate's error at its place.
+pub(crate) fn line_error(path: &Path, err: LineError) -> Error {
+    match err {
+        LineError::TooLong { line, offset } => Error::damaged(
+            path,
+            Place::Line { line, offset },
+            format!("line longer than {} MiB; is this the right file?", MAX_LINE >> 20),
+        ),
+        LineError::Io { line, offset, cause } => super::read_error(path, Place::Line { line, offset }, cause),
+        other => Error::damaged(path, Place::Line { line: 0, offset: 0 }, other.to_string()),
     }
 }
 

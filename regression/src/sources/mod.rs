@@ -127,12 +127,12 @@ pub(crate) fn read_error(path: &Path, place: crate::Place, cause: io::Error) -> 
     }
 }
 
-/// Opens a file for streaming, through gzip when it starts with gzip's magic bytes
-/// ([`metrics_schema::text::decode`], the one place that decides).
+/// Opens a file for streaming through the one opener of text inputs
+/// ([`metrics_schema::text::open_input_through`]: gzip by its magic bytes, `-` for standard
+/// input), metered for progress before decompression.
 pub(crate) fn open_text<'a>(path: &Path, options: &ReadOptions<'a>) -> Result<Box<dyn BufRead + 'a>, Error> {
-    let file = File::open(path).map_err(|cause| Error::io(path, cause))?;
-    let (reader, _) =
-        metrics_schema::text::decode(Meter::new(file, options)).map_err(|cause| Error::io(path, cause))?;
+    let (reader, _) = metrics_schema::text::open_input_through(path, |source| Meter::new(source, options))
+        .map_err(|cause| Error::io(path, cause))?;
     Ok(reader)
 }
 

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, io::Read, path::Path};
 
 use metrics_schema::{
-    AlertState, BatchEvent, Direction, Envelope, HostInfo, MONITOR_SAMPLES_SCHEMA, MetricsReport, MonitorLine,
+    AlertState, Direction, Envelope, HostInfo, MONITOR_SAMPLES_SCHEMA, MetricsReport, MonitorLine,
     MonitorSummaryReport, PhaseReport, Recommendation, Report, ReportKind, Severity, TargetsBenchReport,
     TargetsDigestReport, ThroughputReport, TraceAnalysisReport, TraceDiffReport, Unit, peek_schema,
 };
@@ -28,7 +28,7 @@ pub fn sniff(path: &Path) -> Result<Option<Format>, Error> {
     if first_line.contains(MONITOR_SAMPLES_SCHEMA) {
         return Ok(Some(Format::MonitorSamples));
     }
-    if first_line.starts_with('{') && first_line.contains("\"data_wait_s\"") && first_line.contains("\"compute_s\"") {
+    if metrics_schema::batch_events::is_batch_events_line(first_line) {
         return Ok(Some(Format::BatchEvents));
     }
     Ok(match schema_of(path, &head, whole) {
@@ -365,20 +365,25 @@ const BATCH_SERIES: &[(&str, Unit, Direction)] = &[
     ("batch.gpu_mem_bytes", Unit::Bytes, Direction::Info),
 ];
 
+/// Batch events through the one reader of the format
+/// ([`metrics_schema::batch_events::BatchEventReader`]), which checks each event as `ocrperf
+/// throughput` does.
 fn read_batch_events(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Result<(), Error> {
-    let mut lines = Lines::new(super::open_text(path, options)?, path);
+    use metrics_schema::batch_events::{BatchEventError, BatchEventReader};
+    let mut events = BatchEventReader::new(super::open_text(path, options)?);
     let source = path.display().to_string();
-    while let Some(line) = lines.next_line()? {
-        if line.text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let event: BatchEvent = match serde_json::from_slice(line.text) {
-            Ok(event) => event,
-            Err(_) if !line.complete => break,
-            Err(err) => return Err(Error::damaged(path, line.place, json_message(&err))),
+    loop {
+        let at = match events.next_event() {
+            Ok(Some(at)) => at,
+            Ok(None) => return Ok(()),
+            Err(BatchEventError::Read(err)) => return Err(super::lines::line_error(path, err)),
+            Err(
+                BatchEventError::BadLine { line, offset, message }
+                | BatchEventError::WrongSchema { line, offset, message },
+            ) => return Err(Error::damaged(path, Place::Line { line, offset }, message)),
+            Err(other) => return Err(Error::damaged(path, Place::File, other.to_string())),
         };
-        // The check `ocrperf throughput` makes of every event, too.
-        event.validate().map_err(|message| Error::damaged(path, line.place, message))?;
+        let event = at.event;
         let (wait, compute) = (event.data_wait_s, event.compute_s);
         let time = wait + compute;
         let values = [
@@ -395,16 +400,6 @@ fn read_batch_events(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetric
                 run.push(name, Point { step: event.step as i64, wall_time, value }, Hint::known(unit, better), &source);
             }
         }
-    }
-    Ok(())
-}
-
-/// serde_json's message without its own " at line L column C" (the caller names the line).
-fn json_message(err: &serde_json::Error) -> String {
-    let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(at) => text[..at].to_owned(),
-        None => text,
     }
 }
 
@@ -467,6 +462,25 @@ mod tests {
             let err = read(&bad, Format::BatchEvents, &ReadOptions::default(), &mut RunMetrics::default()).unwrap_err();
             assert!(err.to_string().contains(&format!("bad.jsonl:1: {message}")), "{err}");
         }
+    }
+
+    #[test]
+    fn batch_events_with_a_header_are_sniffed_and_read_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = "{\"step\":0,\"batch_size\":8,\"data_wait_s\":0.1,\"compute_s\":0.3}\n";
+        let header = format!(
+            "{{\"schema\":\"{}\",\"tool_version\":\"0.1.0\"}}\n",
+            metrics_schema::batch_events::BATCH_EVENTS_SCHEMA
+        );
+        let path = write(dir.path(), "b.jsonl", &format!("{header}{line}"));
+        assert_eq!(sniff(&path).unwrap(), Some(Format::BatchEvents));
+        let mut run = RunMetrics::default();
+        read(&path, Format::BatchEvents, &ReadOptions::default(), &mut run).unwrap();
+        assert_eq!(run.series["batch.batch_size"].values(), [8.0]);
+        let newer = write(dir.path(), "n.jsonl", &format!("{}{line}", header.replace(".v1", ".v2")));
+        assert_eq!(sniff(&newer).unwrap(), Some(Format::BatchEvents));
+        let err = read(&newer, Format::BatchEvents, &ReadOptions::default(), &mut RunMetrics::default()).unwrap_err();
+        assert!(err.to_string().ends_with("n.jsonl:1: schema `ocrperf.batch-events.v2` is newer than this ocrperf reads (`ocrperf.batch-events.v1`); update ocrperf"), "{err}");
     }
 
     #[test]

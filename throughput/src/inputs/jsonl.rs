@@ -1,13 +1,14 @@
-//! JSONL batch events (`metrics_schema::BatchEvent`, one object per line).
+//! JSONL batch events, read by the one reader of the format
+//! ([`metrics_schema::batch_events::BatchEventReader`]).
 
 use std::{path::Path, time::Duration};
 
 use metrics_schema::{
-    BatchEvent,
-    text::{LineError, Lines, MAX_LINE, open_input},
+    batch_events::{BatchEventError, BatchEventReader},
+    text::{LineError, MAX_LINE, open_input},
 };
 
-use crate::{BatchTiming, Error, ThroughputMonitor};
+use crate::{BatchTiming, Error, ThroughputRecorder};
 
 /// Counts of one file's lines, and what looked wrong but was kept.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -21,38 +22,48 @@ pub struct JsonlStats {
     pub warnings: Vec<String>,
 }
 
-/// Feeds every event of `path` (`-` is standard input; gzip is recognised) to `monitor`. A bad
-/// line is an error naming `file:line`, unless `skip_bad_lines`, which counts it instead. Blank
-/// lines and a byte-order mark are ignored; a line longer than
-/// [`MAX_LINE`] is an error.
-pub fn read_events(path: &Path, monitor: &mut ThroughputMonitor, skip_bad_lines: bool) -> Result<JsonlStats, Error> {
+/// Feeds every event of `path` (`-` is standard input; gzip is recognised) to `recorder`. A
+/// bad line is an error naming `file:line`, unless `skip_bad_lines`, which counts it instead; a
+/// header of another schema is always an error. Blank lines and a byte-order mark are
+/// ignored; a line longer than [`MAX_LINE`] is an error.
+pub fn read_events(path: &Path, recorder: &mut ThroughputRecorder, skip_bad_lines: bool) -> Result<JsonlStats, Error> {
     let (reader, _) = open_input(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
-    let mut lines = Lines::new(reader);
+    let mut events = BatchEventReader::new(reader);
     let mut stats = JsonlStats::default();
     let bad = |line: u64, message: String| Error::BadLine { path: path.to_owned(), line, message };
     let (mut last_step, mut backwards, mut first_backwards) = (None::<u64>, 0u64, 0u64);
-    while let Some(line) = lines.next_line().map_err(|err| line_error(path, err))? {
-        if line.is_blank() {
-            continue;
-        }
-        let parsed = line.text().and_then(|text| parse(text.as_bytes()));
-        match parsed {
-            Ok((step, timing)) => {
-                if last_step.is_some_and(|last| step <= last) {
-                    backwards += 1;
-                    if first_backwards == 0 {
-                        first_backwards = line.number;
-                    }
-                }
-                last_step = Some(step);
-                monitor.record(timing);
-                stats.events += 1;
+    loop {
+        let at = match events.next_event() {
+            Ok(Some(at)) => at,
+            Ok(None) => break,
+            Err(BatchEventError::BadLine { .. }) if skip_bad_lines => {
+                stats.skipped += 1;
+                continue;
             }
-            // A last line cut off mid-write (a run still going, or killed) is not damage.
-            Err(_) if !line.complete => break,
-            Err(_) if skip_bad_lines => stats.skipped += 1,
-            Err(message) => return Err(bad(line.number, message)),
+            Err(
+                BatchEventError::BadLine { line, message, .. } | BatchEventError::WrongSchema { line, message, .. },
+            ) => {
+                return Err(bad(line, message));
+            }
+            Err(BatchEventError::Read(err)) => return Err(line_error(path, err)),
+            Err(other) => return Err(bad(0, other.to_string())),
+        };
+        let event = at.event;
+        if last_step.is_some_and(|last| event.step <= last) {
+            backwards += 1;
+            if first_backwards == 0 {
+                first_backwards = at.line;
+            }
         }
+        last_step = Some(event.step);
+        recorder.record(BatchTiming {
+            data_wait: Duration::from_secs_f64(event.data_wait_s),
+            compute: Duration::from_secs_f64(event.compute_s),
+            samples: event.batch_size,
+            bytes: None,
+            accelerator_bytes: event.gpu_mem_bytes,
+        });
+        stats.events += 1;
     }
     if backwards > 0 {
         stats.warnings.push(format!(
@@ -80,33 +91,14 @@ pub(crate) fn line_error(path: &Path, err: LineError) -> Error {
     Error::BadLine { path: path.to_owned(), line, message }
 }
 
-/// One event, checked by [`BatchEvent::validate`] (the same check `ocrperf baseline` makes).
-fn parse(line: &[u8]) -> Result<(u64, BatchTiming), String> {
-    let event: BatchEvent = serde_json::from_slice(line).map_err(|err| {
-        let text = err.to_string();
-        text.rfind(" at line ").map_or(text.clone(), |at| text[..at].to_owned())
-    })?;
-    event.validate()?;
-    Ok((
-        event.step,
-        BatchTiming {
-            data_wait: Duration::from_secs_f64(event.data_wait_s),
-            compute: Duration::from_secs_f64(event.compute_s),
-            samples: event.batch_size,
-            bytes: None,
-            accelerator_bytes: event.gpu_mem_bytes,
-        },
-    ))
-}
-
 #[cfg(test)]
 #[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
-    use crate::MonitorSettings;
+    use crate::RecorderSettings;
 
-    fn monitor() -> ThroughputMonitor {
-        ThroughputMonitor::new(MonitorSettings { memory_every: 0, ..Default::default() })
+    fn recorder() -> ThroughputRecorder {
+        ThroughputRecorder::new(RecorderSettings { memory_every: 0, ..Default::default() })
     }
 
     #[test]
@@ -121,29 +113,29 @@ mod tests {
              {\"step\": 3, \"batch_size\": 8}\n",
         )
         .unwrap();
-        let err = read_events(&path, &mut monitor(), false).unwrap_err().to_string();
+        let err = read_events(&path, &mut recorder(), false).unwrap_err().to_string();
         assert!(
             err.ends_with("events.jsonl:4: `data_wait_s` must be a non-negative number of seconds, got -1"),
             "{err}"
         );
-        let mut m = monitor();
+        let mut m = recorder();
         let stats = read_events(&path, &mut m, true).unwrap();
         assert_eq!((stats.events, stats.skipped), (2, 2));
         let report = m.report("x");
         assert_eq!((report.batches, report.samples), (2, 16));
         assert_eq!(report.memory.accelerator_peak_bytes, Some(1000));
         std::fs::write(&path, "{\"step\": 0}\n").unwrap();
-        let err = read_events(&path, &mut monitor(), false).unwrap_err().to_string();
+        let err = read_events(&path, &mut recorder(), false).unwrap_err().to_string();
         assert!(err.contains("events.jsonl:1: missing field `batch_size`"), "{err}");
         std::fs::write(&path, "").unwrap();
-        assert!(read_events(&path, &mut monitor(), false).unwrap_err().to_string().contains("no batch events"));
+        assert!(read_events(&path, &mut recorder(), false).unwrap_err().to_string().contains("no batch events"));
     }
 
     fn first_error(text: &str) -> String {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
         std::fs::write(&path, text).unwrap();
-        let err = read_events(&path, &mut monitor(), false).unwrap_err().to_string();
+        let err = read_events(&path, &mut recorder(), false).unwrap_err().to_string();
         err.rsplit_once("events.jsonl").unwrap().1.to_owned()
     }
 
@@ -180,12 +172,38 @@ mod tests {
     }
 
     #[test]
+    fn a_header_is_read_and_a_wrong_schema_refused_even_when_skipping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("events.jsonl");
+        let event = metrics_schema::BatchEvent {
+            step: 0,
+            batch_size: 8,
+            data_wait_s: 0.01,
+            compute_s: 0.04,
+            t_start: None,
+            gpu_mem_bytes: None,
+        };
+        metrics_schema::write_atomic(&path, |out| metrics_schema::batch_events::write_batch_events(out, &[event]))
+            .unwrap();
+        assert_eq!(read_events(&path, &mut recorder(), false).unwrap().events, 1);
+        std::fs::write(&path, "{\"schema\":\"ocrperf.throughput.v1\"}\n").unwrap();
+        let err = read_events(&path, &mut recorder(), true).unwrap_err().to_string();
+        assert!(
+            err.ends_with(
+                "events.jsonl:1: schema `ocrperf.throughput.v1`, not batch events (`ocrperf.batch-events.v1`); is \
+                 this the right file?"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_bom_is_skipped_and_an_endless_line_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.jsonl");
         std::fs::write(&path, "\u{feff}{\"step\": 0, \"batch_size\": 8, \"data_wait_s\": 0.01, \"compute_s\": 0.04}\n")
             .unwrap();
-        assert_eq!(read_events(&path, &mut monitor(), false).unwrap().events, 1);
+        assert_eq!(read_events(&path, &mut recorder(), false).unwrap().events, 1);
         assert_eq!(
             first_error(&"x".repeat(metrics_schema::text::MAX_LINE + 10)),
             ":1: longer than 1 MiB without a newline; is this the right file?"
@@ -200,7 +218,7 @@ mod tests {
             format!("{{\"step\": {step}, \"batch_size\": 8, \"data_wait_s\": 0.01, \"compute_s\": 0.04}}\n")
         };
         std::fs::write(&path, [0, 1, 2, 1, 2, 3].map(line).concat()).unwrap();
-        let stats = read_events(&path, &mut monitor(), false).unwrap();
+        let stats = read_events(&path, &mut recorder(), false).unwrap();
         assert_eq!(stats.events, 6);
         assert_eq!(stats.warnings.len(), 1);
         assert!(stats.warnings[0].ends_with("events.jsonl:4: `step` repeats or goes backwards (1 line); two runs in one file? every line was counted"), "{}", stats.warnings[0]);

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::{BatchTiming, ThroughputMonitor};
+use crate::{BatchTiming, ThroughputRecorder};
 
 /// One step of a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,10 +19,10 @@ pub struct TraceStep {
 }
 
 /// Feeds each step as a batch of `batch_size` samples; returns how many.
-pub fn record_steps(steps: &[TraceStep], batch_size: u64, monitor: &mut ThroughputMonitor) -> usize {
+pub fn record_steps(steps: &[TraceStep], batch_size: u64, recorder: &mut ThroughputRecorder) -> usize {
     for step in steps {
         let wait = step.data_wait.min(step.duration);
-        monitor.record(BatchTiming {
+        recorder.record(BatchTiming {
             data_wait: wait,
             compute: step.duration - wait,
             samples: batch_size,

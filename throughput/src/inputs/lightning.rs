@@ -1,5 +1,6 @@
-//! Lightning `CSVLogger` `metrics.csv` with the columns `ThroughputMonitor` logs
-//! (`train/time`, `train/batches`, `train/samples`, cumulative since the start of training).
+//! Lightning `CSVLogger` `metrics.csv` with the columns Lightning's `ThroughputMonitor` logs
+//! (`train/time`, `train/batches`, `train/samples`, cumulative since the start of training),
+//! read by the one reader of the format ([`metrics_schema::lightning_csv`]).
 //!
 //! Each logged row closes an interval of batches; every batch in it gets the interval's mean
 //! time. Lightning measures no data wait, so all of it counts as compute, and percentiles are
@@ -8,15 +9,11 @@
 use std::{path::Path, time::Duration};
 
 use metrics_schema::{
-    MAX_STEP_SECONDS,
-    text::{Lines, open_input},
+    lightning_csv::{CsvError, MetricsCsv, TRAIN_BATCHES, TRAIN_SAMPLES, TRAIN_TIME, TrainCounters},
+    text::open_input,
 };
 
-use crate::{BatchTiming, Error, ThroughputMonitor};
-
-/// The most batches one logged row may close: Lightning logs every few dozen steps, so more
-/// than this between two rows is a damaged file, not a run.
-const MAX_BATCHES_PER_ROW: u64 = 10_000_000;
+use crate::{BatchTiming, Error, ThroughputRecorder};
 
 /// What a `metrics.csv` held.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,26 +27,24 @@ pub struct LightningStats {
     pub warnings: Vec<String>,
 }
 
-/// Feeds the batches of a `metrics.csv` (`-` is standard input).
+/// Feeds the batches of a `metrics.csv` (`-` is standard input) to `recorder`.
 ///
 /// The counters are cumulative. When `train/time` and `train/batches` both go back, a new fit
 /// started in the same file: the counters restart there, and a warning says so. When only one
 /// of them goes back, or `train/samples` does while batches rise, the file contradicts itself:
-/// that is an error naming the line.
-pub fn read_metrics_csv(path: &Path, monitor: &mut ThroughputMonitor) -> Result<LightningStats, Error> {
+/// that is an error naming the line, and so is a batch over an hour
+/// ([`TrainCounters`] makes these checks for every reader).
+pub fn read_metrics_csv(path: &Path, recorder: &mut ThroughputRecorder) -> Result<LightningStats, Error> {
     let (reader, _) = open_input(path).map_err(|cause| Error::Io { path: path.to_owned(), cause })?;
-    let mut lines = Lines::new(reader);
     let bad = |line: u64, message: String| Error::BadLine { path: path.to_owned(), line, message };
-    let text_of =
-        |line: &metrics_schema::text::Line<'_>| line.text().map(str::to_owned).map_err(|m| bad(line.number, m));
-    let header = match lines.next_line().map_err(|err| super::jsonl::line_error(path, err))? {
-        Some(line) => text_of(&line)?,
-        None => String::new(),
+    let csv_error = |err: CsvError| match err {
+        CsvError::Io { line, cause, .. } => bad(line, format!("cannot read this line: {cause}")),
+        CsvError::Malformed { line, message, .. } => bad(line, message),
+        other => bad(0, other.to_string()),
     };
-    let header: Vec<&str> = header.split(',').collect();
-    let column = |name: &str| header.iter().position(|c| *c == name);
+    let mut csv = MetricsCsv::new(reader).map_err(csv_error)?;
     let (Some(time), Some(batches), Some(samples)) =
-        (column("train/time"), column("train/batches"), column("train/samples"))
+        (csv.column(TRAIN_TIME), csv.column(TRAIN_BATCHES), csv.column(TRAIN_SAMPLES))
     else {
         return Err(Error::Unusable {
             path: path.to_owned(),
@@ -57,82 +52,36 @@ pub fn read_metrics_csv(path: &Path, monitor: &mut ThroughputMonitor) -> Result<
                 .to_owned(),
         });
     };
-    let (mut last_time, mut last_batches, mut last_samples) = (0.0f64, 0u64, 0u64);
+    let mut counters = TrainCounters::default();
     let mut stats = LightningStats::default();
-    while let Some(line) = lines.next_line().map_err(|err| super::jsonl::line_error(path, err))? {
-        let number_of_line = line.number;
-        let text = text_of(&line)?;
-        let fields: Vec<&str> = text.split(',').collect();
-        let field = |at: usize| fields.get(at).copied().unwrap_or("");
-        if field(time).is_empty() {
+    while let Some(row) = csv.next_row().map_err(csv_error)? {
+        if row.get(time).is_empty() {
             continue;
         }
-        // Finite and not negative: a time, or a count (Lightning may write counts as `5.0`).
-        let number = |at: usize, name: &str| {
-            let raw = field(at);
-            match raw.parse::<f64>() {
-                Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
-                _ => Err(bad(number_of_line, format!("bad {name} `{raw}` (a finite number, not negative)"))),
-            }
-        };
-        let now = number(time, "train/time")?;
-        let (count, seen) = (number(batches, "train/batches")? as u64, number(samples, "train/samples")? as u64);
-        let (time_back, batches_back) = (now < last_time, count < last_batches);
-        if time_back && batches_back {
+        let number =
+            |column: usize, name: &str| TrainCounters::parse(name, row.get(column)).map_err(|m| bad(row.line, m));
+        let now = number(time, TRAIN_TIME)?;
+        let (count, seen) = (number(batches, TRAIN_BATCHES)? as u64, number(samples, TRAIN_SAMPLES)? as u64);
+        let step = counters.advance(now, count, seen).map_err(|message| bad(row.line, message))?;
+        if step.restart {
             stats.restarts += 1;
             stats.warnings.push(format!(
-                "{}:{number_of_line}: train/time and train/batches start again (a new fit in the same file); \
+                "{}:{}: train/time and train/batches start again (a new fit in the same file); \
                  read as a restart of the counters",
-                path.display()
-            ));
-            (last_time, last_batches, last_samples) = (0.0, 0, 0);
-        } else if time_back || batches_back || (seen < last_samples && count > last_batches) {
-            let (name, before, after) = if time_back {
-                ("train/time", metrics_schema::format_number(last_time), metrics_schema::format_number(now))
-            } else if batches_back {
-                ("train/batches", last_batches.to_string(), count.to_string())
-            } else {
-                ("train/samples", last_samples.to_string(), seen.to_string())
-            };
-            return Err(bad(
-                number_of_line,
-                format!(
-                    "{name} goes back from {before} to {after} while the other counters go on; \
-                     these columns only grow (a restart resets train/time and train/batches together)"
-                ),
+                path.display(),
+                row.line
             ));
         }
-        let new_batches = count - last_batches;
-        if new_batches > MAX_BATCHES_PER_ROW {
-            return Err(bad(
-                number_of_line,
-                format!(
-                    "{new_batches} batches since the previous row; more than {MAX_BATCHES_PER_ROW} is not a real log"
-                ),
-            ));
-        }
-        if new_batches > 0 && now > last_time {
-            let per_batch = (now - last_time) / new_batches as f64;
-            if per_batch > MAX_STEP_SECONDS {
-                return Err(bad(
-                    number_of_line,
-                    format!(
-                        "{} s per batch, beyond the limit of {MAX_STEP_SECONDS} s (one hour)",
-                        metrics_schema::format_number(per_batch)
-                    ),
-                ));
-            }
-            let per_batch_samples = (seen - last_samples.min(seen)) / new_batches;
-            for _ in 0..new_batches {
-                monitor.record(BatchTiming {
-                    compute: Duration::from_secs_f64(per_batch),
-                    samples: per_batch_samples,
+        if let Some(interval) = step.interval {
+            for _ in 0..interval.batches {
+                recorder.record(BatchTiming {
+                    compute: Duration::from_secs_f64(interval.seconds_per_batch),
+                    samples: interval.samples_per_batch,
                     ..BatchTiming::default()
                 });
             }
             stats.intervals += 1;
         }
-        (last_time, last_batches, last_samples) = (now, count, seen);
     }
     if stats.intervals == 0 {
         return Err(Error::Unusable { path: path.to_owned(), message: "no logged train/time rows".to_owned() });
@@ -144,14 +93,14 @@ pub fn read_metrics_csv(path: &Path, monitor: &mut ThroughputMonitor) -> Result<
 #[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
 mod tests {
     use super::*;
-    use crate::MonitorSettings;
+    use crate::RecorderSettings;
 
     fn read(text: &str) -> Result<LightningStats, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.csv");
         std::fs::write(&path, text).unwrap();
-        let mut monitor = ThroughputMonitor::new(MonitorSettings { memory_every: 0, ..Default::default() });
-        read_metrics_csv(&path, &mut monitor)
+        let mut recorder = ThroughputRecorder::new(RecorderSettings { memory_every: 0, ..Default::default() });
+        read_metrics_csv(&path, &mut recorder)
             .map_err(|err| err.to_string().rsplit_once("metrics.csv").unwrap().1.to_owned())
     }
 

@@ -1,6 +1,6 @@
 //! Readers for what training runs leave behind: JSONL batch events and Lightning `CSVLogger`
 //! files, and the recording of a Kineto trace's steps. Each feeds a
-//! [`ThroughputMonitor`](crate::ThroughputMonitor). [`InputKind`] tells the formats apart.
+//! [`ThroughputRecorder`](crate::ThroughputRecorder). [`InputKind`] tells the formats apart.
 
 pub mod jsonl;
 pub mod kineto;

@@ -20,7 +20,7 @@ a quarter of the bytes through the DataLoader's queues; convert on the device
 (``batch["gt"].cuda().float()``).
 """
 
-from typing import Any, Dict
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from ocrperf.dbnet._inputs import Flat, flatten, image_size, set_tags
 
 __all__ = ["DBTargets", "MakeBorderMap", "MakeSegDetectionData"]
 
-Data = Dict[str, Any]
+Data = dict[str, Any]
 
 
 def _validate_in_place(polygons: Any, flat: Flat, reversed_: np.ndarray, height: int, width: int) -> None:
@@ -46,7 +46,7 @@ def _validate_in_place(polygons: Any, flat: Flat, reversed_: np.ndarray, height:
             if not isinstance(polygon, np.ndarray):
                 polygon = np.asarray(polygon, dtype=np.float64)
                 polygons[index] = polygon
-            polygon[...] = clipped[starts[index]:starts[index] + flat.lengths[index]]
+            polygon[...] = clipped[starts[index] : starts[index] + flat.lengths[index]]
     for index in np.flatnonzero(reversed_):
         polygons[index] = polygons[index][::-1, :]
 
@@ -58,8 +58,9 @@ class MakeSegDetectionData:
         self.min_text_size = min_text_size
         self.shrink_ratio = shrink_ratio
         self.compact = compact
-        self._generator = _native.Generator(semantics="db", shrink_ratio=shrink_ratio,
-                                            min_text_size=float(min_text_size))
+        self._generator = _native.Generator(
+            semantics="db", shrink_ratio=shrink_ratio, min_text_size=float(min_text_size)
+        )
 
     def __call__(self, data: Data) -> Data:
         return self.process(data)
@@ -70,25 +71,38 @@ class MakeSegDetectionData:
         is_training = bool(data.get("is_training", True))
         flat = flatten(polygons, ignore_tags)
         gt, mask, ignored, reversed_ = self._generator.shrink(
-            height, width, flat.points, flat.lengths, flat.ignore, is_training, flat.float32, None, self.compact)
+            height, width, flat.points, flat.lengths, flat.ignore, is_training, flat.float32, None, self.compact
+        )
         if is_training:
             _validate_in_place(polygons, flat, reversed_, height, width)
         set_tags(ignore_tags, ignored)
         filename = data.get("filename")
-        data.update(image=image, polygons=polygons, gt=gt.reshape(1, height, width), mask=mask,
-                    filename="" if filename is None else filename)
+        data.update(
+            image=image,
+            polygons=polygons,
+            gt=gt.reshape(1, height, width),
+            mask=mask,
+            filename="" if filename is None else filename,
+        )
         return data
 
 
 class MakeBorderMap:
     """MhLiao/DB's ``MakeBorderMap``: ``thresh_map`` and ``thresh_mask`` (H, W)."""
 
-    def __init__(self, shrink_ratio: float = 0.4, thresh_min: float = 0.3, thresh_max: float = 0.7,
-                 compact: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        shrink_ratio: float = 0.4,
+        thresh_min: float = 0.3,
+        thresh_max: float = 0.7,
+        compact: bool = False,
+        **kwargs: Any,
+    ):
         self.shrink_ratio, self.thresh_min, self.thresh_max = shrink_ratio, thresh_min, thresh_max
         self.compact = compact
-        self._generator = _native.Generator(semantics="db", shrink_ratio=shrink_ratio, thresh_min=thresh_min,
-                                            thresh_max=thresh_max)
+        self._generator = _native.Generator(
+            semantics="db", shrink_ratio=shrink_ratio, thresh_min=thresh_min, thresh_max=thresh_max
+        )
 
     def __call__(self, data: Data) -> Data:
         return self.process(data)
@@ -97,7 +111,8 @@ class MakeBorderMap:
         height, width = image_size(data["image"])
         flat = flatten(data["polygons"], data["ignore_tags"])
         thresh, thresh_mask = self._generator.border(
-            height, width, flat.points, flat.lengths, flat.ignore, flat.float32, None, self.compact)
+            height, width, flat.points, flat.lengths, flat.ignore, flat.float32, None, self.compact
+        )
         data["thresh_map"] = thresh
         data["thresh_mask"] = thresh_mask
         return data
@@ -120,14 +135,26 @@ class DBTargets:
     it is bounded by ``cache_mb``, or pass ``cache_mb=0`` to turn it off.
     """
 
-    def __init__(self, min_text_size: float = 8, shrink_ratio: float = 0.4, thresh_min: float = 0.3,
-                 thresh_max: float = 0.7, cache_mb: float = 256, compact: bool = False):
+    def __init__(
+        self,
+        min_text_size: float = 8,
+        shrink_ratio: float = 0.4,
+        thresh_min: float = 0.3,
+        thresh_max: float = 0.7,
+        cache_mb: float = 256,
+        compact: bool = False,
+    ):
         if cache_mb < 0:
             raise ValueError(f"cache_mb must be at least 0, not {cache_mb}")
         self.compact = compact
         self._generator = _native.Generator(
-            semantics="db", shrink_ratio=shrink_ratio, min_text_size=float(min_text_size), thresh_min=thresh_min,
-            thresh_max=thresh_max, cache_bytes=int(cache_mb * 2**20) if cache_mb > 0 else None)
+            semantics="db",
+            shrink_ratio=shrink_ratio,
+            min_text_size=float(min_text_size),
+            thresh_min=thresh_min,
+            thresh_max=thresh_max,
+            cache_bytes=int(cache_mb * 2**20) if cache_mb > 0 else None,
+        )
 
     def __call__(self, data: Data) -> Data:
         image, polygons, ignore_tags = data["image"], data["polygons"], data["ignore_tags"]
@@ -135,15 +162,22 @@ class DBTargets:
         is_training = bool(data.get("is_training", True))
         flat = flatten(polygons, ignore_tags)
         gt, mask, thresh, thresh_mask, ignored, reversed_ = self._generator.generate(
-            height, width, flat.points, flat.lengths, flat.ignore, is_training, flat.float32, self.compact)
+            height, width, flat.points, flat.lengths, flat.ignore, is_training, flat.float32, self.compact
+        )
         if is_training:
             _validate_in_place(polygons, flat, reversed_, height, width)
         set_tags(ignore_tags, ignored)
         filename = data.get("filename")
-        data.update(polygons=polygons, gt=gt.reshape(1, height, width), mask=mask, thresh_map=thresh,
-                    thresh_mask=thresh_mask, filename="" if filename is None else filename)
+        data.update(
+            polygons=polygons,
+            gt=gt.reshape(1, height, width),
+            mask=mask,
+            thresh_map=thresh,
+            thresh_mask=thresh_mask,
+            filename="" if filename is None else filename,
+        )
         return data
 
-    def cache_stats(self) -> "Dict[str, float] | None":
+    def cache_stats(self) -> "dict[str, float] | None":
         """Hits, misses, hit rate, entries and bytes of this process's cache (None if off)."""
         return self._generator.cache_stats()

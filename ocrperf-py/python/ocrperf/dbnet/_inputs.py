@@ -1,7 +1,9 @@
-"""Checking and flattening a sample's polygons for the native generator.
+"""Flattening a sample's polygons for the native generator.
 
-Bad input raises ``TypeError`` (not numbers, not arrays) or ``ValueError`` (wrong shapes, NaN,
-too few points, mismatched tags, an empty image), naming the polygon.
+What cannot be flattened raises ``TypeError`` (not numbers, not arrays) or ``ValueError``
+(wrong shapes, mismatched tags, an empty image), naming the polygon. What a polygon's values
+must be (finite, at least 3 points, within range) is the native generator's one check, which
+raises ``ValueError`` naming the polygon too.
 """
 
 from typing import Any, NamedTuple
@@ -22,8 +24,10 @@ def image_size(image: Any) -> "tuple[int, int]":
     """``(height, width)`` of an ``H×W[×C]`` image (anything with a ``.shape``)."""
     shape = getattr(image, "shape", None)
     if shape is None or len(shape) < 2:
-        raise TypeError(f"image must be an array of shape (H, W[, C]), not {type(image).__name__}"
-                        + (f" of shape {tuple(shape)}" if shape is not None else ""))
+        raise TypeError(
+            f"image must be an array of shape (H, W[, C]), not {type(image).__name__}"
+            + (f" of shape {tuple(shape)}" if shape is not None else "")
+        )
     height, width = int(shape[0]), int(shape[1])
     if height < 1 or width < 1:
         raise ValueError(f"image has size {width}x{height}; each side must be at least 1 pixel")
@@ -39,13 +43,11 @@ def _polygon_array(index: int, polygon: Any) -> np.ndarray:
         raise TypeError(f"polygon {index}: coordinates must be numbers, not dtype {array.dtype}")
     if array.ndim != 2 or array.shape[1] != 2:
         raise ValueError(f"polygon {index}: expected an array of shape (P, 2), got shape {array.shape}")
-    if array.shape[0] < 3:
-        raise ValueError(f"polygon {index}: a polygon needs at least 3 points, found {array.shape[0]}")
     return array
 
 
 def _fast_flatten(polygons: "list[Any] | tuple[Any, ...]", ignore_tags: Any) -> "Flat | None":
-    """The common case in one concatenation: every polygon a numeric (P >= 3, 2) array, finite,
+    """The common case in one concatenation: every polygon a numeric (P, 2) array,
     as many tags as polygons. ``None`` sends anything else to the checks that name the problem."""
     if not polygons or not all(type(p) is np.ndarray and p.ndim == 2 for p in polygons):
         return None
@@ -55,8 +57,12 @@ def _fast_flatten(polygons: "list[Any] | tuple[Any, ...]", ignore_tags: Any) -> 
     except (ValueError, TypeError):
         return None
     lengths = np.fromiter((len(p) for p in polygons), dtype=np.int64, count=len(polygons))
-    if (points.dtype.kind not in "biuf" or points.shape[1] != 2 or lengths.min() < 3 or tags.shape != lengths.shape
-            or tags.dtype.kind not in "biu" or not np.isfinite(points).all()):
+    if (
+        points.dtype.kind not in "biuf"
+        or points.shape[1] != 2
+        or tags.shape != lengths.shape
+        or tags.dtype.kind not in "biu"
+    ):
         return None
     float32 = points.dtype == np.float32
     return Flat(points.astype(np.float64, copy=False), lengths, tags.astype(bool, copy=False), float32)
@@ -74,11 +80,15 @@ def flatten(polygons: Any, ignore_tags: Any) -> Flat:
             raise ValueError(f"polygons must have shape (N, P, 2), got shape {polygons.shape}")
         else:
             # PaddleOCR's (N, P, 2): every polygon has P points; one reshape, no per-polygon work.
-            if polygons.shape[1] >= 3 and np.isfinite(polygons).all():
+            if polygons.shape[1] >= 3:
                 tags = np.asarray(ignore_tags)
                 if tags.shape == (len(polygons),) and tags.dtype.kind in "biu":
-                    return Flat(polygons.reshape(-1, 2).astype(np.float64), np.full(len(polygons), polygons.shape[1],
-                                dtype=np.int64), tags.astype(bool), polygons.dtype == np.float32)
+                    return Flat(
+                        polygons.reshape(-1, 2).astype(np.float64),
+                        np.full(len(polygons), polygons.shape[1], dtype=np.int64),
+                        tags.astype(bool),
+                        polygons.dtype == np.float32,
+                    )
             arrays = [_polygon_array(i, p) for i, p in enumerate(polygons)]
     elif isinstance(polygons, (list, tuple)):
         fast = _fast_flatten(polygons, ignore_tags)
@@ -86,8 +96,9 @@ def flatten(polygons: Any, ignore_tags: Any) -> Flat:
             return fast
         arrays = [_polygon_array(i, p) for i, p in enumerate(polygons)]
     else:
-        raise TypeError(f"polygons must be a list of (P, 2) arrays or an (N, P, 2) array, "
-                        f"not {type(polygons).__name__}")
+        raise TypeError(
+            f"polygons must be a list of (P, 2) arrays or an (N, P, 2) array, not {type(polygons).__name__}"
+        )
     tags = np.asarray(ignore_tags if ignore_tags is not None else [], dtype=object)
     if tags.ndim != 1 and not (tags.ndim == 0 and len(arrays) == 0):
         raise ValueError(f"ignore_tags must be a flat sequence, got shape {tags.shape}")
@@ -100,12 +111,6 @@ def flatten(polygons: Any, ignore_tags: Any) -> Flat:
     if not arrays:
         return Flat(np.empty((0, 2)), np.empty(0, dtype=np.int64), ignore, False)
     points = np.concatenate(arrays).astype(np.float64, copy=False)
-    if not np.isfinite(points).all():
-        lengths = np.cumsum([len(a) for a in arrays])
-        row = int(np.argwhere(~np.isfinite(points))[0][0])
-        index = int(np.searchsorted(lengths, row, side="right"))
-        raise ValueError(f"polygon {index}: coordinates must be finite numbers, found "
-                         f"{points[row].tolist()}")
     lengths = np.fromiter((len(a) for a in arrays), dtype=np.int64, count=len(arrays))
     float32 = all(a.dtype == np.float32 for a in arrays)
     return Flat(np.ascontiguousarray(points), lengths, ignore, float32)

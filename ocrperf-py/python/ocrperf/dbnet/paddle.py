@@ -19,7 +19,7 @@ They differ from MhLiao/DB's (:mod:`ocrperf.dbnet`) as PaddleOCR does:
    arithmetic where PaddleOCR's NumPy does it in float32.
 """
 
-from typing import Any, Dict
+from typing import Any
 
 import numpy as np
 
@@ -28,13 +28,14 @@ from ocrperf.dbnet._inputs import flatten, image_size, set_tags
 
 __all__ = ["MakeBorderMap", "MakeShrinkMap"]
 
-Data = Dict[str, Any]
+Data = dict[str, Any]
 
 
-def _scheduled(shrink_ratio: float, kwargs: Dict[str, Any]) -> float:
+def _scheduled(shrink_ratio: float, kwargs: dict[str, Any]) -> float:
     """PaddleOCR's epoch schedule, with its arithmetic (Python floats, in its order)."""
     if "total_epoch" in kwargs and "epoch" in kwargs:
-        return shrink_ratio + 0.2 * kwargs["epoch"] / float(kwargs["total_epoch"])
+        # float() only states the type: the value is already a float (or a NumPy scalar of it).
+        return float(shrink_ratio + 0.2 * kwargs["epoch"] / float(kwargs["total_epoch"]))
     return shrink_ratio
 
 
@@ -61,15 +62,17 @@ class MakeShrinkMap:
         self.min_text_size = min_text_size
         self.shrink_ratio = _scheduled(shrink_ratio, kwargs)
         self.compact = compact
-        self._generator = _native.Generator(semantics="paddle", shrink_ratio=self.shrink_ratio,
-                                            min_text_size=float(min_text_size))
+        self._generator = _native.Generator(
+            semantics="paddle", shrink_ratio=self.shrink_ratio, min_text_size=float(min_text_size)
+        )
 
     def __call__(self, data: Data) -> Data:
         image, polys, ignore_tags = data["image"], data["polys"], data["ignore_tags"]
         height, width = image_size(image)
         flat = flatten(polys, ignore_tags)
         shrink_map, shrink_mask, ignored, reversed_ = self._generator.shrink(
-            height, width, flat.points, flat.lengths, flat.ignore, True, flat.float32, None, self.compact)
+            height, width, flat.points, flat.lengths, flat.ignore, True, flat.float32, None, self.compact
+        )
         _validate_in_place(polys, reversed_, height, width)
         set_tags(ignore_tags, ignored)
         data["shrink_map"] = shrink_map
@@ -80,19 +83,27 @@ class MakeShrinkMap:
 class MakeBorderMap:
     """PaddleOCR's ``MakeBorderMap``: ``threshold_map`` and ``threshold_mask`` (H, W)."""
 
-    def __init__(self, shrink_ratio: float = 0.4, thresh_min: float = 0.3, thresh_max: float = 0.7,
-                 compact: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        shrink_ratio: float = 0.4,
+        thresh_min: float = 0.3,
+        thresh_max: float = 0.7,
+        compact: bool = False,
+        **kwargs: Any,
+    ):
         self.shrink_ratio = _scheduled(shrink_ratio, kwargs)
         self.thresh_min, self.thresh_max = thresh_min, thresh_max
         self.compact = compact
-        self._generator = _native.Generator(semantics="paddle", shrink_ratio=self.shrink_ratio,
-                                            thresh_min=thresh_min, thresh_max=thresh_max)
+        self._generator = _native.Generator(
+            semantics="paddle", shrink_ratio=self.shrink_ratio, thresh_min=thresh_min, thresh_max=thresh_max
+        )
 
     def __call__(self, data: Data) -> Data:
         height, width = image_size(data["image"])
         flat = flatten(data["polys"], data["ignore_tags"])
         threshold_map, threshold_mask = self._generator.border(
-            height, width, flat.points, flat.lengths, flat.ignore, flat.float32, None, self.compact)
+            height, width, flat.points, flat.lengths, flat.ignore, flat.float32, None, self.compact
+        )
         data["threshold_map"] = threshold_map
         data["threshold_mask"] = threshold_mask
         return data

@@ -9,10 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use metrics_schema::{BaselineReport, RegressReport, Verdict};
 
 use crate::{phases::DemoContext, process::project_root};
 
-/// `ocrperf` arguments of the built-in workload (then `--step-ms`, `--events`, `-o`). Four
+/// `ocrperf` arguments of the built-in workload (then `--step`, `--events`, `-o`). Four
 /// epochs; the first fills the polygon cache and is left out of the report's figures (the
 /// baseline's warm-up rule finds it in the batch events by itself).
 pub(crate) const WORKLOAD: [&str; 8] = ["throughput", "run", "--workers", "2", "--epochs", "4", "--warmup", "25"];
@@ -35,8 +36,13 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     // 1. The baseline: target/ocrperf/baseline.{json,md} and its charts.
     let base_run = workload(ctx, &work.join("baseline-run"), STEP)?;
     let out_arg = out.display().to_string();
-    let baseline = ctx.ocrperf_json(&["baseline", "-o", &out_arg, &base_run])?;
-    let rate = metric_median(&baseline, "batch.samples_per_s").context("the baseline has no batch.samples_per_s")?;
+    let baseline = ctx.ocrperf_report::<BaselineReport>(&["baseline", "-o", &out_arg, &base_run])?.report;
+    let rate = baseline
+        .metrics
+        .iter()
+        .find(|m| m.name == "batch.samples_per_s")
+        .map(|m| m.distribution.p50)
+        .context("the baseline has no batch.samples_per_s")?;
     let baseline_file = out.join("baseline.json").display().to_string();
     println!("baseline: {rate:.1} samples/s → target/ocrperf/baseline.json, baseline.md");
 
@@ -98,7 +104,7 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
         let mut full = vec!["regress".to_owned()];
         full.extend(args.iter().cloned());
         let refs: Vec<&str> = full.iter().map(String::as_str).collect();
-        let result = Verdicts::of(&ctx.ocrperf_json(&refs)?);
+        let result = Verdicts::of(&ctx.ocrperf_report::<RegressReport>(&refs)?.report);
         let mut regressed = result.regressed.clone();
         regressed.sort();
         anyhow::ensure!(
@@ -135,7 +141,7 @@ pub(crate) fn workload(ctx: &DemoContext, dir: &Path, step: &str) -> anyhow::Res
     let events = dir.join("batches.jsonl").display().to_string();
     let report = dir.join("throughput.json").display().to_string();
     let mut args = WORKLOAD.to_vec();
-    args.extend(["--step-ms", step, "--events", &events, "-o", &report]);
+    args.extend(["--step", step, "--events", &events, "-o", &report]);
     ctx.ocrperf(&args)?;
     Ok(dir.display().to_string())
 }
@@ -150,22 +156,16 @@ struct Verdicts {
 }
 
 impl Verdicts {
-    fn of(report: &serde_json::Value) -> Verdicts {
-        let names = |verdict: &str| -> Vec<String> {
-            report["comparisons"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|c| c["verdict"] == verdict)
-                .filter_map(|c| c["name"].as_str().map(str::to_owned))
-                .collect()
+    fn of(report: &RegressReport) -> Verdicts {
+        let names = |verdict: Verdict| -> Vec<String> {
+            report.comparisons.iter().filter(|c| c.verdict == verdict).map(|c| c.name.clone()).collect()
         };
         Verdicts {
-            verdict: report["verdict"].as_str().unwrap_or("?").to_owned(),
-            compared: report["comparisons"].as_array().map_or(0, Vec::len),
-            regressed: names("regressed"),
-            unchanged: names("unchanged"),
-            not_comparable: names("not-comparable"),
+            verdict: report.verdict.as_str().to_owned(),
+            compared: report.comparisons.len(),
+            regressed: names(Verdict::Regressed),
+            unchanged: names(Verdict::Unchanged),
+            not_comparable: names(Verdict::NotComparable),
         }
     }
 }
@@ -173,21 +173,24 @@ impl Verdicts {
 /// `ocrperf regress --baseline FILE --current DIR --markdown MD`, parsed.
 fn gate(ctx: &DemoContext, baseline: &str, current: &str, markdown: &Path) -> anyhow::Result<Verdicts> {
     let markdown = markdown.display().to_string();
-    let report =
-        ctx.ocrperf_json(&["regress", "--baseline", baseline, "--current", current, "--markdown", &markdown])?;
-    Ok(Verdicts::of(&report))
-}
-
-fn metric_median(baseline: &serde_json::Value, name: &str) -> Option<f64> {
-    baseline["metrics"].as_array()?.iter().find(|m| m["name"] == name)?["distribution"]["p50"].as_f64()
+    let report = ctx.ocrperf_report::<RegressReport>(&[
+        "regress",
+        "--baseline",
+        baseline,
+        "--current",
+        current,
+        "--markdown",
+        &markdown,
+    ])?;
+    Ok(Verdicts::of(&report.report))
 }
 
 /// The committed SQLite store is gzipped; unpacked into `dir`.
 fn unpack_mlflow_db(fixtures: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
     let path = dir.join("mlflow.db");
     let packed = fixtures.join("mlflow-sqlite/mlflow.db.gz");
-    let mut source =
-        flate2::read::GzDecoder::new(std::fs::File::open(&packed).with_context(|| packed.display().to_string())?);
+    // Through the one opener of inputs, which recognises the gzip.
+    let (mut source, _) = metrics_schema::text::open_input(&packed).with_context(|| packed.display().to_string())?;
     metrics_schema::write_atomic(&path, |out| std::io::copy(&mut source, out).map(drop))
         .context("unpacking the MLflow fixture")?;
     Ok(path)

@@ -4,9 +4,10 @@
 use std::process::Command;
 
 use anyhow::Context as _;
+use metrics_schema::MonitorSummaryReport;
 
 use crate::{
-    phases::DemoContext,
+    phases::{DemoContext, parse_report},
     process::{project_root, run_visible},
 };
 
@@ -30,43 +31,31 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
         .arg("--out")
         .arg(&samples)
         .arg("--")
-        .arg(&ctx.ocrperf)
-        .args(["monitor", "load", "--duration", "4s", "--dir"])
+        .arg(std::env::current_exe().context("finding the xtask executable for its load")?)
+        .args(["load", "--duration", "4s", "--dir"])
         .arg(&out)
         .output()
         .context("running ocrperf monitor")?;
     anyhow::ensure!(output.status.success(), "monitor failed: {}", String::from_utf8_lossy(&output.stderr));
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout).context("the monitor's JSON summary")?;
-    anyhow::ensure!(
-        report["alerts"].as_array().is_some_and(|alerts| !alerts.is_empty()),
-        "the demo rule should have fired"
-    );
-    let metric = |name: &str, field: &str| {
-        report["metrics"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|m| m["name"] == name)
-            .and_then(|m| m[field].as_f64())
-            .unwrap_or(f64::NAN)
-    };
-    let disk_write = report["metrics"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|m| m["name"].as_str().is_some_and(|n| n.starts_with("disk.") && n.ends_with(".write_bytes_per_s")))
-        .filter_map(|m| m["max"].as_f64())
+    let report = parse_report::<MonitorSummaryReport>(&output.stdout, "ocrperf monitor")?.report;
+    anyhow::ensure!(!report.alerts.is_empty(), "the demo rule should have fired");
+    let max_of = |name: &str| report.metrics.iter().find(|m| m.name == name).map_or(f64::NAN, |m| m.max);
+    let disk_write = report
+        .metrics
+        .iter()
+        .filter(|m| m.name.starts_with("disk.") && m.name.ends_with(".write_bytes_per_s"))
+        .map(|m| m.max)
         .fold(0.0, f64::max);
-    let samples_taken = report["samples"].as_u64().unwrap_or(0);
+    let samples_taken = report.samples;
+    let cpu_peak = max_of("process.cpu_percent");
     println!(
-        "{samples_taken} samples; process CPU peak {:.0}%, RSS peak {:.1} MB; disk writes peak {:.0} MB/s; GPUs: {}",
-        metric("process.cpu_percent", "max"),
-        metric("process.rss_bytes", "max") / 1e6,
+        "{samples_taken} samples; process CPU peak {cpu_peak:.0}%, RSS peak {:.1} MB; disk writes peak {:.0} MB/s; GPUs: {}",
+        max_of("process.rss_bytes") / 1e6,
         disk_write / 1e6,
-        report["gpu_note"].as_str().map_or_else(|| report["gpus"].to_string(), str::to_owned)
+        report.gpu_note.clone().unwrap_or_else(|| report.gpus.to_string())
     );
     anyhow::ensure!(samples_taken >= 10, "expected at least 10 samples in 4 s at 250 ms, got {samples_taken}");
-    anyhow::ensure!(metric("process.cpu_percent", "max") > 50.0, "the load's CPU use was not seen");
+    anyhow::ensure!(cpu_peak > 50.0, "the load's CPU use was not seen");
     let (ok, _) = run_visible(
         Command::new(&ctx.ocrperf)
             .current_dir(project_root())
@@ -95,10 +84,7 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     }
     ctx.write_section("monitor", &section)?;
     println!("wrote {} and {}", samples.display(), html.display());
-    Ok(format!(
-        "{samples_taken} samples, load seen at {:.0}% CPU; report: target/ocrperf/monitor-demo.html",
-        metric("process.cpu_percent", "max")
-    ))
+    Ok(format!("{samples_taken} samples, load seen at {cpu_peak:.0}% CPU; report: target/ocrperf/monitor-demo.html"))
 }
 
 /// `cargo xtask bench-monitor`: the monitor's own CPU time and peak RSS over 30 s at a 1 s and
@@ -120,18 +106,18 @@ pub(crate) fn bench(seconds: u64) -> anyhow::Result<bool> {
             .output()
             .context("running ocrperf monitor")?;
         anyhow::ensure!(output.status.success(), "monitor failed: {}", String::from_utf8_lossy(&output.stderr));
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout)?;
-        let cpu = report["overhead"]["cpu_percent_of_one_core"].as_f64().unwrap_or(f64::NAN);
-        let rss = report["overhead"]["peak_rss_bytes"].as_f64().unwrap_or(f64::NAN) / 1e6;
+        let report = parse_report::<MonitorSummaryReport>(&output.stdout, "ocrperf monitor")?.report;
+        let overhead = report.overhead.as_ref().context("the monitor reported no overhead")?;
+        let (cpu, rss) = (overhead.cpu_percent_of_one_core, overhead.peak_rss_bytes as f64 / 1e6);
         let ok = cpu < target && rss < 20.0;
         passed &= ok;
         println!(
             "{interval:>9}  {cpu:>9.3}%  {:>12}  {rss:>6.1} MB  {:>8}  {}",
             format!("< {target}%, < 20 MB"),
-            report["samples"],
+            report.samples,
             if ok { "met" } else { "MISSED" }
         );
-        if let Some(note) = report["gpu_note"].as_str() {
+        if let Some(note) = &report.gpu_note {
             println!("           ({note})");
         }
     }

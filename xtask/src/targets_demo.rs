@@ -4,6 +4,7 @@
 use std::process::Command;
 
 use anyhow::Context as _;
+use metrics_schema::{TargetsBenchReport, TargetsDigestReport};
 use serde_json::Value;
 
 use crate::{phases::DemoContext, process::project_root};
@@ -20,40 +21,36 @@ const HIT_RATE: f64 = 0.99;
 const MISS_OVERHEAD: f64 = 0.05;
 
 pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
-    let digest = ctx.ocrperf_json(&["targets", "digest", "--gt", GT, "--check", DIGESTS])?;
-    let parity = &digest["parity"];
-    let (identical, compared) = (count(&parity["identical"]), count(&parity["compared"]));
+    let digest = ctx.ocrperf_report::<TargetsDigestReport>(&["targets", "digest", "--gt", GT, "--check", DIGESTS])?;
+    let parity = digest.report.parity.context("`targets digest --check` reported no parity")?;
+    let (identical, compared) = (parity.identical, parity.compared);
     println!("parity: {identical}/{compared} files digest-identical to the reference ({DIGESTS})");
     anyhow::ensure!(
-        identical == compared && compared > 0 && parity["missing"].as_array().is_some_and(Vec::is_empty),
-        "parity failed: {}",
-        parity["mismatched"]
+        identical == compared && compared > 0 && parity.missing.is_empty(),
+        "parity failed: {:?}",
+        parity.mismatched
     );
 
-    let cold = median_rate(&ctx.ocrperf_json(&["targets", "bench", "--gt", GT, "--no-cache", "--epochs", "5"])?, 0);
-    let cached = ctx.ocrperf_json(&["targets", "bench", "--gt", GT, "--epochs", "6"])?;
+    let bench = |args: &[&str]| -> anyhow::Result<TargetsBenchReport> {
+        Ok(ctx.ocrperf_report::<TargetsBenchReport>(&[&["targets", "bench", "--gt", GT][..], args].concat())?.report)
+    };
+    let cold = median_rate(&bench(&["--no-cache", "--epochs", "5"])?, 0);
+    let cached = bench(&["--epochs", "6"])?;
     let warm = median_rate(&cached, 1);
-    let min_hit_rate = cached["epochs"]
-        .as_array()
-        .map(|epochs| epochs.iter().skip(1).filter_map(|e| e["cache_hit_rate"].as_f64()).fold(1.0, f64::min))
-        .unwrap_or(0.0);
-    let bytes_per_polygon = cached["cache"]["bytes_per_entry"].as_f64().unwrap_or(f64::NAN);
+    let min_hit_rate = cached.epochs.iter().skip(1).filter_map(|e| e.cache_hit_rate).fold(1.0, f64::min);
+    let bytes_per_polygon = cached.cache.as_ref().map_or(f64::NAN, |cache| cache.bytes_per_entry);
     // A miss-only epoch is the first epoch of a fresh cache; compare it with the first epoch
     // of a run without one, both in fresh processes, so start-up costs fall on both sides.
     let first_epoch = |extra: &[&str]| -> anyhow::Result<f64> {
         let mut rates = Vec::new();
         for _ in 0..3 {
-            let args = [&["targets", "bench", "--gt", GT, "--epochs", "1"][..], extra].concat();
-            rates.push(median_rate(&ctx.ocrperf_json(&args)?, 0));
+            rates.push(median_rate(&bench(&[&["--epochs", "1"][..], extra].concat())?, 0));
         }
         Ok(median(rates))
     };
     let miss_only = first_epoch(&[])?;
     let uncached_first = first_epoch(&["--no-cache"])?;
-    let two_threads = median_rate(
-        &ctx.ocrperf_json(&["targets", "bench", "--gt", GT, "--no-cache", "--epochs", "5", "--threads", "2"])?,
-        0,
-    );
+    let two_threads = median_rate(&bench(&["--no-cache", "--epochs", "5", "--threads", "2"])?, 0);
     let miss_overhead = uncached_first / miss_only - 1.0;
     let scaling = two_threads / cold;
 
@@ -111,17 +108,10 @@ fn row(measure: &str, value: String, met: bool, target: &str) -> [String; 4] {
     [measure.to_owned(), value, if met { "met" } else { "MISSED" }.to_owned(), target.to_owned()]
 }
 
-fn count(value: &Value) -> u64 {
-    value.as_u64().unwrap_or(0)
-}
-
-/// The median images/s of the epochs after the first `skip`.
-fn median_rate(report: &Value, skip: usize) -> f64 {
-    let rates: Vec<f64> = report["epochs"]
-        .as_array()
-        .map(|epochs| epochs.iter().skip(skip).filter_map(|e| e["images_per_s"].as_f64()).collect())
-        .unwrap_or_default();
-    median(rates)
+/// The median images/s of the epochs after the first `skip`: the targets are per
+/// epoch, and a median keeps one disturbed epoch from deciding them.
+fn median_rate(report: &TargetsBenchReport, skip: usize) -> f64 {
+    median(report.epochs.iter().skip(skip).map(|e| e.images_per_s).collect())
 }
 
 fn median(mut values: Vec<f64>) -> f64 {

@@ -1,4 +1,4 @@
-//! [`ThroughputMonitor`]: per-batch timings in, a [`ThroughputReport`] out.
+//! [`ThroughputRecorder`]: per-batch timings in, a [`ThroughputReport`] out.
 
 use std::{
     collections::VecDeque,
@@ -25,9 +25,9 @@ pub struct BatchTiming {
     pub accelerator_bytes: Option<u64>,
 }
 
-/// Settings of a [`ThroughputMonitor`].
+/// Settings of a [`ThroughputRecorder`].
 #[derive(Debug, Clone, Copy)]
-pub struct MonitorSettings {
+pub struct RecorderSettings {
     /// Batches at the start to leave out (compilation, cache warm-up, autotuning).
     pub warmup_batches: u64,
     /// Batches in the window of [`ThroughputReport::window_samples_per_s`].
@@ -36,22 +36,22 @@ pub struct MonitorSettings {
     pub memory_every: u64,
 }
 
-impl Default for MonitorSettings {
+impl Default for RecorderSettings {
     fn default() -> Self {
-        MonitorSettings { warmup_batches: 0, window_batches: 100, memory_every: 64 }
+        RecorderSettings { warmup_batches: 0, window_batches: 100, memory_every: 64 }
     }
 }
 
 /// Largest duration the histograms hold: an hour per batch, in nanoseconds.
 const MAX_NS: u64 = 3_600_000_000_000;
 
-/// Records batches; [`ThroughputMonitor::report`] summarises them.
+/// Records batches; [`ThroughputRecorder::report`] summarises them.
 ///
 /// Recording is constant time: three histogram increments, a few additions and a ring buffer
 /// push (a `cargo bench -p throughput` target checks it stays under 200 ns).
 #[derive(Debug)]
-pub struct ThroughputMonitor {
-    settings: MonitorSettings,
+pub struct ThroughputRecorder {
+    settings: RecorderSettings,
     seen: u64,
     batches: u64,
     samples: u64,
@@ -74,11 +74,11 @@ struct Guard {
     ready: Option<Instant>,
 }
 
-impl ThroughputMonitor {
+impl ThroughputRecorder {
     /// A monitor with these settings.
-    pub fn new(settings: MonitorSettings) -> ThroughputMonitor {
+    pub fn new(settings: RecorderSettings) -> ThroughputRecorder {
         let histogram = || Histogram::new_with_bounds(1, MAX_NS, 3).expect("valid histogram bounds");
-        ThroughputMonitor {
+        ThroughputRecorder {
             settings,
             seen: 0,
             batches: 0,
@@ -243,7 +243,7 @@ mod tests {
 
     fn run(timings: &[(u64, u64)], warmup: u64) -> ThroughputReport {
         let mut monitor =
-            ThroughputMonitor::new(MonitorSettings { warmup_batches: warmup, memory_every: 0, ..Default::default() });
+            ThroughputRecorder::new(RecorderSettings { warmup_batches: warmup, memory_every: 0, ..Default::default() });
         for &(wait, compute) in timings {
             monitor.record(timing(wait, compute, 8));
         }
@@ -282,7 +282,7 @@ mod tests {
 
     #[test]
     fn guards_measure_wait_and_compute() {
-        let mut monitor = ThroughputMonitor::new(MonitorSettings::default());
+        let mut monitor = ThroughputRecorder::new(RecorderSettings::default());
         for _ in 0..3 {
             monitor.batch_start();
             std::thread::sleep(Duration::from_millis(20));
@@ -301,7 +301,7 @@ mod tests {
     #[test]
     fn the_window_covers_the_last_batches_only() {
         let mut monitor =
-            ThroughputMonitor::new(MonitorSettings { window_batches: 10, memory_every: 0, ..Default::default() });
+            ThroughputRecorder::new(RecorderSettings { window_batches: 10, memory_every: 0, ..Default::default() });
         for _ in 0..100 {
             monitor.record(timing(0, 100, 10));
         }

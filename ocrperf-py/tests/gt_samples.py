@@ -1,7 +1,9 @@
 """ICDAR-style ground truth as the DBNet pipelines build their samples (NumPy only).
 
-Shared by `dbnet_reference.py`, `paddle_parity.py`, `python_bench.py` and the Python package's
-tests: one reader, one way to build DB's and PaddleOCR's data dicts, one digest.
+The one reader, one way to build DB's and PaddleOCR's data dicts, and one digest, for the
+package's tests (through `conftest.py`) and for the repository's tools (`tools/dbnet_reference.py`,
+`tools/paddle_parity.py`, `tools/python_bench.py` put this folder on their path). It lives
+with the tests so that they stand alone.
 """
 
 import hashlib
@@ -53,4 +55,16 @@ def paddle_digest(data):
         "threshold_mask": sha256(data["threshold_mask"]),
         "polys_after": sha256(data["polys"], np.float32),
         "ignore_tags_after": sha256(data["ignore_tags"], np.bool_),
+    }
+
+
+def db_sample(path, dtype=np.float64):
+    """DB's data dict for one ground-truth file (a blank image of the right size)."""
+    (height, width), polygons, tags = read_gt(path, dtype)
+    return {
+        "image": np.zeros((height, width, 3), np.float32),
+        "polygons": polygons,
+        "ignore_tags": np.array(tags, dtype=np.uint8),
+        "is_training": True,
+        "filename": str(path),
     }

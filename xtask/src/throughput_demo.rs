@@ -1,7 +1,9 @@
 //! Phase 3's `throughput` demo: the DBNet target pipeline through the loader on the built-in
 //! data, 1 vs 2 workers, cache off vs on, with a verdict for each.
 
-use crate::phases::DemoContext;
+use metrics_schema::{TargetsBenchReport, ThroughputReport};
+
+use crate::phases::{DemoContext, parse_report};
 
 /// Simulated accelerator step: between a cold batch's and a warm batch's generation time on
 /// one core, so the verdict can flip with workers and cache.
@@ -20,23 +22,17 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     for workers in ["1", "2"] {
         for cache in [false, true] {
             let mut args =
-                vec!["throughput", "run", "--workers", workers, "--epochs", "3", "--warmup", "25", "--step-ms", STEP];
+                vec!["throughput", "run", "--workers", workers, "--epochs", "3", "--warmup", "25", "--step", STEP];
             if !cache {
                 args.push("--no-cache");
             }
-            let report = ctx.ocrperf_json(&args)?;
-            let rate = report["samples_per_s"].as_f64().unwrap_or(f64::NAN);
-            println!(
-                "{workers:>8}  {:>6}  {rate:>10.1}  {:>6.1}%  {}",
-                if cache { "on" } else { "off" },
-                100.0 * report["data_wait_fraction"].as_f64().unwrap_or(f64::NAN),
-                report["bottleneck"].as_str().unwrap_or("?")
-            );
+            let report = ctx.ocrperf_report::<ThroughputReport>(&args)?.report;
+            let rate = report.samples_per_s;
+            let (wait, verdict) = (100.0 * report.data_wait_fraction, report.bottleneck.as_str());
+            println!("{workers:>8}  {:>6}  {rate:>10.1}  {wait:>6.1}%  {verdict}", if cache { "on" } else { "off" });
             section.push_str(&format!(
-                "| {workers} | {} | {rate:.1} | {:.1}% | {} |\n",
-                if cache { "on" } else { "off" },
-                100.0 * report["data_wait_fraction"].as_f64().unwrap_or(f64::NAN),
-                report["bottleneck"].as_str().unwrap_or("?")
+                "| {workers} | {} | {rate:.1} | {wait:.1}% | {verdict} |\n",
+                if cache { "on" } else { "off" }
             ));
             rates.push(rate);
         }
@@ -65,10 +61,10 @@ pub(crate) fn bench_loader() -> anyhow::Result<bool> {
         crate::process::run_visible(crate::process::cargo().args(["build", "--release", "--locked", "-p", "cli"]))?;
     anyhow::ensure!(built, "the release build failed");
     let ocrperf = crate::process::project_root().join("target/release/ocrperf");
-    let json = |args: &[&str]| -> anyhow::Result<serde_json::Value> {
+    let json = |args: &[&str]| -> anyhow::Result<Vec<u8>> {
         let output = std::process::Command::new(&ocrperf).args(args).args(["--format", "json", "-q"]).output()?;
         anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice(&output.stdout).context("a JSON report")
+        Ok(output.stdout)
     };
     // Warm rate of the loader: the first epoch (25 batches of 8 of the 200 built-in images)
     // fills the cache and is left out.
@@ -76,21 +72,18 @@ pub(crate) fn bench_loader() -> anyhow::Result<bool> {
         let workers = workers.to_string();
         let (batch, prefetch) = (BATCH.to_string(), PREFETCH.to_string());
         let mut args = vec!["throughput", "run", "--workers", &workers, "--batch-size", &batch];
-        args.extend(["--prefetch-factor", &prefetch, "--epochs", EPOCHS, "--step-ms", "0ms", "--warmup", "25"]);
+        args.extend(["--prefetch-factor", &prefetch, "--epochs", EPOCHS, "--step", "0ms", "--warmup", "25"]);
         if discard {
             args.push("--discard-maps");
         }
-        Ok(json(&args)?["samples_per_s"].as_f64().unwrap_or(f64::NAN))
+        Ok(parse_report::<ThroughputReport>(&json(&args)?, "ocrperf throughput run")?.report.samples_per_s)
     };
-    // Warm rate of `targets bench`: images over seconds of every epoch after the first.
+    // Warm rate of `targets bench` (`TargetsBenchReport::warm_images_per_s`).
     let bench = |threads: usize, buffers: usize| -> anyhow::Result<f64> {
         let (threads, buffers) = (threads.to_string(), buffers.to_string());
-        let report = json(&["targets", "bench", "--threads", &threads, "--buffers", &buffers, "--epochs", EPOCHS])?;
-        let warm = report["epochs"].as_array().into_iter().flatten().skip(1);
-        let (images, seconds) = warm.fold((0.0, 0.0), |(images, seconds), epoch| {
-            (images + epoch["images"].as_f64().unwrap_or(0.0), seconds + epoch["seconds"].as_f64().unwrap_or(0.0))
-        });
-        Ok(images / seconds)
+        let stdout = json(&["targets", "bench", "--threads", &threads, "--buffers", &buffers, "--epochs", EPOCHS])?;
+        let report = parse_report::<TargetsBenchReport>(&stdout, "ocrperf targets bench")?.report;
+        report.warm_images_per_s().context("`targets bench` reported no warm epoch")
     };
     let median = |mut runs: Vec<f64>| {
         runs.sort_by(f64::total_cmp);

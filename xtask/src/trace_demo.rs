@@ -7,6 +7,7 @@
 use std::process::Command;
 
 use anyhow::Context as _;
+use metrics_schema::{TraceAnalysisReport, TraceDiffReport};
 
 use crate::{
     phases::DemoContext,
@@ -25,7 +26,7 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
         let svg = out.join(format!("trace-{label}.svg"));
         let md = out.join(format!("trace-{label}.md"));
         let svg_arg = svg.display().to_string();
-        let report = ctx.ocrperf_json(&["trace", "analyze", trace, "--svg", &svg_arg])?;
+        let report = ctx.ocrperf_report::<TraceAnalysisReport>(&["trace", "analyze", trace, "--svg", &svg_arg])?.report;
         let (wrote_md, _) = run_visible(
             Command::new(&ctx.ocrperf)
                 .current_dir(project_root())
@@ -33,44 +34,30 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
                 .arg(&md),
         )?;
         anyhow::ensure!(wrote_md, "writing {} failed", md.display());
-        let ids: Vec<&str> =
-            report["recommendations"].as_array().into_iter().flatten().filter_map(|r| r["id"].as_str()).collect();
+        let ids: Vec<&str> = report.recommendations.iter().map(|r| r.id.as_str()).collect();
+        let (steps, median_ms) = (report.steps.count, report.steps.median_ms);
+        let (dataloader, busy) = (100.0 * report.dataloader.fraction, 100.0 * report.gpu.busy_fraction);
         println!(
-            "{label}: {} steps, median {:.1} ms, DataLoader {:.1}%, GPU busy {:.1}%; findings: {}",
-            report["steps"]["count"],
-            report["steps"]["median_ms"].as_f64().unwrap_or(f64::NAN),
-            100.0 * report["dataloader"]["fraction"].as_f64().unwrap_or(f64::NAN),
-            100.0 * report["gpu"]["busy_fraction"].as_f64().unwrap_or(f64::NAN),
+            "{label}: {steps} steps, median {median_ms:.1} ms, DataLoader {dataloader:.1}%, GPU busy {busy:.1}%; \
+             findings: {}",
             ids.join(", ")
         );
         let expected = if label == "workers0" { "dataloader-bound" } else { "gpu-underutilized" };
         anyhow::ensure!(ids.first() == Some(&expected), "{label}: expected `{expected}` first, got {ids:?}");
-        rates.push(report["read"]["mb_per_s"].as_f64().unwrap_or(0.0));
-        let titles: Vec<&str> =
-            report["recommendations"].as_array().into_iter().flatten().filter_map(|r| r["title"].as_str()).collect();
+        rates.push(report.read.mb_per_s);
+        let titles: Vec<&str> = report.recommendations.iter().map(|r| r.title.as_str()).collect();
         section.push_str(&format!(
-            "**{trace}**: {} steps, median {:.1} ms, DataLoader {:.1}% of the window, GPU busy {:.1}%. Findings: {}. \
-             [Full analysis](trace-{label}.md).\n\n![step breakdown, {label}](trace-{label}.svg)\n\n",
-            report["steps"]["count"],
-            report["steps"]["median_ms"].as_f64().unwrap_or(f64::NAN),
-            100.0 * report["dataloader"]["fraction"].as_f64().unwrap_or(f64::NAN),
-            100.0 * report["gpu"]["busy_fraction"].as_f64().unwrap_or(f64::NAN),
+            "**{trace}**: {steps} steps, median {median_ms:.1} ms, DataLoader {dataloader:.1}% of the window, GPU busy \
+             {busy:.1}%. Findings: {}. [Full analysis](trace-{label}.md).\n\n![step breakdown, {label}](trace-{label}.svg)\n\n",
             titles.join("; ")
         ));
         println!("  wrote {} and {}", svg.display(), md.display());
     }
-    let diff = ctx.ocrperf_json(&["trace", "diff", WORKERS0, WORKERS8])?;
-    let step = &diff["steps"][0];
-    println!(
-        "diff workers0 -> workers8: step {:.1} -> {:.1} ms",
-        step["a_ms"].as_f64().unwrap_or(f64::NAN),
-        step["b_ms"].as_f64().unwrap_or(f64::NAN)
-    );
+    let diff = ctx.ocrperf_report::<TraceDiffReport>(&["trace", "diff", WORKERS0, WORKERS8])?.report;
+    let step = diff.steps.first().context("`trace diff` compared no steps")?;
+    println!("diff workers0 -> workers8: step {:.1} -> {:.1} ms", step.a_ms, step.b_ms);
     ctx.write_section("trace", &section)?;
-    Ok(format!(
-        "workers=0 dataloader-bound, workers=8 {:.1}x faster per step",
-        step["a_ms"].as_f64().unwrap_or(f64::NAN) / step["b_ms"].as_f64().unwrap_or(f64::NAN)
-    ))
+    Ok(format!("workers=0 dataloader-bound, workers=8 {:.1}x faster per step", step.a_ms / step.b_ms))
 }
 
 /// `cargo xtask bench-trace`: builds the release binary and runs `tools/trace_bench.py`
