@@ -84,3 +84,14 @@ pub(crate) fn duration_in(
     let range = metrics_schema::DurationRange::new(min, max);
     move |text: &str| range.parse(text).map_err(|err| format!("{err}{hint}"))
 }
+
+/// `--cache-mb`: the polygon cache's budget in MiB through the library's one range
+/// ([`ocrperf::polygon_cache::cache_budget_from_mib`], as Python's `cache_mb=`); 0 turns the
+/// cache off, like `--no-cache`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CacheBudget(pub(crate) Option<u64>);
+
+pub(crate) fn cache_budget(text: &str) -> Result<CacheBudget, String> {
+    let mib: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number of MiB"))?;
+    ocrperf::polygon_cache::cache_budget_from_mib(mib).map(CacheBudget).map_err(|err| err.to_string())
+}

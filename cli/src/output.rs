@@ -163,55 +163,9 @@ pub(crate) use metrics_schema::format_bytes;
 /// Python package renders the same pages.
 pub(crate) use ocrperf::document::Document;
 
-/// Refuses, before any work, an output that would be written over one of the inputs: the same
-/// file or directory as an input (through links too), or a file inside an input directory that
-/// `is_read` says the command would read there. The input is left as it was.
-///
-/// `outputs` are (option, path) pairs as the user gave them (`-o`, `--junit`).
-pub(crate) fn refuse_overwriting_inputs(
-    outputs: &[(&str, &Path)],
-    inputs: &[PathBuf],
-    is_read: impl Fn(&Path) -> bool,
-) -> anyhow::Result<()> {
-    for &(option, output) in outputs {
-        // A path that does not exist yet cannot be an input; `-` is standard output.
-        let Ok(written) = std::fs::metadata(output) else { continue };
-        for input in inputs.iter().filter(|input| input.as_os_str() != "-") {
-            let Ok(read) = std::fs::metadata(input) else { continue };
-            let clash = same_file(&written, &read)
-                || (read.is_dir() && written.is_file() && is_inside(output, input) && is_read(output));
-            anyhow::ensure!(
-                !clash,
-                "{}: `{option}` would write over an input of this command ({}); give another output path",
-                output.display(),
-                input.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Whether two files' metadata are of one file (device and inode on Unix).
-fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt as _;
-        a.dev() == b.dev() && a.ino() == b.ino()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = (a, b);
-        false
-    }
-}
-
-/// Whether `path` lies under the directory `dir` (both resolved).
-fn is_inside(path: &Path, dir: &Path) -> bool {
-    match (std::fs::canonicalize(path), std::fs::canonicalize(dir)) {
-        (Ok(path), Ok(dir)) => path.starts_with(dir),
-        _ => false,
-    }
-}
+/// The one refusal of an output over an input, `ocrperf`'s, so that Python's outputs are
+/// refused alike.
+pub(crate) use ocrperf::outputs::refuse_overwriting_inputs;
 
 #[cfg(test)]
 mod tests {
@@ -228,35 +182,6 @@ mod tests {
         assert!(color_wanted(true, env(&[("NO_COLOR", "")])));
         assert!(color_wanted(false, env(&[("CLICOLOR_FORCE", "1")])));
         assert!(!color_wanted(false, env(&[("CLICOLOR_FORCE", "1"), ("NO_COLOR", "yes")])));
-    }
-
-    #[test]
-    #[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
-    fn an_output_over_an_input_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let input = dir.path().join("events.jsonl");
-        std::fs::write(&input, "x").unwrap();
-        let link = dir.path().join("link.jsonl");
-        std::os::unix::fs::symlink(&input, &link).unwrap();
-        let other = dir.path().join("other.json");
-        std::fs::write(&other, "y").unwrap();
-        let never = |_: &Path| false;
-        let inputs = [input.clone()];
-        let err = refuse_overwriting_inputs(&[("-o", &link)], &inputs, never).unwrap_err().to_string();
-        assert_eq!(
-            err,
-            format!(
-                "{}: `-o` would write over an input of this command ({}); give another output path",
-                link.display(),
-                input.display()
-            )
-        );
-        refuse_overwriting_inputs(&[("-o", &other), ("--junit", &dir.path().join("new.xml"))], &inputs, never).unwrap();
-        // Inside an input directory: only what would be read there.
-        let dirs = [dir.path().to_owned()];
-        refuse_overwriting_inputs(&[("-o", &other)], &dirs, |path| path.ends_with("events.jsonl")).unwrap();
-        assert!(refuse_overwriting_inputs(&[("-o", &input)], &dirs, |path| path.ends_with("events.jsonl")).is_err());
-        assert_eq!(std::fs::read_to_string(&input).unwrap(), "x");
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! {"step":0,"batch_size":8,"data_wait_s":0.004,"compute_s":0.051}
 //! ```
 //!
-//! [`write_batch_events`] is the one writer and [`BatchEventReader`] the one reader: `ocrperf
-//! throughput` and the regression gate both read through it, so a new field or limit is added
-//! here once. Files written before the header existed (and by hand) are still read: they are
+//! [`write_batch_events`] (with [`write_batch_event`] for one line at a time) is the one writer
+//! and [`BatchEventReader`] the one reader: `ocrperf throughput` and the regression gate both
+//! read through it, so a new field or limit is added here once. Both sides check each event with
+//! [`BatchEvent::validate`], so nothing is written that a reader would refuse. Files written before the header existed (and by hand) are still read: they are
 //! recognised by an event's own fields ([`is_batch_events_line`]). A header may also appear
 //! again further down, where a writer appended a second run to the same file.
 
@@ -43,13 +44,36 @@ impl BatchEventsHeader {
     }
 }
 
-/// Writes a whole batch-event file: the header, then each event on its own line.
+/// An event the writer refused: one no reader would accept ([`BatchEvent::validate`]). The
+/// writers return it inside an [`io::Error`] of kind [`io::ErrorKind::InvalidInput`]; take it
+/// back with `err.get_ref().and_then(|inner| inner.downcast_ref::<InvalidBatchEvent>())`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("step {step}: {reason}")]
+#[non_exhaustive]
+pub struct InvalidBatchEvent {
+    /// The event's step.
+    pub step: u64,
+    /// What is wrong, as [`BatchEvent::validate`] says it.
+    pub reason: String,
+}
+
+/// [`BatchEvent::validate`], as the writers' error.
+fn check(event: &BatchEvent) -> io::Result<()> {
+    event
+        .validate()
+        .map_err(|reason| io::Error::new(io::ErrorKind::InvalidInput, InvalidBatchEvent { step: event.step, reason }))
+}
+
+/// Writes a whole batch-event file: the header, then each event on its own line. Every event
+/// is checked first, so a refused one leaves nothing written.
 ///
 /// # Errors
-/// The I/O error of writing.
+/// [`InvalidBatchEvent`] (kind [`io::ErrorKind::InvalidInput`]) for the first event no reader
+/// would accept; the I/O error of writing.
 pub fn write_batch_events(out: &mut dyn Write, events: &[BatchEvent]) -> io::Result<()> {
+    events.iter().try_for_each(check)?;
     write_batch_events_header(out)?;
-    events.iter().try_for_each(|event| write_batch_event(out, event))
+    events.iter().try_for_each(|event| write_line(out, event))
 }
 
 /// Writes the header line of a batch-event file, for writers that add events one at a time
@@ -64,20 +88,27 @@ pub fn write_batch_events_header(out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// Writes one event as its line, in one `write_all`, so a crash leaves whole lines behind.
+/// The event is checked first: one no reader would accept is refused, and nothing is written.
 ///
 /// # Errors
-/// The I/O error of writing.
+/// [`InvalidBatchEvent`] (kind [`io::ErrorKind::InvalidInput`]); the I/O error of writing.
 pub fn write_batch_event(out: &mut dyn Write, event: &BatchEvent) -> io::Result<()> {
+    check(event)?;
+    write_line(out, event)
+}
+
+fn write_line(out: &mut dyn Write, event: &BatchEvent) -> io::Result<()> {
     let mut line = serde_json::to_vec(event)?;
     line.push(b'\n');
     out.write_all(&line)
 }
 
-/// Whether a file whose first non-blank line is `line` holds batch events: a batch-event
+/// Whether a file whose first non-blank line is `line` (read through the opener, so without a
+/// byte-order mark) holds batch events: a batch-event
 /// header (of any version, so that a newer file fails with its version named), or, for files
 /// without one, an object with an event's `data_wait_s` and `compute_s`.
 pub fn is_batch_events_line(line: &str) -> bool {
-    let line = line.trim_start_matches('\u{feff}').trim_start();
+    let line = line.trim_start();
     line.starts_with('{')
         && (line.contains(&format!("\"{SCHEMA_PREFIX}"))
             || (line.contains("\"data_wait_s\"") && line.contains("\"compute_s\"")))
@@ -123,8 +154,8 @@ pub enum BatchEventError {
     },
 }
 
-/// Reads batch events line by line: blank lines, a byte-order mark and headers are passed
-/// over, every event is checked by [`BatchEvent::validate`], and a last line without its
+/// Reads batch events line by line: blank lines and headers are passed over (a byte-order mark
+/// is consumed by the opener), every event is checked by [`BatchEvent::validate`], and a last line without its
 /// newline that does not parse (a writer still going, or killed) ends the file quietly.
 #[derive(Debug)]
 pub struct BatchEventReader<R> {
@@ -268,14 +299,49 @@ mod tests {
     }
 
     #[test]
+    fn the_writer_refuses_what_a_reader_would_refuse() {
+        let mut bad = event(7);
+        bad.data_wait_s = f64::NAN;
+        let reason = bad.validate().unwrap_err();
+        let mut out = Vec::new();
+        let err = write_batch_event(&mut out, &bad).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(err.to_string(), format!("step 7: {reason}"));
+        assert_eq!(
+            err.get_ref().and_then(|inner| inner.downcast_ref::<InvalidBatchEvent>()),
+            Some(&InvalidBatchEvent { step: 7, reason: reason.clone() })
+        );
+        assert!(out.is_empty());
+        // A whole file: checked before anything is written, the header included.
+        let err = write_batch_events(&mut out, &[event(0), bad]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(err.to_string(), format!("step 7: {reason}"));
+        assert!(out.is_empty());
+        write_batch_event(&mut out, &event(1)).unwrap();
+        assert_eq!(
+            out,
+            b"{\"step\":1,\"batch_size\":8,\"data_wait_s\":0.01,\"compute_s\":0.04,\"gpu_mem_bytes\":10}\n"
+        );
+    }
+
+    #[test]
     fn old_files_without_a_header_are_read() {
-        let text = "\u{feff}{\"step\":3,\"batch_size\":8,\"data_wait_s\":0.01,\"compute_s\":0.04}\n\n\
+        let text = "{\"step\":3,\"batch_size\":8,\"data_wait_s\":0.01,\"compute_s\":0.04}\n\n\
                     {\"step\":4,\"batch_size\":8,\"data_wait_s\":0.01,\"compute_s\":0.04}\n";
         assert!(is_batch_events_line(text.lines().next().unwrap()));
         assert_eq!(read_all(text).unwrap(), [(1, 3), (3, 4)]);
         let mut reader = BatchEventReader::new(text.as_bytes());
         reader.next_event().unwrap();
         assert_eq!(reader.header(), None);
+        // With a byte-order mark, through the opener: the same events on the same lines.
+        let marked = format!("\u{feff}{text}");
+        let (opened, _) = crate::text::decode(marked.as_bytes()).unwrap();
+        let mut reader = BatchEventReader::new(opened);
+        let mut seen = Vec::new();
+        while let Some(at) = reader.next_event().unwrap() {
+            seen.push((at.line, at.offset, at.event.step));
+        }
+        assert_eq!(seen, [(1, 0, 3), (3, 63, 4)]);
     }
 
     #[test]

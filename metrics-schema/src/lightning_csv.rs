@@ -70,8 +70,9 @@ impl<'a> Row<'a> {
     }
 }
 
-/// A `metrics.csv` read row by row: its header first, every line at most [`MAX_LINE`] bytes, a
-/// byte-order mark ignored, each row with its line.
+/// A `metrics.csv` read row by row: its header first, every line at most [`MAX_LINE`] bytes,
+/// each row with its line (a byte-order mark is consumed by the opener,
+/// [`decode`](crate::text::decode)).
 pub struct MetricsCsv<R> {
     csv: csv::Reader<LineLimit<R>>,
     columns: Vec<String>,
@@ -93,12 +94,7 @@ impl<R: BufRead> MetricsCsv<R> {
     pub fn new(reader: R) -> Result<Self, CsvError> {
         let mut csv =
             csv::ReaderBuilder::new().has_headers(true).from_reader(LineLimit { inner: reader, since_newline: 0 });
-        let columns = csv
-            .headers()
-            .map_err(|err| csv_error(err, 1))?
-            .iter()
-            .map(|name| name.trim_start_matches('\u{feff}').to_owned())
-            .collect();
+        let columns = csv.headers().map_err(|err| csv_error(err, 1))?.iter().map(str::to_owned).collect();
         Ok(MetricsCsv { csv, columns, record: csv::StringRecord::new(), last_line: 1 })
     }
 
@@ -110,6 +106,15 @@ impl<R: BufRead> MetricsCsv<R> {
     /// The index of the column `name`.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|column| column == name)
+    }
+
+    /// Where `ThroughputMonitor`'s three counters are; `None` unless the file has all three.
+    pub fn counter_columns(&self) -> Option<CounterColumns> {
+        Some(CounterColumns {
+            time: self.column(TRAIN_TIME)?,
+            batches: self.column(TRAIN_BATCHES)?,
+            samples: self.column(TRAIN_SAMPLES)?,
+        })
     }
 
     /// The next row, or `None` at the end of the file.
@@ -180,6 +185,17 @@ impl<R: BufRead> Read for LineLimit<R> {
     }
 }
 
+/// The columns of `ThroughputMonitor`'s counters in a file ([`MetricsCsv::counter_columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CounterColumns {
+    /// `train/time`.
+    pub time: usize,
+    /// `train/batches`.
+    pub batches: usize,
+    /// `train/samples`.
+    pub samples: usize,
+}
+
 /// Batches that one logged row of the `ThroughputMonitor` counters closes.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
@@ -224,6 +240,27 @@ impl TrainCounters {
             Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
             _ => Err(format!("bad {name} `{raw}` (a finite number, not negative)")),
         }
+    }
+
+    /// Takes one row of the file, the one rule for a row's counters that every reader applies:
+    /// a row without `train/time` logs no counters (a validation row) and is passed over
+    /// (`Ok(None)`); a row with it must have all three counters as finite numbers, not negative
+    /// (an empty, NaN or negative `train/batches` or `train/samples` is an error, never skipped),
+    /// and then goes through [`advance`](Self::advance).
+    ///
+    /// # Errors
+    /// A sentence naming the column and the cell, or what [`advance`](Self::advance) refuses,
+    /// for the caller to put after the file and `row.line`.
+    pub fn advance_row(&mut self, row: &Row<'_>, columns: CounterColumns) -> Result<Option<CounterRow>, String> {
+        let time = row.get(columns.time);
+        if time.is_empty() {
+            return Ok(None);
+        }
+        let time = Self::parse(TRAIN_TIME, time)?;
+        // Lightning may write counts as `5.0`; a fraction is cut off.
+        let batches = Self::parse(TRAIN_BATCHES, row.get(columns.batches))? as u64;
+        let samples = Self::parse(TRAIN_SAMPLES, row.get(columns.samples))? as u64;
+        self.advance(time, batches, samples).map(Some)
     }
 
     /// Takes one logged row's counters.
@@ -285,9 +322,40 @@ mod tests {
         Ok(seen)
     }
 
+    /// Each row's counter outcome: `None` passed over, the batches it closed, or the error.
+    fn counter_rows(text: &str) -> Vec<Result<Option<u64>, String>> {
+        let mut csv = MetricsCsv::new(text.as_bytes()).unwrap();
+        let columns = csv.counter_columns().unwrap();
+        let mut counters = TrainCounters::default();
+        let mut seen = Vec::new();
+        while let Some(row) = csv.next_row().unwrap() {
+            let outcome = counters.advance_row(&row, columns);
+            seen.push(outcome.map(|step| step.map(|step| step.interval.map_or(0, |interval| interval.batches))));
+        }
+        seen
+    }
+
+    #[test]
+    fn a_row_with_train_time_needs_every_counter() {
+        let header = "epoch,step,train/time,train/batches,train/samples,val/loss\n";
+        assert_eq!(
+            counter_rows(&format!("{header}0,9,5,10,80,\n0,9,,,,0.5\n0,19,10,20.0,160,\n")),
+            [Ok(Some(10)), Ok(None), Ok(Some(10))]
+        );
+        let bad = |cells: &str| counter_rows(&format!("{header}{cells}\n")).remove(0).unwrap_err();
+        assert_eq!(bad("0,9,5,,80,"), "bad train/batches `` (a finite number, not negative)");
+        assert_eq!(bad("0,9,5,10,nan,"), "bad train/samples `nan` (a finite number, not negative)");
+        assert_eq!(bad("0,9,5,-1,80,"), "bad train/batches `-1` (a finite number, not negative)");
+        assert_eq!(bad("0,9,nan,10,80,"), "bad train/time `nan` (a finite number, not negative)");
+        assert_eq!(MetricsCsv::new("step,train/time\n".as_bytes()).unwrap().counter_columns(), None);
+    }
+
     #[test]
     fn rows_come_with_their_lines_and_quoting_is_python_s() {
-        let csv = MetricsCsv::new("\u{feff}epoch,step,\"a,b\"\n0,1,2\n0,2,\"x\ny\"\n0,3,\n".as_bytes()).unwrap();
+        // Through the opener, which consumes the byte-order mark.
+        let (reader, _) =
+            crate::text::decode("\u{feff}epoch,step,\"a,b\"\n0,1,2\n0,2,\"x\ny\"\n0,3,\n".as_bytes()).unwrap();
+        let csv = MetricsCsv::new(reader).unwrap();
         assert_eq!(csv.columns(), ["epoch", "step", "a,b"]);
         assert_eq!(csv.column("a,b"), Some(2));
         let seen = rows("epoch,step,\"a,b\"\n0,1,2\n0,2,\"x\ny\"\n0,3,\n").unwrap();

@@ -38,8 +38,9 @@ pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
-/// Opens a text input: `-` is standard input, and gzip (recognised by its magic bytes, not its
-/// name) is decompressed on the fly. The flag says whether it was gzip.
+/// Opens a text input: `-` is standard input, gzip (recognised by its magic bytes, not its
+/// name) is decompressed on the fly, and a UTF-8 byte-order mark at the start of the text
+/// (after decompression) is consumed, so no reader sees one. The flag says whether it was gzip.
 ///
 /// # Errors
 /// The I/O error of opening or first reading it.
@@ -62,21 +63,61 @@ pub fn open_input_through<'a, R: Read + Send + 'a>(
 }
 
 /// Buffers an opened input, decompressing it on the fly when it starts with gzip's magic bytes
-/// (the one place that decides what is gzip). The flag says whether it was gzip.
+/// (the one place that decides what is gzip), and consuming a UTF-8 byte-order mark at the
+/// start of the text, after decompression (the one place that skips it). The flag says whether
+/// it was gzip.
 ///
 /// # Errors
-/// The I/O error of the first read.
+/// The I/O error of the first read. The text's own first read (a damaged gzip header, the
+/// byte-order mark) happens when the reader is first read, so its errors come from there.
 pub fn decode<'a, R: Read + Send + 'a>(source: R) -> io::Result<(Box<dyn BufRead + Send + 'a>, bool)> {
     let mut reader = BufReader::with_capacity(1 << 16, source);
     let gzip = reader.fill_buf()?.starts_with(&[0x1f, 0x8b]);
     Ok(if gzip {
-        (Box::new(BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(reader))), true)
+        let text = BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(reader));
+        (Box::new(BomSkipped { inner: text, pending: true }), true)
     } else {
-        (Box::new(reader), false)
+        (Box::new(BomSkipped { inner: reader, pending: true }), false)
     })
 }
 
-/// Consumes a UTF-8 byte-order mark at the reader's position, if there is one.
+/// A text reader that consumes a byte-order mark before its first read.
+struct BomSkipped<R> {
+    inner: R,
+    /// The start has not been looked at yet.
+    pending: bool,
+}
+
+impl<R: BufRead> BomSkipped<R> {
+    fn start(&mut self) -> io::Result<()> {
+        if self.pending {
+            skip_bom(&mut self.inner)?;
+            self.pending = false;
+        }
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for BomSkipped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.start()?;
+        self.inner.read(buf)
+    }
+}
+
+impl<R: BufRead> BufRead for BomSkipped<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.start()?;
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+    }
+}
+
+/// Consumes a UTF-8 byte-order mark at the reader's position, if there is one ([`decode`], and
+/// so every input opened by [`open_input`], has done it already).
 ///
 /// # Errors
 /// The I/O error of reading.
@@ -126,7 +167,8 @@ pub enum LineError {
 /// One line of a text input.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
-    /// Its bytes, without the line ending (`\n` or `\r\n`) and, on line 1, without a BOM.
+    /// Its bytes, without the line ending (`\n` or `\r\n`) and, on line 1, without a BOM (the
+    /// opener consumes it; this is for lines of a reader that did not come through it).
     pub bytes: &'a [u8],
     /// 1-based line number.
     pub number: u64,
@@ -318,7 +360,11 @@ mod tests {
         let path = dir.path().join("f.json");
         std::fs::write(&path, b"\xef\xbb\xbf{}").unwrap();
         assert_eq!(read_text(&path, 100).unwrap(), "{}");
-        assert_eq!(read_text(&path, 2).unwrap_err().to_string(), "larger than 2 B; is this the right file?");
+        // The limit counts the text: the opener has consumed the mark.
+        assert_eq!(read_text(&path, 2).unwrap(), "{}");
+        assert_eq!(read_text(&path, 1).unwrap_err().to_string(), "larger than 1 B; is this the right file?");
+        // Text that did not come through the opener loses its mark here.
+        assert_eq!(read_text_from(&b"\xef\xbb\xbf{}"[..], 100).unwrap(), "{}");
     }
 
     #[test]
@@ -332,6 +378,42 @@ mod tests {
         let mut empty = &b""[..];
         skip_bom(&mut empty).unwrap();
         assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn the_opener_consumes_a_bom_of_plain_and_gzipped_text_alike() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let text = b"\xef\xbb\xbfstep,loss\n1,0.5\n";
+        let plain = dir.path().join("plain.csv");
+        std::fs::write(&plain, text).unwrap();
+        let packed = dir.path().join("packed.csv");
+        let mut encoder = flate2::write::GzEncoder::new(File::create(&packed).unwrap(), flate2::Compression::fast());
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap();
+        let mut read = Vec::new();
+        for (path, gzipped) in [(&plain, false), (&packed, true)] {
+            let (mut reader, gzip) = open_input(path).unwrap();
+            assert_eq!(gzip, gzipped);
+            let mut bytes = Vec::new();
+            reader.read_to_end(&mut bytes).unwrap();
+            read.push(bytes);
+        }
+        assert_eq!(read[0], b"step,loss\n1,0.5\n");
+        assert_eq!(read[0], read[1]);
+        // Through `BufRead` too, and offsets count from after the mark.
+        let (reader, _) = open_input(&packed).unwrap();
+        let mut lines = Lines::new(reader);
+        assert_eq!(lines.next_line().unwrap().unwrap().bytes, b"step,loss");
+        let second = lines.next_line().unwrap().unwrap();
+        assert_eq!((second.bytes, second.offset), (&b"1,0.5"[..], 10));
+        // A mark later in the text is text, and a file without one loses nothing.
+        let (mut reader, _) = decode(&b"a\xef\xbb\xbf"[..]).unwrap();
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes, b"a\xef\xbb\xbf");
+        let (mut reader, _) = decode(&b""[..]).unwrap();
+        assert_eq!(reader.fill_buf().unwrap(), b"");
     }
 
     #[test]

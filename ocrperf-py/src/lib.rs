@@ -8,7 +8,8 @@
 //! What it does not do: read images, or know about torch or Lightning (the Python code does).
 //!
 //! - `Generator` (`targets.rs`): DBNet targets;
-//! - `ResourceMonitor` (`monitor.rs`) and `HEADLINE_METRICS`: resource sampling;
+//! - `ResourceMonitor` (`monitor.rs`), `HEADLINE_METRICS`, `select_metrics` and
+//!   `metric_pattern_warnings`: resource sampling, and the figures a logger gets;
 //! - `analyze_traces` (`traces.rs`): profiler traces read once, as `ocrperf trace analyze`;
 //! - `BatchEventWriter` (`events.rs`): the `Throughput` callback's batch-event file;
 //! - `cli_main`: the `ocrperf` command, for the console script.
@@ -63,6 +64,8 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     // The Lightning `ResourceMonitor` callback's default selection, kept in Rust with a test
     // that each pattern still names a metric; a tuple, so Python cannot change the shared list.
     module.add("HEADLINE_METRICS", PyTuple::new(module.py(), ocrperf::resource_monitor::HEADLINE_METRICS)?)?;
+    module.add_function(wrap_pyfunction!(monitor::select_metrics, module)?)?;
+    module.add_function(wrap_pyfunction!(monitor::metric_pattern_warnings, module)?)?;
     module.add_function(wrap_pyfunction!(traces::analyze_traces, module)?)?;
     module.add_function(wrap_pyfunction!(cli_main, module)?)?;
     module.add_function(wrap_pyfunction!(_panic_for_test, module)?)?;

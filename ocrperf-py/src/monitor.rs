@@ -23,7 +23,7 @@ use pyo3::{
     prelude::*,
     types::PyDict,
 };
-use resource_monitor::{Control, Monitor, MonitorConfig, default_rules, load_rules, unix_ms};
+use resource_monitor::{Control, Monitor, MonitorConfig, rules_with_warnings, unix_ms};
 
 /// Alert events kept until Python takes them; older ones are dropped past this many.
 const MAX_PENDING_ALERTS: usize = 1024;
@@ -59,6 +59,8 @@ impl ResourceMonitor {
     /// Starts sampling every `interval_s` seconds. `out` writes the JSONL (or `.csv`) sample
     /// file, `prometheus` serves `/metrics` at that address, `rules` replaces the built-in
     /// alert rules with a TOML file's, `pid` watches a process tree (default: this process).
+    /// What `ocrperf monitor --alerts` warns about a rules file (a rule whose metric matches
+    /// nothing) is the first of `take_warnings()`.
     #[new]
     #[pyo3(signature = (interval_s = 1.0, *, gpu = true, out = None, prometheus = None, rules = None, pid = None))]
     fn new(
@@ -71,10 +73,8 @@ impl ResourceMonitor {
         pid: Option<u32>,
     ) -> PyResult<ResourceMonitor> {
         let interval = interval_from_seconds(interval_s)?;
-        let rules = match rules {
-            Some(path) => load_rules(&path).map_err(|err| PyValueError::new_err(err.to_string()))?,
-            None => default_rules(),
-        };
+        let (rules, rule_warnings) =
+            rules_with_warnings(rules.as_deref()).map_err(|err| PyValueError::new_err(err.to_string()))?;
         let pid = pid.unwrap_or_else(std::process::id);
         let config = MonitorConfig {
             interval,
@@ -88,7 +88,7 @@ impl ResourceMonitor {
         let monitor = py
             .detach(|| Monitor::start(config, HostInfo::detect(), unix_ms()))
             .map_err(|err| PyValueError::new_err(err.to_string()))?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared { warnings: Mutex::new(rule_warnings), ..Shared::default() });
         let (gpu_note, gpus) = (monitor.gpu_note().map(str::to_owned), monitor.gpu_count());
         let prometheus = monitor.prometheus_address().map(|address| address.to_string());
         let thread = std::thread::Builder::new()
@@ -140,7 +140,8 @@ impl ResourceMonitor {
             .collect()
     }
 
-    /// Problems met while sampling (a GPU lost, a full disk), since the last call.
+    /// What the rules file's check found, then problems met while sampling (a GPU lost, a full
+    /// disk), since the last call.
     fn take_warnings(&self) -> Vec<String> {
         std::mem::take(&mut *lock(&self.shared.warnings))
     }
@@ -199,6 +200,33 @@ impl Drop for ResourceMonitor {
         *lock(&self.shared.stop) = true;
         self.shared.wake.notify_all();
     }
+}
+
+/// The figures of `latest` whose name matches one of `patterns` (`*` is one dotted part, as in
+/// alert rules: `gpu.*.power_w`), in `latest`'s order: the Lightning callback's selection,
+/// `resource_monitor::select_metrics`.
+/// A `str` for `patterns` is a `TypeError` (a sequence of patterns is wanted), as is a figure
+/// that is not a number.
+#[pyfunction]
+pub(crate) fn select_metrics<'py>(
+    py: Python<'py>,
+    latest: &Bound<'py, PyDict>,
+    patterns: Vec<String>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let figures: Vec<(String, f64)> =
+        latest.iter().map(|(name, value)| Ok((name.extract()?, value.extract()?))).collect::<PyResult<_>>()?;
+    let dict = PyDict::new(py);
+    for (name, value) in resource_monitor::select_metrics(&figures, &patterns) {
+        dict.set_item(name, value)?;
+    }
+    Ok(dict)
+}
+
+/// The patterns of a selection that can match nothing the monitor records, one warning each:
+/// `resource_monitor::metric_pattern_warnings`.
+#[pyfunction]
+pub(crate) fn metric_pattern_warnings(patterns: Vec<String>) -> Vec<String> {
+    resource_monitor::metric_pattern_warnings(&patterns)
 }
 
 /// Seconds as a sampling interval in the monitor's one range ([`resource_monitor::INTERVALS`]);

@@ -129,26 +129,36 @@ fn bools(py: Python<'_>, values: Vec<bool>) -> Bound<'_, PyAny> {
 
 #[pymethods]
 impl Generator {
-    /// A generator with DB's (`semantics="db"`) or PaddleOCR's (`"paddle"`) semantics.
-    /// `cache_bytes` gives it a polygon cache of that size (DB only).
+    /// A generator with DB's (`semantics="db"`) or PaddleOCR's (`"paddle"`) semantics. A
+    /// setting left out takes the library's default (`TargetConfig::default()`); `cache_mb`
+    /// gives it a polygon cache of that many MiB (DB only; 0 or `None`: no cache).
     #[new]
-    #[pyo3(signature = (*, semantics = "db", shrink_ratio = 0.4, min_text_size = 8.0, thresh_min = 0.3, thresh_max = 0.7, cache_bytes = None))]
+    #[pyo3(signature = (*, semantics = "db", shrink_ratio = None, min_text_size = None, thresh_min = None, thresh_max = None, cache_mb = None))]
     fn new(
         semantics: &str,
-        shrink_ratio: f64,
-        min_text_size: f64,
-        thresh_min: f64,
-        thresh_max: f64,
-        cache_bytes: Option<u64>,
+        shrink_ratio: Option<f64>,
+        min_text_size: Option<f64>,
+        thresh_min: Option<f64>,
+        thresh_max: Option<f64>,
+        cache_mb: Option<f64>,
     ) -> PyResult<Generator> {
         let semantics = match semantics {
             "db" => Semantics::Db,
             "paddle" => Semantics::PaddleOcr,
             other => return Err(PyValueError::new_err(format!("semantics must be 'db' or 'paddle', not {other:?}"))),
         };
-        let config =
-            TargetConfig { shrink_ratio, min_text_size, thresh_min, thresh_max, semantics, ..TargetConfig::default() };
+        let defaults = TargetConfig::default();
+        let config = TargetConfig {
+            shrink_ratio: shrink_ratio.unwrap_or(defaults.shrink_ratio),
+            min_text_size: min_text_size.unwrap_or(defaults.min_text_size),
+            thresh_min: thresh_min.unwrap_or(defaults.thresh_min),
+            thresh_max: thresh_max.unwrap_or(defaults.thresh_max),
+            semantics,
+            ..defaults
+        };
         config.validate().map_err(value_error)?;
+        let cache_bytes =
+            cache_mb.map(polygon_cache::cache_budget_from_mib).transpose().map_err(value_error)?.flatten();
         let inner = match cache_bytes {
             Some(_) if semantics != Semantics::Db => {
                 return Err(PyTypeError::new_err("the polygon cache serves DB semantics only"));

@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use metrics_schema::{Envelope, ToMetrics as _};
+use metrics_schema::ToMetrics as _;
 use ocrperf::{
-    profiler_analyze::{AnalyzeOptions, analyze_files, build_report, trace_files},
-    trace_report::{analysis_document, read_warnings},
+    profiler_analyze::AnalyzeOptions,
+    trace_report::{analysis_document, analyze_run},
 };
 use pyo3::{exceptions::PyValueError, prelude::*, types::PyDict};
 
@@ -28,9 +28,10 @@ struct Analysed {
 /// returns `{"report": dict, "markdown": str, "metrics": {name: value}, "warnings": [str]}`:
 /// the `ocrperf.trace-analysis` envelope, the page of `ocrperf trace analyze --format md`, the
 /// report's metrics, and what the read noticed. `json_out` and `markdown_out` also write the
-/// report and the page there, atomically; an output inside a given directory is not read as a
-/// trace (a window analysed again), one named as a trace is refused. Bad input is a
-/// `ValueError` naming the file.
+/// report and the page there, atomically. The files are found, and an output over a trace
+/// refused, by `ocrperf::trace_report::analyze_run`, as for `ocrperf trace analyze -o`: an
+/// ocrperf report in a given directory (a window analysed again) is not read as a trace. Bad
+/// input is a `ValueError` naming the file.
 #[pyfunction]
 #[pyo3(signature = (paths, *, top = 15, lenient = false, jobs = 0, json_out = None, markdown_out = None))]
 pub(crate) fn analyze_traces<'py>(
@@ -51,8 +52,7 @@ pub(crate) fn analyze_traces<'py>(
         usize::try_from(value).map_err(|_| PyValueError::new_err(format!("{name} must be >= 0, not {value}")))
     };
     let options = AnalyzeOptions { top: count("top", top)?, lenient, jobs: count("jobs", jobs)? };
-    let outputs: Vec<PathBuf> = json_out.iter().chain(&markdown_out).cloned().collect();
-    let analysed = py.detach(|| analyze(&paths, options, &outputs, json_out.as_deref(), markdown_out.as_deref()));
+    let analysed = py.detach(|| analyze(&paths, options, json_out.as_deref(), markdown_out.as_deref()));
     let analysed = analysed.map_err(PyValueError::new_err)?;
     let result = PyDict::new(py);
     // Python's own parser keeps the envelope's field order (schema first), as reading
@@ -72,33 +72,15 @@ pub(crate) fn analyze_traces<'py>(
 fn analyze(
     paths: &[PathBuf],
     options: AnalyzeOptions,
-    outputs: &[PathBuf],
     json_out: Option<&Path>,
     markdown_out: Option<&Path>,
 ) -> Result<Analysed, String> {
-    if paths.is_empty() {
-        return Err("no traces given: pass trace files (.json, .json.gz) or a directory of them".to_owned());
-    }
-    let mut files = Vec::new();
-    for path in paths {
-        if let Some(output) = outputs.iter().find(|output| same_file(path, output)) {
-            return Err(format!(
-                "{}: an output (json_out or markdown_out) would write over this trace; give another output path",
-                output.display()
-            ));
-        }
-        let found = trace_files(std::slice::from_ref(path)).map_err(|err| err.to_string())?;
-        // A report written beside the traces by an earlier analysis is no trace.
-        let kept: Vec<PathBuf> =
-            found.into_iter().filter(|file| !outputs.iter().any(|output| same_file(file, output))).collect();
-        if kept.is_empty() {
-            return Err(format!("{}: no .json or .json.gz traces in this directory", path.display()));
-        }
-        files.extend(kept);
-    }
-    let clock = std::time::Instant::now();
-    let results = analyze_files(&files, options, &|_| true).map_err(|err| err.to_string())?;
-    let envelope = Envelope::for_this_machine(build_report(&results, options.top, clock.elapsed().as_secs_f64()));
+    let outputs: Vec<(&str, &Path)> = [("json_out", json_out), ("markdown_out", markdown_out)]
+        .into_iter()
+        .filter_map(|(n, p)| Some((n, p?)))
+        .collect();
+    let run = analyze_run(paths, options, &outputs, &|_, _| true).map_err(|err| err.to_string())?;
+    let envelope = run.envelope;
     let markdown = analysis_document(&envelope.report).to_markdown();
     // The same bytes as `ocrperf trace analyze --format json`.
     let mut json = serde_json::to_string_pretty(&envelope).map_err(|err| format!("serialising the report: {err}"))?;
@@ -110,17 +92,9 @@ fn analyze(
         write(path, &markdown)?;
     }
     let metrics = envelope.report.metrics().into_iter().map(|metric| (metric.name, metric.value)).collect();
-    Ok(Analysed { json, markdown, metrics, warnings: read_warnings(&results) })
+    Ok(Analysed { json, markdown, metrics, warnings: run.warnings })
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {
     metrics_schema::write_atomic(path, |out| out.write_all(text.as_bytes())).map_err(|err| err.to_string())
-}
-
-/// Whether two paths name one existing file (through links too).
-fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
 }

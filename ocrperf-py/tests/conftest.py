@@ -2,7 +2,8 @@
 
 The tests stand alone: the ground-truth reader and the digests are the package tests' own
 (`gt_samples.py`, NumPy only), so the suite needs no other folder of the repository than
-`testdata/`.
+`testdata/`, but for one test: `test_the_old_import_path_still_works` imports the repository's
+`integrations/lightning/ocrperf_callback.py`, the shim it checks.
 """
 
 import json

@@ -4,6 +4,7 @@
 Skipped without Hydra, Lightning or torch; failing instead with OCRPERF_REQUIRE_LIGHTNING=1.
 """
 
+import inspect
 import pathlib
 
 import pytest
@@ -72,3 +73,22 @@ def test_each_config_builds_its_callback_and_runs_in_a_trainer(name, tmp_path, m
     else:
         assert callback.summary["samples"] >= 1
         assert callback.metrics == ResourceMonitor().metrics  # the package's default, not a copy
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_config_restates_its_constructors_defaults(name):
+    """The configs show every setting at its default for people to edit; each value must be the
+    constructor's default, so a default changed in the code cannot leave a config building
+    something else. A setting without a default (Throughput's `path`) is the config's own."""
+    from omegaconf import OmegaConf
+
+    kind, _ = CASES[name]
+    config = OmegaConf.to_container(OmegaConf.load(CONFIGS / "callbacks" / f"{name}.yaml"))
+    assert isinstance(config, dict) and config.pop("_target_") == f"ocrperf.lightning.{kind.__name__}"
+    parameters = inspect.signature(kind).parameters
+    assert set(config) <= set(parameters), set(config) - set(parameters)
+    restated = {
+        key: parameters[key].default for key in config if parameters[key].default is not inspect.Parameter.empty
+    }
+    assert {key: config[key] for key in restated} == restated
+    assert len(restated) >= len(config) - 1

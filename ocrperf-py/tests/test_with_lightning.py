@@ -10,6 +10,7 @@ their own.
 import csv
 import json
 import pathlib
+import statistics
 import subprocess
 import sys
 import time
@@ -89,7 +90,12 @@ def test_a_slow_dataset_is_input_bound(tmp_path, throughput_report):
     events = train(path, sample_delay=0.01, step_s=0.002)
     assert [e["step"] for e in events] == list(range(2 * BATCHES_PER_EPOCH))
     assert all(e["batch_size"] == BATCH_SIZE for e in events)
-    assert all(0.035 < e["data_wait_s"] < 0.15 for e in events), [e["data_wait_s"] for e in events]
+    # Loading sleeps 40 ms a batch, so no wait is shorter than that (a busy machine only makes
+    # sleeps longer); how long waits run is judged by the median, so that one scheduler hiccup
+    # on a busy 2-core machine cannot fail the test.
+    waits = [e["data_wait_s"] for e in events]
+    assert min(waits) > 0.035, waits
+    assert 0.035 < statistics.median(waits) < 0.15, waits
     report = throughput_report(path)
     assert (report["batches"], report["samples"]) == (2 * BATCHES_PER_EPOCH, 2 * BATCHES_PER_EPOCH * BATCH_SIZE)
     assert report["data_wait_fraction"] > 0.6

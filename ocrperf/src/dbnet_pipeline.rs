@@ -137,7 +137,7 @@ pub fn run_pipeline(options: &PipelineOptions, keep_going: &mut dyn FnMut(u64) -
     let mut cache_before = (0, 0);
     let mut done = 0u64;
     'epochs: for _ in 0..options.epochs {
-        let mut monitor = ThroughputRecorder::new(RecorderSettings::default());
+        let mut recorder = ThroughputRecorder::new(RecorderSettings::default());
         for batch in loader.epoch((0..dataset.len()).collect()) {
             let batch = batch?;
             let arrived = Instant::now();
@@ -153,7 +153,7 @@ pub fn run_pipeline(options: &PipelineOptions, keep_going: &mut dyn FnMut(u64) -
             let compute = arrived.elapsed();
             let timing =
                 BatchTiming { data_wait: batch.wait, compute, samples: batch.items.len() as u64, ..Default::default() };
-            monitor.record(timing);
+            recorder.record(timing);
             overall.record(timing);
             if let Some(timeline) = &mut run.timeline {
                 timeline.add(&batch, arrived, compute);
@@ -179,11 +179,11 @@ pub fn run_pipeline(options: &PipelineOptions, keep_going: &mut dyn FnMut(u64) -
                 run.interrupted = true;
             }
             if run.interrupted {
-                run.epochs.push(epoch_summary(&dataset, monitor, &options.source, &mut cache_before));
+                run.epochs.push(epoch_summary(&dataset, recorder, &options.source, &mut cache_before));
                 break 'epochs;
             }
         }
-        run.epochs.push(epoch_summary(&dataset, monitor, &options.source, &mut cache_before));
+        run.epochs.push(epoch_summary(&dataset, recorder, &options.source, &mut cache_before));
     }
     let source = format!(
         "{}, {} workers, batch {}, {}, step {} ms",
@@ -205,7 +205,7 @@ pub fn run_pipeline(options: &PipelineOptions, keep_going: &mut dyn FnMut(u64) -
 
 fn epoch_summary(
     dataset: &DbnetTargets,
-    monitor: ThroughputRecorder,
+    recorder: ThroughputRecorder,
     source: &str,
     cache_before: &mut (u64, u64),
 ) -> EpochSummary {
@@ -216,7 +216,7 @@ fn epoch_summary(
         *cache_before = (stats.hits, stats.misses);
         if hits + misses == 0 { 0.0 } else { hits as f64 / (hits + misses) as f64 }
     });
-    EpochSummary { report: monitor.report(source), cache_hit_rate }
+    EpochSummary { report: recorder.report(source), cache_hit_rate }
 }
 
 /// DBNet targets of each image, made by the polygon-cache generator.

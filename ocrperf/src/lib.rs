@@ -14,8 +14,10 @@
 //!   `profiler-analyze`'s streaming reader and recorded by `throughput`.
 //!
 //! And what both front ends show people: [`document::Document`] (a report as aligned text or
-//! Markdown) and [`trace_report`] (the trace analysis and diff pages), so that `ocrperf trace
-//! analyze --format md` and the Python package's `analyze_traces` write the same page.
+//! Markdown) and [`trace_report`] (a run's traces found, read and analysed, and the trace
+//! analysis and diff pages), so that `ocrperf trace analyze` and the Python package's
+//! `analyze_traces` read the same files and write the same page; [`outputs`] is the one
+//! refusal of an output that would write over an input.
 //!
 //! What it does not do: parse command lines, print, or choose exit codes; the front ends do.
 //!
@@ -40,6 +42,7 @@
 pub mod dbnet_pipeline;
 pub mod document;
 mod error;
+pub mod outputs;
 pub mod throughput_files;
 pub mod trace_report;
 

@@ -46,7 +46,7 @@ pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThrou
             "give the files to read (batch events, traces or metrics.csv), or `throughput run`".to_owned(),
         ));
     }
-    let mut monitor = ThroughputRecorder::new(RecorderSettings {
+    let mut recorder = ThroughputRecorder::new(RecorderSettings {
         warmup_batches: options.warmup,
         memory_every: 0,
         ..RecorderSettings::default()
@@ -70,11 +70,11 @@ pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThrou
                         file.display()
                     )));
                 }
-                inputs::kineto::record_steps(&steps, batch_size, &mut monitor);
+                inputs::kineto::record_steps(&steps, batch_size, &mut recorder);
                 wait_measured = true;
             }
             InputKind::LightningCsv => {
-                let stats = inputs::lightning::read_metrics_csv(file, &mut monitor)?;
+                let stats = inputs::lightning::read_metrics_csv(file, &mut recorder)?;
                 warnings.extend(stats.warnings);
                 warnings.push(format!(
                     "{}: Lightning's metrics.csv records no data wait; its batches count as all compute \
@@ -83,7 +83,7 @@ pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThrou
                 ));
             }
             _ => {
-                let stats = inputs::jsonl::read_events(file, &mut monitor, options.skip_bad_lines)?;
+                let stats = inputs::jsonl::read_events(file, &mut recorder, options.skip_bad_lines)?;
                 skipped += stats.skipped;
                 warnings.extend(stats.warnings);
                 wait_measured = true;
@@ -91,7 +91,7 @@ pub fn read_files(files: &[PathBuf], options: &FileOptions) -> Result<FilesThrou
         }
     }
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let mut report = monitor.report(&names.join(", "));
+    let mut report = recorder.report(&names.join(", "));
     if report.batches == 0 {
         return Err(Error::NoData(format!(
             "{}: every batch was warm-up (--warmup {}); nothing left to measure",

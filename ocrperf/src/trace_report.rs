@@ -1,15 +1,109 @@
-//! The trace reports laid out for people: the [`Document`]s of `ocrperf trace analyze` and
-//! `ocrperf trace diff`, and the warnings a read leaves.
+//! A run's traces read and analysed ([`analyze_run`], [`read_run`]), and the trace reports
+//! laid out for people: the [`Document`]s of `ocrperf trace analyze` and `ocrperf trace
+//! diff`, and the warnings a read leaves.
 //!
 //! They are here, not in `cli`, so that the command and the Python package (`analyze_traces`,
-//! the Lightning `Profiler`) render the same page from the same report.
+//! the Lightning `Profiler`) find the same files, refuse the same outputs, and render the
+//! same page from the same report.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use metrics_schema::{KernelStat, OpStat, TraceAnalysisReport, TraceDiffReport, format_bytes};
-use profiler_analyze::RankResult;
+use metrics_schema::{Envelope, KernelStat, OpStat, TraceAnalysisReport, TraceDiffReport, format_bytes};
+use profiler_analyze::{AnalyzeOptions, RankResult, analyze_files, build_report, is_read_in_directory, trace_files};
 
-use crate::document::Document;
+use crate::{
+    document::Document,
+    outputs::{OverwritesInput, refuse_overwriting_inputs},
+};
+
+/// Why a run's traces could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceRunError {
+    /// No path at all.
+    #[error("no traces given: pass trace files (.json, .json.gz) or a directory of them")]
+    NoTraces,
+    /// An output names a trace (or a trace a directory scan would read).
+    #[error(transparent)]
+    Overwrite(#[from] OverwritesInput),
+    /// A path does not exist, or a directory holds no trace.
+    #[error(transparent)]
+    Find(profiler_analyze::Error),
+    /// A trace could not be read or analysed (the message says how many were being read).
+    #[error("{}: {error}", if *files == 1 { "reading the trace".to_owned() } else { format!("reading {files} traces") })]
+    Read {
+        /// Traces being read.
+        files: usize,
+        /// Why.
+        error: profiler_analyze::Error,
+    },
+}
+
+/// A run's traces, read and analysed.
+#[derive(Debug)]
+pub struct RunRead {
+    /// Each rank's analysis, lowest rank first.
+    pub results: Vec<RankResult>,
+    /// What the read noticed ([`read_warnings`]), one line each, naming the file.
+    pub warnings: Vec<String>,
+    /// Seconds the finding and reading took.
+    pub seconds: f64,
+}
+
+/// A run's analysis: the `ocrperf.trace-analysis` envelope, and what it was made from.
+#[derive(Debug)]
+pub struct AnalyzedRun {
+    /// The report, as `ocrperf trace analyze --format json` writes it.
+    pub envelope: Envelope<TraceAnalysisReport>,
+    /// Each rank's analysis, lowest rank first (the chart draws the first).
+    pub results: Vec<RankResult>,
+    /// What the read noticed, one line each, naming the file.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the traces behind `paths` (trace files, or directories of one run's rank traces, where
+/// only what [`is_read_in_directory`] keeps is read: an ocrperf report beside the traces is
+/// not a trace). `outputs` are the files the caller will write, as (option, path): one that
+/// would write over a trace is refused before anything is read. `progress` gets the bytes read
+/// so far and the total of the files, and stops the read by returning false.
+///
+/// # Errors
+/// [`TraceRunError`], naming the file.
+pub fn read_run(
+    paths: &[PathBuf],
+    options: AnalyzeOptions,
+    outputs: &[(&str, &Path)],
+    progress: &(dyn Fn(u64, u64) -> bool + Sync),
+) -> Result<RunRead, TraceRunError> {
+    if paths.is_empty() {
+        return Err(TraceRunError::NoTraces);
+    }
+    let clock = std::time::Instant::now();
+    refuse_overwriting_inputs(outputs, paths, is_read_in_directory)?;
+    let files = trace_files(paths).map_err(TraceRunError::Find)?;
+    let total: u64 = files.iter().filter_map(|file| std::fs::metadata(file).ok()).map(|meta| meta.len()).sum();
+    let results = analyze_files(&files, options, &|bytes| progress(bytes, total))
+        .map_err(|error| TraceRunError::Read { files: files.len(), error })?;
+    let warnings = read_warnings(&results);
+    Ok(RunRead { results, warnings, seconds: clock.elapsed().as_secs_f64() })
+}
+
+/// [`read_run`], then the run's report (the lowest rank in detail, every rank summarised):
+/// what `ocrperf trace analyze` prints and Python's `analyze_traces` returns.
+///
+/// # Errors
+/// [`TraceRunError`], naming the file.
+pub fn analyze_run(
+    paths: &[PathBuf],
+    options: AnalyzeOptions,
+    outputs: &[(&str, &Path)],
+    progress: &(dyn Fn(u64, u64) -> bool + Sync),
+) -> Result<AnalyzedRun, TraceRunError> {
+    let clock = std::time::Instant::now();
+    let RunRead { results, warnings, .. } = read_run(paths, options, outputs, progress)?;
+    let report = build_report(&results, options.top, clock.elapsed().as_secs_f64());
+    Ok(AnalyzedRun { envelope: Envelope::for_this_machine(report), results, warnings })
+}
 
 /// What a read of `results` should tell the user: each analysis's warnings and any damage
 /// read past (`--lenient`), one line each, naming the file.

@@ -12,6 +12,7 @@ use std::{
 use serde::Serialize;
 
 use crate::{
+    Error,
     border::EdgeDistance,
     geom::{Point, Precision},
     work::PolygonWork,
@@ -94,6 +95,23 @@ impl std::fmt::Debug for PolygonCache {
     }
 }
 
+/// The largest polygon-cache budget, in MiB: 1 TiB, beyond any machine's memory (a larger
+/// figure is a typo, not a wish).
+pub const MAX_CACHE_MIB: f64 = 1_048_576.0;
+
+/// A cache budget in MiB, the unit both front ends take (`--cache-mb`, `cache_mb=`), checked
+/// against its one range: 0 turns the cache off (`None`), anything else is the budget in bytes.
+///
+/// # Errors
+/// [`Error::Setting`] for a negative, non-finite or too large budget.
+pub fn cache_budget_from_mib(mib: f64) -> Result<Option<u64>, Error> {
+    if !(mib.is_finite() && (0.0..=MAX_CACHE_MIB).contains(&mib)) {
+        return Err(Error::Setting { name: "cache_mb", value: mib, range: "[0, 1048576] MiB (0 turns the cache off)" });
+    }
+    let bytes = (mib * 1_048_576.0).round() as u64;
+    Ok((bytes > 0).then_some(bytes))
+}
+
 impl PolygonCache {
     /// A cache holding at most `max_bytes` of polygon work.
     pub fn with_max_bytes(max_bytes: u64) -> PolygonCache {
@@ -128,6 +146,23 @@ impl PolygonCache {
             hit_rate: if lookups == 0 { 0.0 } else { hits as f64 / lookups as f64 },
             entries: self.inner.entry_count(),
             bytes: self.inner.weighted_size(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_budget_in_mib_is_checked_against_its_one_range() {
+        assert_eq!(cache_budget_from_mib(0.0).unwrap(), None, "0 turns the cache off");
+        assert_eq!(cache_budget_from_mib(256.0).unwrap(), Some(256 << 20));
+        assert_eq!(cache_budget_from_mib(0.5).unwrap(), Some(1 << 19));
+        assert_eq!(cache_budget_from_mib(MAX_CACHE_MIB).unwrap(), Some(1 << 40));
+        for refused in [-1.0, MAX_CACHE_MIB + 1.0, f64::NAN, f64::INFINITY] {
+            let err = cache_budget_from_mib(refused).unwrap_err();
+            assert!(matches!(err, Error::Setting { name: "cache_mb", .. }), "{refused}: {err}");
         }
     }
 }

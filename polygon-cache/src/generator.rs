@@ -55,6 +55,9 @@ pub struct TargetConfig {
 /// 11,500 × 11,500 pixels (a 32768-pixel square would need 16 GiB).
 pub const DEFAULT_MAX_MAP_BYTES: u64 = 2 << 30;
 
+/// The range of [`TargetConfig::max_map_bytes`]: 1 MiB (a 256 × 256 image) to 1 PiB.
+pub const MAX_MAP_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1 << 20..=1 << 50;
+
 /// Bytes of the four `f32` maps of a `width × height` image.
 pub fn map_bytes(width: usize, height: usize) -> u64 {
     (width as u64) * (height as u64) * 4 * size_of::<f32>() as u64
@@ -107,6 +110,13 @@ impl TargetConfig {
     /// # Errors
     /// [`Error::Setting`] naming the first setting out of range.
     pub fn validate(&self) -> Result<(), Error> {
+        if !MAX_MAP_BYTES_RANGE.contains(&self.max_map_bytes) {
+            return Err(Error::Setting {
+                name: "max_map_bytes",
+                value: self.max_map_bytes as f64,
+                range: "[1 MiB, 1 PiB] in bytes",
+            });
+        }
         match SETTING_RANGES.iter().find(|setting| !(setting.accepts)((setting.value)(self))) {
             Some(setting) => {
                 Err(Error::Setting { name: setting.name, value: (setting.value)(self), range: setting.range })

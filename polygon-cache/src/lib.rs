@@ -52,14 +52,16 @@ mod targets;
 mod work;
 
 pub use border::EdgeDistance;
-pub use cache::{CacheStats, PolygonCache};
+pub use cache::{CacheStats, MAX_CACHE_MIB, PolygonCache, cache_budget_from_mib};
 pub use dataset::{
     BenchHooks, BenchOptions, Image, check_dataset, check_parity, compare_digests, digest_dataset, read_dataset,
     read_digests, run_bench,
 };
 pub use digest::{MapDigests, digest_map, digest_targets, write_dataset_npy, write_npy};
 pub use error::Error;
-pub use generator::{DEFAULT_MAX_MAP_BYTES, Semantics, TargetConfig, TargetGenerator, Validation, map_bytes};
+pub use generator::{
+    DEFAULT_MAX_MAP_BYTES, MAX_MAP_BYTES_RANGE, Semantics, TargetConfig, TargetGenerator, Validation, map_bytes,
+};
 pub use geom::{Point, Precision};
 pub use gt::{GroundTruth, MAX_IMAGE_SIDE, parse_ground_truth, read_ground_truth};
 pub use polygon::{MAX_COORDINATE, TextPolygon};

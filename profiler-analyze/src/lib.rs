@@ -51,7 +51,7 @@ pub use analysis::{Analysis, OCCUPANCY_BINS, StepTiming, analyze, step_timings, 
 pub use diff::diff;
 pub use error::Error;
 pub use reader::{ReadOptions, read_from, read_trace};
-pub use run::{AnalyzeOptions, RankResult, analyze_files, build_report, max_jobs, trace_files};
+pub use run::{AnalyzeOptions, RankResult, analyze_files, build_report, is_read_in_directory, max_jobs, trace_files};
 pub use svg::breakdown_svg;
 pub use trace::{
     CpuKind, CpuSpan, Damage, DeviceProperties, EventId, GpuKind, GpuSpan, MemoryPeak, NO_ID, NameId, Names, Nanos,

@@ -61,7 +61,8 @@ pub struct RankResult {
 }
 
 /// The trace files named by `paths`: files as given, directories expanded to their `.json`
-/// and `.json.gz` files (sorted); `-` (standard input) as given.
+/// and `.json.gz` files (sorted) that [`is_read_in_directory`] keeps (an ocrperf report
+/// written beside the traces is not one); `-` (standard input) as given.
 pub fn trace_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut files = Vec::new();
     for path in paths {
@@ -78,8 +79,7 @@ pub fn trace_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         let mut found: Vec<PathBuf> = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|cause| Error::Io { path: path.clone(), cause })?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if (name.ends_with(".json") || name.ends_with(".json.gz")) && entry.path().is_file() {
+            if is_read_in_directory(&entry.path()) {
                 found.push(entry.path());
             }
         }
@@ -90,6 +90,34 @@ pub fn trace_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
         files.extend(found);
     }
     Ok(files)
+}
+
+/// Whether a directory scan ([`trace_files`]) reads `path` as a trace: a regular file named
+/// `.json` or `.json.gz` that is not an ocrperf report (an envelope whose `schema` is an
+/// `ocrperf.` id, such as the `report.json` an analysis writes beside the traces). The
+/// report is told by its first bytes, not its name; a file that cannot be read is kept, so
+/// that reading it says why.
+pub fn is_read_in_directory(path: &Path) -> bool {
+    let name = path.file_name().map(|name| name.to_string_lossy()).unwrap_or_default();
+    (name.ends_with(".json") || name.ends_with(".json.gz")) && path.is_file() && !is_ocrperf_report(path)
+}
+
+/// Whether the JSON in `path` (gzip or not) opens with an ocrperf envelope's `"schema":
+/// "ocrperf.…"`, the field every envelope writes first. A Kineto trace opens with
+/// `schemaVersion` or `traceEvents`, never with `schema`.
+fn is_ocrperf_report(path: &Path) -> bool {
+    use std::io::Read as _;
+    let Ok((reader, _)) = metrics_schema::text::open_input(path) else { return false };
+    let mut head = Vec::with_capacity(256);
+    if reader.take(256).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&head);
+    let rest = text.trim_start_matches('\u{feff}').trim_start();
+    let Some(rest) = rest.strip_prefix('{') else { return false };
+    let Some(rest) = rest.trim_start().strip_prefix("\"schema\"") else { return false };
+    let Some(rest) = rest.trim_start().strip_prefix(':') else { return false };
+    rest.trim_start().strip_prefix('"').is_some_and(|id| id.starts_with(metrics_schema::SchemaId::PREFIX))
 }
 
 /// Reads and analyses every file, `options.jobs` at a time. `progress` gets the file bytes
@@ -394,5 +422,26 @@ mod tests {
         ] {
             assert_eq!(rank_from_name(Path::new(name)), rank, "{name}");
         }
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+    fn a_report_beside_the_traces_is_not_read_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        std::fs::write(path("rank0.json"), r#"{"schemaVersion": 1, "traceEvents": []}"#).unwrap();
+        std::fs::write(path("report.json"), "\u{feff}{\n  \"schema\": \"ocrperf.trace-analysis.v1\",\n  \"x\": 1}")
+            .unwrap();
+        // Told by its content: a trace that names a schema later, or another first, is a trace.
+        std::fs::write(path("rank1.json"), r#"{"traceEvents": [], "schema": "ocrperf.trace-analysis.v1"}"#).unwrap();
+        std::fs::write(path("rank2.json"), r#"{"schema": "kineto", "traceEvents": []}"#).unwrap();
+        std::fs::write(path("notes.txt"), "x").unwrap();
+        let files = trace_files(&[dir.path().to_owned()]).unwrap();
+        assert_eq!(files, [path("rank0.json"), path("rank1.json"), path("rank2.json")]);
+        assert!(!is_read_in_directory(&path("report.json")) && is_read_in_directory(&path("rank0.json")));
+        // A report alone is no trace.
+        let only = tempfile::tempdir().unwrap();
+        std::fs::copy(path("report.json"), only.path().join("report.json")).unwrap();
+        assert!(matches!(trace_files(&[only.path().to_owned()]), Err(Error::EmptyDirectory { .. })));
     }
 }

@@ -1,8 +1,9 @@
 //! What a baseline's metrics show about the run's bottlenecks, beyond what ocrperf reports
 //! already concluded: one rule per finding, each looking for the metrics it needs.
 //!
-//! - `data-wait-share`: data wait per step against step time (input-bound at ≥ 20%, as
-//!   `ocrperf throughput` decides; skipped when a throughput report gave its verdict);
+//! - `data-wait-share`: data wait per step against step time, judged by `ocrperf throughput`'s
+//!   rule (`Bottleneck::from_wait_fraction`: input-bound at ≥ 20%, compute-bound at ≤ 5%,
+//!   balanced between; skipped when a throughput report gave its verdict);
 //! - `step-time-spread`: p95 over median of the step time (uneven at ≥ 1.5×);
 //! - `throughput-drift`: the median of the last quarter of the steady state against the first
 //!   (drifting at ≥ 5% either way; one run only, block means keep the order);
@@ -11,7 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use metrics_schema::{BaselineMetric, Direction, MetricKind, Recommendation, Severity, Unit};
+use metrics_schema::{BaselineMetric, Bottleneck, Direction, MetricKind, Recommendation, Severity, Unit};
 
 use crate::summarize::seconds_per_unit;
 
@@ -109,18 +110,18 @@ fn data_wait_share(context: &Context<'_>) -> Vec<Recommendation> {
         return Vec::new();
     }
     let share = wait_ms / step_ms;
-    let (severity, verdict, suggestion) = if share >= 0.20 {
-        (
+    // The verdict is `ocrperf throughput`'s own rule, so the two never disagree.
+    let verdict = Bottleneck::from_wait_fraction(share);
+    let (severity, suggestion) = match verdict {
+        Bottleneck::InputBound => (
             Severity::Critical,
-            "input-bound",
             "the accelerator waits for data: add DataLoader workers, cache DBNet targets (ocrperf targets), or \
              move augmentation off the training process",
-        )
-    } else if share >= 0.05 {
-        (Severity::Warning, "balanced", "data wait is noticeable; more workers or prefetch would hide it")
-    } else {
-        (Severity::Info, "compute-bound", "the input pipeline keeps up")
+        ),
+        Bottleneck::Balanced => (Severity::Warning, "data wait is noticeable; more workers or prefetch would hide it"),
+        _ => (Severity::Info, "the input pipeline keeps up"),
     };
+    let verdict = verdict.as_str();
     vec![finding(
         severity,
         format!("{verdict}: data wait ({}) is {:.1}% of step time ({})", wait.name, 100.0 * share, step.name),
@@ -264,6 +265,35 @@ mod tests {
         assert!(!ids(&metrics, true).iter().any(|(id, _)| id == "data-wait-share"));
         let light = [metrics[0].clone(), metric("perf/data_wait_ms", Unit::Milliseconds, Direction::Lower, &[1.0; 10])];
         assert!(ids(&light, false).contains(&("data-wait-share".to_owned(), Severity::Info)));
+    }
+
+    #[test]
+    fn data_wait_share_uses_the_throughput_verdict_at_its_edges() {
+        let at = |wait: f64| {
+            let metrics = [
+                metric("perf/step_time_ms", Unit::Milliseconds, Direction::Lower, &[100.0; 10]),
+                metric("perf/data_wait_ms", Unit::Milliseconds, Direction::Lower, &[wait; 10]),
+            ];
+            let found = analyse(&metrics, false, 1).into_iter().find(|f| f.id == "data-wait-share").unwrap();
+            let share = found.evidence["share"];
+            (share, found.severity, found.title)
+        };
+        // Exactly 5%: compute-bound, as `Bottleneck::from_wait_fraction` says.
+        let (share, severity, title) = at(5.0);
+        assert_eq!(share, 0.05);
+        assert_eq!(Bottleneck::from_wait_fraction(share), Bottleneck::ComputeBound);
+        assert_eq!(severity, Severity::Info);
+        assert!(title.starts_with("compute-bound: data wait (perf/data_wait_ms) is 5.0% of step time"), "{title}");
+        // Between: balanced.
+        let (_, severity, title) = at(10.0);
+        assert_eq!(severity, Severity::Warning);
+        assert!(title.starts_with("balanced: data wait (perf/data_wait_ms) is 10.0%"), "{title}");
+        // Exactly 20%: input-bound.
+        let (share, severity, title) = at(20.0);
+        assert_eq!(share, 0.2);
+        assert_eq!(Bottleneck::from_wait_fraction(share), Bottleneck::InputBound);
+        assert_eq!(severity, Severity::Critical);
+        assert!(title.starts_with("input-bound: data wait (perf/data_wait_ms) is 20.0% of step time"), "{title}");
     }
 
     #[test]

@@ -154,6 +154,20 @@ pub fn default_rules() -> Vec<Rule> {
     parse_rules(include_str!("default_rules.toml")).unwrap_or_default()
 }
 
+/// The rules a monitor runs, with what to tell the user about them before it starts: a TOML
+/// file's rules and their [`rule_warnings`], each naming the file (`rules.toml: rule ...`), or
+/// without a file the built-in rules (no warnings). What both front ends call for `--alerts`
+/// and `rules=`.
+///
+/// # Errors
+/// As [`load_rules`].
+pub fn rules_with_warnings(path: Option<&Path>) -> Result<(Vec<Rule>, Vec<String>), Error> {
+    let Some(path) = path else { return Ok((default_rules(), Vec::new())) };
+    let rules = load_rules(path)?;
+    let warnings = rule_warnings(&rules).into_iter().map(|warning| format!("{}: {warning}", path.display())).collect();
+    Ok((rules, warnings))
+}
+
 /// What to tell the user about a rules file before the monitor starts: no rules at all (the
 /// built-in ones are then off too), and rules whose metric pattern can match no metric the
 /// monitor records (a typo such as `host.cpu_prcent`).
@@ -180,7 +194,7 @@ pub fn rule_warnings(rules: &[Rule]) -> Vec<String> {
 
 /// Whether a rule's pattern and a known metric template (both with `*` for one dotted part)
 /// can name the same metric.
-fn patterns_overlap(pattern: &str, template: &str) -> bool {
+pub(crate) fn patterns_overlap(pattern: &str, template: &str) -> bool {
     let (a, b): (Vec<&str>, Vec<&str>) = (pattern.split('.').collect(), template.split('.').collect());
     a.len() == b.len() && a.iter().zip(&b).all(|(x, y)| x == y || *x == "*" || *y == "*")
 }
@@ -216,7 +230,7 @@ impl AlertEngine {
     pub fn observe(&mut self, t_ms: u64, i: u64, metrics: &[(String, f64)], process_running: bool) -> Vec<AlertEvent> {
         let mut events = Vec::new();
         for (index, rule) in self.rules.iter().enumerate() {
-            for (name, value) in metrics.iter().filter(|(name, _)| matches(&rule.metric, name)) {
+            for (name, value) in metrics.iter().filter(|(name, _)| metric_matches(&rule.metric, name)) {
                 let condition = rule.op.holds(*value, rule.threshold) && (!rule.while_process || process_running);
                 let status = self.states.entry((index, name.clone())).or_default();
                 // Fires when the condition has held for `for`; resolves when it has not for `for`.
@@ -263,8 +277,10 @@ impl AlertEngine {
     }
 }
 
-/// `pattern` with `*` matching exactly one dotted part.
-pub(crate) fn matches(pattern: &str, name: &str) -> bool {
+/// Whether metric `name` matches `pattern`, where `*` stands for exactly one dotted part
+/// (`gpu.*.power_w` matches `gpu.0.power_w`, not `gpu.0.power_limit_w`): the one matcher of
+/// alert rules and of the figures a front end selects ([`crate::select_metrics`]).
+pub fn metric_matches(pattern: &str, name: &str) -> bool {
     let mut parts = name.split('.');
     for want in pattern.split('.') {
         match parts.next() {
@@ -343,10 +359,10 @@ mod tests {
 
     #[test]
     fn wildcards_match_one_part() {
-        assert!(matches("gpu.*.temperature_c", "gpu.3.temperature_c"));
-        assert!(!matches("gpu.*.temperature_c", "gpu.3.x.temperature_c"));
-        assert!(!matches("gpu.*", "gpu.3.temperature_c"));
-        assert!(matches("host.cpu_percent", "host.cpu_percent"));
+        assert!(metric_matches("gpu.*.temperature_c", "gpu.3.temperature_c"));
+        assert!(!metric_matches("gpu.*.temperature_c", "gpu.3.x.temperature_c"));
+        assert!(!metric_matches("gpu.*", "gpu.3.temperature_c"));
+        assert!(metric_matches("host.cpu_percent", "host.cpu_percent"));
     }
 
     #[test]
@@ -372,6 +388,30 @@ mod tests {
         assert!(warnings[0].starts_with("rule `typo`: metric `host.cpu_prcent` matches nothing"), "{warnings:?}");
         let empty = parse_rules("# nothing yet\n").unwrap();
         assert!(rule_warnings(&empty)[0].contains("no alert can fire"));
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "tests write their fixtures directly")]
+    fn a_rules_file_comes_with_its_warnings_naming_it() {
+        let (rules, warnings) = rules_with_warnings(None).unwrap();
+        assert_eq!((rules, warnings), (default_rules(), Vec::<String>::new()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        std::fs::write(
+            &path,
+            "[[rule]]\nname = \"typo\"\nmetric = \"gpu.*\"\nop = \">\"\nthreshold = 1\nmessage = \"m\"\n",
+        )
+        .unwrap();
+        let (rules, warnings) = rules_with_warnings(Some(&path)).unwrap();
+        assert_eq!(rules.len(), 1);
+        assert_eq!(
+            warnings,
+            [format!(
+                "{}: rule `typo`: metric `gpu.*` matches nothing the monitor records (see `ocrperf monitor --help`; names look like host.cpu_percent, gpu.*.utilization_percent)",
+                path.display()
+            )]
+        );
+        assert!(matches!(rules_with_warnings(Some(&dir.path().join("absent.toml"))), Err(Error::Io { .. })));
     }
 
     #[test]

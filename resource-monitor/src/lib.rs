@@ -67,9 +67,12 @@ mod sink;
 mod source;
 mod summary;
 
-pub use alerts::{AlertEngine, Comparison, Rule, RulesError, default_rules, load_rules, parse_rules, rule_warnings};
+pub use alerts::{
+    AlertEngine, Comparison, Rule, RulesError, default_rules, load_rules, metric_matches, parse_rules, rule_warnings,
+    rules_with_warnings,
+};
 pub use error::Error;
-pub use headline::HEADLINE_METRICS;
+pub use headline::{HEADLINE_METRICS, metric_pattern_warnings, select_metrics};
 pub use monitor::{Monitor, MonitorConfig, Tick};
 pub use prometheus::{Exporter, listen_address, render as render_prometheus};
 pub use report::{charts_svg, html_report};

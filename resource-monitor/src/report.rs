@@ -49,7 +49,7 @@ pub fn charts_svg(samples: &[MonitorSample], alerts: &[AlertEvent]) -> Result<Ve
         for sample in samples {
             let x = (sample.t_ms - start) as f64 / 1000.0;
             for (name, value) in sample.metrics() {
-                if !patterns.iter().any(|p| crate::alerts::matches(p, &name)) {
+                if !patterns.iter().any(|p| crate::alerts::metric_matches(p, &name)) {
                     continue;
                 }
                 match series.iter_mut().find(|(n, _)| *n == name) {

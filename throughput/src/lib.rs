@@ -6,7 +6,7 @@
 //! [`Loader`] is an instrumented equivalent of PyTorch's `DataLoader` for Rust datasets:
 //! workers, a bounded prefetch, batches in order, errors and panics returned in place.
 //! [`inputs`] reads what Python runs leave behind: JSONL batch events (from the Lightning
-//! callback in `integrations/lightning`) and Lightning's `metrics.csv`, and records a Kineto
+//! callback, `ocrperf.lightning.Throughput`) and Lightning's `metrics.csv`, and records a Kineto
 //! trace's steps. [`ChromeTimeline`] writes an instrumented run's batches as a Chrome trace.
 //!
 //! What it does not do: time a GPU by itself (a caller's compute time includes whatever
@@ -20,16 +20,16 @@
 //! use throughput::{BatchTiming, RecorderSettings, ThroughputRecorder};
 //! use metrics_schema::Bottleneck;
 //!
-//! let mut monitor = ThroughputRecorder::new(RecorderSettings::default());
+//! let mut recorder = ThroughputRecorder::new(RecorderSettings::default());
 //! for _ in 0..100 {
-//!     monitor.record(BatchTiming {
+//!     recorder.record(BatchTiming {
 //!         data_wait: Duration::from_millis(30),
 //!         compute: Duration::from_millis(70),
 //!         samples: 16,
 //!         ..BatchTiming::default()
 //!     });
 //! }
-//! let report = monitor.report("example");
+//! let report = recorder.report("example");
 //! assert_eq!(report.samples_per_s, 160.0);
 //! assert_eq!(report.bottleneck, Bottleneck::InputBound);
 //! ```

@@ -75,7 +75,7 @@ struct Guard {
 }
 
 impl ThroughputRecorder {
-    /// A monitor with these settings.
+    /// A recorder with these settings.
     pub fn new(settings: RecorderSettings) -> ThroughputRecorder {
         let histogram = || Histogram::new_with_bounds(1, MAX_NS, 3).expect("valid histogram bounds");
         ThroughputRecorder {
@@ -200,7 +200,7 @@ impl ThroughputRecorder {
         }
     }
 
-    /// Feeds the monitor a memory reading taken elsewhere (for batches read from files, where
+    /// Feeds the recorder a memory reading taken elsewhere (for batches read from files, where
     /// this process's RSS means nothing).
     pub fn observe_memory(&mut self, rss_bytes: u64) {
         self.memory.push(self.batches, rss_bytes);
@@ -242,12 +242,12 @@ mod tests {
     }
 
     fn run(timings: &[(u64, u64)], warmup: u64) -> ThroughputReport {
-        let mut monitor =
+        let mut recorder =
             ThroughputRecorder::new(RecorderSettings { warmup_batches: warmup, memory_every: 0, ..Default::default() });
         for &(wait, compute) in timings {
-            monitor.record(timing(wait, compute, 8));
+            recorder.record(timing(wait, compute, 8));
         }
-        monitor.report("test")
+        recorder.report("test")
     }
 
     #[test]
@@ -282,16 +282,16 @@ mod tests {
 
     #[test]
     fn guards_measure_wait_and_compute() {
-        let mut monitor = ThroughputRecorder::new(RecorderSettings::default());
+        let mut recorder = ThroughputRecorder::new(RecorderSettings::default());
         for _ in 0..3 {
-            monitor.batch_start();
+            recorder.batch_start();
             std::thread::sleep(Duration::from_millis(20));
-            monitor.data_ready();
+            recorder.data_ready();
             std::thread::sleep(Duration::from_millis(10));
-            monitor.batch_end(4);
+            recorder.batch_end(4);
         }
-        monitor.batch_end(4); // without a start: ignored
-        let report = monitor.report("guards");
+        recorder.batch_end(4); // without a start: ignored
+        let report = recorder.report("guards");
         assert_eq!((report.batches, report.samples), (3, 12));
         assert!(report.data_wait_ms.p50 >= 19.0 && report.compute_ms.p50 >= 9.0, "{report:?}");
         assert_eq!(report.bottleneck, Bottleneck::InputBound);
@@ -300,15 +300,15 @@ mod tests {
 
     #[test]
     fn the_window_covers_the_last_batches_only() {
-        let mut monitor =
+        let mut recorder =
             ThroughputRecorder::new(RecorderSettings { window_batches: 10, memory_every: 0, ..Default::default() });
         for _ in 0..100 {
-            monitor.record(timing(0, 100, 10));
+            recorder.record(timing(0, 100, 10));
         }
         for _ in 0..10 {
-            monitor.record(timing(0, 10, 10));
+            recorder.record(timing(0, 10, 10));
         }
-        let report = monitor.report("window");
+        let report = recorder.report("window");
         assert!((report.window_samples_per_s - 1000.0).abs() < 1e-6, "{}", report.window_samples_per_s);
         assert!(report.samples_per_s < 200.0);
     }

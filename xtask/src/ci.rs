@@ -45,7 +45,8 @@ pub(crate) fn run() -> anyhow::Result<bool> {
                 return Ok(false);
             }
         }
-        // On CI a skipped suite is a failed one: `.ci/run` installs maturin and pytest.
+        // On CI a skipped suite is a failed one: `.ci/run` installs maturin (and venv); the
+        // `ci` extra brings pytest and the rest.
         None if std::env::var_os("CI").is_some() => {
             print_summary(&timings);
             eprintln!("xtask ci: python3 with maturin is needed on CI (CI is set); the Python package was not tested");

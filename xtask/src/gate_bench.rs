@@ -122,7 +122,7 @@ fn record_builtin(dir: &Path, count: usize) -> anyhow::Result<()> {
         std::fs::remove_dir_all(dir)?;
     }
     for index in 0..count {
-        let run = crate::gate_demo::workload(&ctx, &dir.join(format!("run-{index:02}")), crate::gate_demo::STEP)?;
+        let run = crate::gate::workload(&ctx, &dir.join(format!("run-{index:02}")), crate::gate::STEP)?;
         println!("recorded {run}");
     }
     Ok(())

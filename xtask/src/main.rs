@@ -17,19 +17,19 @@
 #![expect(clippy::print_stdout, clippy::print_stderr, reason = "xtask talks to the developer's terminal")]
 
 mod ci;
+mod gate;
 mod gate_bench;
-mod gate_demo;
 mod load;
-mod monitor_demo;
+mod monitor;
 mod perf_gate;
 mod phases;
 mod process;
 mod report;
-mod targets_demo;
-mod throughput_demo;
+mod targets;
+mod throughput;
 #[cfg(test)]
 mod tidy;
-mod trace_demo;
+mod trace;
 
 use std::process::ExitCode;
 
@@ -117,12 +117,12 @@ fn main() -> ExitCode {
         Task::Phase2 => phases::run_one("phase2"),
         Task::Phase3 => phases::run_one("phase3"),
         Task::All => phases::run_all(),
-        Task::BenchTrace { args } => trace_demo::bench(&args),
-        Task::BenchMonitor { seconds } => monitor_demo::bench(seconds),
-        Task::BenchLoader => throughput_demo::bench_loader(),
+        Task::BenchTrace { args } => trace::bench(&args),
+        Task::BenchMonitor { seconds } => monitor::bench(seconds),
+        Task::BenchLoader => throughput::bench_loader(),
         Task::PerfGate { base, rounds, keep } => perf_gate::run(&base, rounds, keep),
         Task::BenchGate { record, trials } => gate_bench::run(record, trials),
-        Task::BenchReaders { args } => gate_demo::bench_readers(&args),
+        Task::BenchReaders { args } => gate::bench_readers(&args),
         Task::Load { duration, threads, dir } => load::run(duration, threads, &dir),
     };
     match result {

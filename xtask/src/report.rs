@@ -6,7 +6,7 @@ use std::{fmt::Write as _, path::Path};
 use anyhow::Context as _;
 use metrics_schema::{HostInfo, PhaseReport, StepStatus};
 
-use crate::{gate_demo::demote, process::project_root};
+use crate::{gate::demote, process::project_root};
 
 /// A phase as the report shows it: its name and title, and its report when it ran.
 pub(crate) struct PhaseOutcome<'a> {

@@ -27,28 +27,72 @@ fn every_crate_root_starts_with_crate_docs() {
     }
 }
 
+/// A manifest, parsed (a test failure naming the file when it is not TOML).
+fn parse_manifest(text: &str, path: &str) -> toml::Table {
+    toml::from_str(text).unwrap_or_else(|err| panic!("{path}: {err}"))
+}
+
+/// One dependency of a manifest: the key it is declared under, the crate it names (`package`
+/// when renamed, else the key), and its declaration.
+struct Dependency<'a> {
+    key: &'a str,
+    krate: &'a str,
+    spec: &'a toml::Value,
+}
+
+/// Every dependency of a manifest, from every dependency table however it is written:
+/// `[dependencies]`, `[dev-dependencies]`, `[build-dependencies]` (and `dev_dependencies`,
+/// `build_dependencies`), the same under `[target.'cfg(...)'.*]`, and the sub-table form
+/// (`[dependencies.regression]`), with renamed entries (`reg = { package = "regression" }`)
+/// under the crate they name.
+fn dependencies(manifest: &toml::Table) -> Vec<Dependency<'_>> {
+    const TABLES: [&str; 5] =
+        ["dependencies", "dev-dependencies", "dev_dependencies", "build-dependencies", "build_dependencies"];
+    let targets =
+        manifest.get("target").and_then(toml::Value::as_table).into_iter().flat_map(|targets| targets.values());
+    let scopes = std::iter::once(manifest).chain(targets.filter_map(toml::Value::as_table));
+    let mut found = Vec::new();
+    for scope in scopes {
+        for table in TABLES.iter().filter_map(|name| scope.get(*name).and_then(toml::Value::as_table)) {
+            for (key, spec) in table {
+                let krate = spec.get("package").and_then(toml::Value::as_str).unwrap_or(key);
+                found.push(Dependency { key, krate, spec });
+            }
+        }
+    }
+    found
+}
+
+/// The dependencies of a manifest not taken from the workspace (`workspace = true`), and
+/// whether it has `[lints] workspace = true`.
+fn outside_the_workspace(manifest: &toml::Table) -> (Vec<String>, bool) {
+    let from_workspace = |value: &toml::Value| value.get("workspace").and_then(toml::Value::as_bool) == Some(true);
+    let outside = dependencies(manifest)
+        .into_iter()
+        .filter(|dependency| !from_workspace(dependency.spec))
+        .map(|dependency| dependency.key.to_owned())
+        .collect();
+    (outside, manifest.get("lints").is_some_and(from_workspace))
+}
+
 #[test]
 fn every_dependency_comes_from_the_workspace() {
     for dir in crate_dirs() {
         let path = dir.join("Cargo.toml");
-        let manifest = read(&path);
-        assert!(manifest.contains("[lints]\nworkspace = true"), "{}: add `[lints] workspace = true`", path.display());
-        let mut in_deps = false;
-        for line in manifest.lines() {
-            if line.starts_with('[') {
-                in_deps = line.ends_with("dependencies]");
-                continue;
-            }
-            let line = line.trim();
-            if in_deps && !line.is_empty() && !line.starts_with('#') {
-                assert!(
-                    line.contains(".workspace = true") || line.contains("workspace = true"),
-                    "{}: `{line}` must use `workspace = true`",
-                    path.display()
-                );
-            }
-        }
+        let manifest = parse_manifest(&read(&path), &path.display().to_string());
+        let (outside, lints) = outside_the_workspace(&manifest);
+        assert!(lints, "{}: add `[lints] workspace = true`", path.display());
+        assert!(outside.is_empty(), "{}: {outside:?} must use `workspace = true`", path.display());
     }
+    // Every way of writing a dependency is seen.
+    let manifest = parse_manifest(
+        "[lints]\nworkspace = true\n[dependencies]\na.workspace = true\nb = \"1\"\n\
+         [dependencies.c]\nversion = \"1\"\n[dev-dependencies]\nd = { workspace = true }\n\
+         e = { package = \"e-renamed\", version = \"1\" }\n[target.'cfg(unix)'.build-dependencies]\nf = \"1\"\n",
+        "sample",
+    );
+    assert_eq!(outside_the_workspace(&manifest), (["b", "c", "e", "f"].map(String::from).to_vec(), true));
+    assert!(!outside_the_workspace(&parse_manifest("[lints]\nrust.missing_docs = \"warn\"\n", "sample")).1);
 }
 
 /// The workspace crates that do one capability each.
@@ -68,21 +112,14 @@ fn allowed_workspace_dependencies(krate: &str) -> Vec<&'static str> {
     }
 }
 
-/// The workspace crates a manifest depends on, in any dependency table.
+/// The workspace crates a manifest depends on, in any dependency table, however declared (see
+/// [`dependencies`]).
 fn workspace_dependencies(manifest: &str, members: &[String]) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut in_deps = false;
-    for line in manifest.lines() {
-        if line.starts_with('[') {
-            in_deps = line.ends_with("dependencies]");
-            continue;
-        }
-        let name = line.split(['.', '=', ' ']).next().unwrap_or_default().trim();
-        if in_deps && members.iter().any(|member| member == name) {
-            found.push(name.to_owned());
-        }
-    }
-    found
+    dependencies(&parse_manifest(manifest, "manifest"))
+        .into_iter()
+        .filter(|dependency| members.iter().any(|member| member == dependency.krate))
+        .map(|dependency| dependency.krate.to_owned())
+        .collect()
 }
 
 /// What breaks the crate graph in `krate`'s manifest, one line each.
@@ -117,6 +154,34 @@ fn the_crate_graph_is_wide_not_deep() {
         1
     );
     assert!(graph_violations("ocrperf", "[dependencies]\nregression.workspace = true\n", &members).is_empty());
+}
+
+#[test]
+fn the_graph_check_sees_sub_tables_renames_and_targets() {
+    let members = ["cli", "ocrperf", "metrics-schema", "regression", "throughput"].map(String::from);
+    // `[dependencies.regression]`: a table of its own.
+    assert_eq!(
+        graph_violations("cli", "[dependencies.regression]\nworkspace = true\n", &members),
+        ["cli depends on regression; it may depend on: ocrperf, metrics-schema"]
+    );
+    // A renamed dependency counts as the crate it names, not its key.
+    assert_eq!(
+        workspace_dependencies("[dependencies]\nreg = { package = \"regression\", workspace = true }\n", &members),
+        ["regression"]
+    );
+    assert_eq!(
+        graph_violations("throughput", "[dev-dependencies.reg]\npackage = \"regression\"\npath = \"../r\"\n", &members),
+        ["throughput depends on regression; it may depend on: metrics-schema"]
+    );
+    // A platform's own table, and a key that only looks like a member.
+    assert_eq!(
+        workspace_dependencies("[target.'cfg(unix)'.dependencies]\nthroughput.workspace = true\n", &members),
+        ["throughput"]
+    );
+    assert!(
+        workspace_dependencies("[dependencies]\nregression = { package = \"regex\", version = \"1\" }\n", &members)
+            .is_empty()
+    );
 }
 
 #[test]

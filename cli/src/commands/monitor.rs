@@ -10,10 +10,7 @@ use std::{
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use metrics_schema::{AlertState, Envelope, HostInfo, HumanDuration, MonitorSummaryReport};
-use resource_monitor::{
-    Control, MAX_DURATION, MAX_INTERVAL, MIN_INTERVAL, Monitor, MonitorConfig, Summary, Tick, WrappedCommand,
-    default_rules, load_rules, rule_warnings,
-};
+use resource_monitor::{Control, INTERVALS, MAX_DURATION, Monitor, MonitorConfig, Summary, Tick, WrappedCommand};
 
 use crate::{
     Outcome,
@@ -40,14 +37,14 @@ enum MonitorCommand {
 #[derive(Debug, Args)]
 struct RunArgs {
     /// Time between samples (10ms to 1day)
-    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = duration_in(MIN_INTERVAL, MAX_INTERVAL, ""))]
+    #[arg(long, default_value = "1s", value_name = "DURATION", value_parser = duration_in(INTERVALS.min, INTERVALS.max, ""))]
     interval: HumanDuration,
     /// Stop after this long, up to a year (default: until Ctrl-C, or until the command exits)
     #[arg(
         long,
         value_name = "DURATION",
         value_parser = duration_in(
-            MIN_INTERVAL,
+            INTERVALS.min,
             MAX_DURATION,
             " (leave --duration out to run until Ctrl-C or the command's exit)"
         )
@@ -94,16 +91,10 @@ pub(crate) fn run(args: &MonitorArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 }
 
 fn monitor(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
-    let rules = match &args.alerts {
-        Some(path) => {
-            let rules = load_rules(path)?;
-            for warning in rule_warnings(&rules) {
-                ui.note(format_args!("warning: {}: {warning}", path.display()));
-            }
-            rules
-        }
-        None => default_rules(),
-    };
+    let (rules, warnings) = resource_monitor::rules_with_warnings(args.alerts.as_deref())?;
+    for warning in warnings {
+        ui.note(format_args!("warning: {warning}"));
+    }
     let mut command = match args.command.split_first() {
         Some((program, rest)) => Some(WrappedCommand::spawn(program, rest)?),
         None => None,

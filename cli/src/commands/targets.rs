@@ -46,17 +46,17 @@ struct TargetOptions {
     #[arg(long, value_enum, default_value_t = DistanceArg::Reference)]
     edge_distance: DistanceArg,
     /// Shrink ratio r in D = area·(1−r²)/perimeter
-    #[arg(long, default_value_t = 0.4, value_name = "R")]
+    #[arg(long, default_value_t = TargetConfig::default().shrink_ratio, value_name = "R")]
     shrink_ratio: f64,
     /// Ignore polygons whose height or width is below this many pixels
-    #[arg(long, default_value_t = 8.0, value_name = "PX")]
+    #[arg(long, default_value_t = TargetConfig::default().min_text_size, value_name = "PX")]
     min_text_size: f64,
     /// Skip training-time validation (clipping to the image, tiny-area ignores, reorientation)
     #[arg(long)]
     no_validation: bool,
     /// The most memory the four maps of one image may take, in MiB
     #[arg(long, value_name = "MIB", default_value_t = polygon_cache::DEFAULT_MAX_MAP_BYTES >> 20,
-          value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+          value_parser = clap::value_parser!(u64).range(*polygon_cache::MAX_MAP_BYTES_RANGE.start() >> 20..=*polygon_cache::MAX_MAP_BYTES_RANGE.end() >> 20))]
     max_map_mb: u64,
 }
 
@@ -144,9 +144,9 @@ struct BenchArgs {
     /// Run without the polygon cache
     #[arg(long, conflicts_with = "cache_mb")]
     no_cache: bool,
-    /// Cache budget in MiB
-    #[arg(long, default_value_t = 1024, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
-    cache_mb: u64,
+    /// Cache budget in MiB (0 turns the cache off)
+    #[arg(long, default_value = "1024", value_name = "MIB", value_parser = crate::args::cache_budget, allow_negative_numbers = true)]
+    cache_mb: crate::args::CacheBudget,
     #[command(flatten)]
     options: TargetOptions,
 }
@@ -246,7 +246,7 @@ fn bench(args: &BenchArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         epochs: args.epochs as usize,
         threads: args.threads as usize,
         buffers_per_thread: args.buffers as usize,
-        cache_bytes: (!args.no_cache).then_some(args.cache_mb << 20),
+        cache_bytes: if args.no_cache { None } else { args.cache_mb.0 },
         dataset,
     };
     interrupt::set_cancellable();

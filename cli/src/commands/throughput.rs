@@ -67,16 +67,16 @@ struct RunArgs {
     /// Passes over the data
     #[arg(long, default_value_t = 3, value_name = "E", value_parser = clap::value_parser!(u32).range(1..=10_000))]
     epochs: u32,
-    /// Polygon cache budget in MiB
-    #[arg(long, default_value_t = 1024, value_name = "M", conflicts_with = "no_cache", value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
-    cache_mb: u64,
+    /// Polygon cache budget in MiB (0 turns the cache off)
+    #[arg(long, default_value = "1024", value_name = "MIB", conflicts_with = "no_cache", value_parser = crate::args::cache_budget, allow_negative_numbers = true)]
+    cache_mb: crate::args::CacheBudget,
     /// No polygon cache
     #[arg(long)]
     no_cache: bool,
     /// Simulated accelerator time per batch, a duration such as 20ms (0s to 1h)
     // `--step-ms` was its first name; it took a duration all along, so it stays as an alias.
     #[arg(long, alias = "step-ms", default_value = "20ms", value_name = "DURATION",
-          value_parser = crate::args::duration_in(std::time::Duration::ZERO, std::time::Duration::from_secs(3600), ""))]
+          value_parser = crate::args::duration_in(std::time::Duration::ZERO, std::time::Duration::from_secs_f64(metrics_schema::MAX_STEP_SECONDS), ""))]
     step: HumanDuration,
     /// Write the batch timeline as a Chrome trace (Perfetto opens it): one track per worker
     #[arg(long, value_name = "FILE")]
@@ -131,7 +131,7 @@ fn run_pipeline(args: &RunArgs, ui: &Ui) -> anyhow::Result<Outcome> {
         images,
         source,
         config: TargetConfig::default(),
-        cache_bytes: (!args.no_cache).then_some(args.cache_mb << 20),
+        cache_bytes: if args.no_cache { None } else { args.cache_mb.0 },
         batch_size: args.batch_size,
         workers: args.workers,
         prefetch_factor: args.prefetch_factor,

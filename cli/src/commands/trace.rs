@@ -1,13 +1,12 @@
 //! `ocrperf trace`: analyse PyTorch profiler traces, and compare two.
 
 use ocrperf::profiler_analyze;
-use ocrperf::trace_report::{analysis_document, diff_document, file_name, read_warnings};
-use std::path::PathBuf;
+use ocrperf::trace_report::{RunRead, analysis_document, analyze_run, diff_document, file_name, read_run};
+use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use metrics_schema::Envelope;
-use profiler_analyze::{AnalyzeOptions, RankResult, analyze_files, breakdown_svg, build_report, trace_files};
+use profiler_analyze::{AnalyzeOptions, breakdown_svg};
 
 use crate::{Outcome, interrupt, output::Ui};
 
@@ -79,23 +78,34 @@ pub(crate) fn run(args: &TraceArgs, ui: &Ui) -> anyhow::Result<Outcome> {
 }
 
 fn analyze(args: &AnalyzeArgs, ui: &Ui) -> anyhow::Result<Outcome> {
-    let clock = std::time::Instant::now();
-    let results = read_run(&args.paths, &args.read, ui)?;
-    let report = build_report(&results, args.read.top, clock.elapsed().as_secs_f64());
+    let mut outputs: Vec<(&str, &Path)> = ui.output_path().map(|path| ("-o", path)).into_iter().collect();
+    outputs.extend(args.svg.as_deref().map(|path| ("--svg", path)));
+    let run = with_progress(ui, |progress| analyze_run(&args.paths, options(&args.read), &outputs, progress))?;
+    for warning in &run.warnings {
+        ui.note(format_args!("warning: {warning}"));
+    }
     if let Some(svg) = &args.svg {
-        let title = file_name(&results[0].file);
-        let chart = breakdown_svg(&results[0].analysis, &title);
+        let title = file_name(&run.results[0].file);
+        let chart = breakdown_svg(&run.results[0].analysis, &title);
         metrics_schema::write_atomic(svg, |out| out.write_all(chart.as_bytes()))?;
         ui.note(format_args!("wrote {}", svg.display()));
     }
-    let envelope = Envelope::for_this_machine(report);
-    ui.emit(&envelope, &analysis_document(&envelope.report))?;
+    ui.emit(&run.envelope, &analysis_document(&run.envelope.report))?;
     Ok(Outcome::Success)
 }
 
 fn diff(args: &DiffArgs, ui: &Ui) -> anyhow::Result<Outcome> {
-    let a = read_run(std::slice::from_ref(&args.a), &args.read, ui)?;
-    let b = read_run(std::slice::from_ref(&args.b), &args.read, ui)?;
+    let outputs: Vec<(&str, &Path)> = ui.output_path().map(|path| ("-o", path)).into_iter().collect();
+    let read = |path: &PathBuf| -> anyhow::Result<RunRead> {
+        let run = with_progress(ui, |progress| {
+            read_run(std::slice::from_ref(path), options(&args.read), &outputs, progress)
+        })?;
+        for warning in &run.warnings {
+            ui.note(format_args!("warning: {warning}"));
+        }
+        Ok(run)
+    };
+    let (a, b) = (read(&args.a)?.results, read(&args.b)?.results);
     let report = profiler_analyze::diff(
         &a[0].file.display().to_string(),
         &a[0].analysis,
@@ -111,23 +121,19 @@ fn diff(args: &DiffArgs, ui: &Ui) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-/// Reads and analyses the traces behind `paths` with a progress bar over their file bytes.
-fn read_run(paths: &[PathBuf], read: &ReadArgs, ui: &Ui) -> anyhow::Result<Vec<RankResult>> {
-    let files = trace_files(paths)?;
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+fn options(read: &ReadArgs) -> AnalyzeOptions {
+    AnalyzeOptions { top: read.top, lenient: read.lenient, jobs: read.jobs }
+}
+
+/// Runs a read with a progress bar over the traces' file bytes, stopped by Ctrl-C.
+fn with_progress<T>(ui: &Ui, read: impl FnOnce(&(dyn Fn(u64, u64) -> bool + Sync)) -> T) -> T {
     interrupt::set_cancellable();
-    let bar = ui.progress_bytes(total, "reading");
-    let options = AnalyzeOptions { top: read.top, lenient: read.lenient, jobs: read.jobs };
-    let results = analyze_files(&files, options, &|bytes| {
+    let bar = ui.progress_bytes(0, "reading");
+    let result = read(&|bytes, total| {
+        bar.set_length(total);
         bar.set_position(bytes);
         !interrupt::requested()
     });
     bar.finish_and_clear();
-    let results = results.with_context(|| {
-        if files.len() == 1 { "reading the trace".to_owned() } else { format!("reading {} traces", files.len()) }
-    })?;
-    for warning in read_warnings(&results) {
-        ui.note(format_args!("warning: {warning}"));
-    }
-    Ok(results)
+    result
 }

@@ -64,6 +64,8 @@ const REFUSED: &[(&str, &[&str])] = &[
     ("targets: --min-text-size inf", &["targets", "digest", "--gt", "@GT", "--min-text-size", "inf"]),
     ("targets: --shrink-ratio 1e308", &["targets", "digest", "--gt", "@GT", "--shrink-ratio", "1e308"]),
     ("targets: --shrink-ratio 0", &["targets", "digest", "--gt", "@GT", "--shrink-ratio", "0"]),
+    ("targets bench: --cache-mb -1", &["targets", "bench", "--cache-mb", "-1"]),
+    ("throughput run: --cache-mb 2^21", &["throughput", "run", "--cache-mb", "2097152"]),
     ("monitor: --duration 0s", &["monitor", "--duration", "0s", "--no-gpu"]),
     ("monitor: --duration 2^64 s", &["monitor", "--duration", "18446744073709551615s", "--no-gpu"]),
     ("monitor: --interval 2^64 s", &["monitor", "--interval", "18446744073709551615s", "--no-gpu"]),

@@ -257,7 +257,8 @@ fn bad_numbers_are_usage_errors() {
         &["--epochs", "0"][..],
         &["--threads", "0"],
         &["--buffers", "0"],
-        &["--cache-mb", "0"],
+        &["--cache-mb", "-1"],
+        &["--cache-mb", "nan"],
         &["--shrink-ratio", "1.5"],
         &["--no-cache", "--cache-mb", "5"],
     ] {

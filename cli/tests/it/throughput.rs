@@ -116,7 +116,7 @@ fn bad_numbers_are_usage_errors() {
         &["run", "--batch-size", "0"],
         &["run", "--prefetch-factor", "0"],
         &["run", "--epochs", "0"],
-        &["run", "--cache-mb", "0"],
+        &["run", "--cache-mb", "-1"],
         &["run", "--step", "soon"],
         &["--batch-size", "0", "trace.json"],
     ] {

@@ -106,3 +106,43 @@ fn damaged_traces_exit_2_with_the_offset_unless_lenient() {
     let output = run(ocrperf().args(["trace", "analyze"]).arg(dir.path().join("absent.json")), 2);
     assert_eq!(stderr(&output).matches("No such file or directory").count(), 1, "{}", stderr(&output));
 }
+
+/// A run's directory with the report of an earlier analysis beside its traces, as the Lightning
+/// `Profiler` leaves it: the report is told from the traces by its content, not its name, and
+/// `-o` over a trace is refused before anything is read.
+#[test]
+fn a_report_beside_the_traces_is_not_read_and_o_over_a_trace_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for rank in ["rank0.pt.trace.json.gz", "rank1.pt.trace.json.gz"] {
+        std::fs::copy(traces("gloo/slow-rank1").join(rank), dir.path().join(rank)).unwrap();
+    }
+    let report = dir.path().join("report.json");
+    run(ocrperf().args(["trace", "analyze", "-q", "-o"]).arg(&report).arg(dir.path()), 0);
+    // Renamed, the report is still no trace.
+    std::fs::copy(&report, dir.path().join("earlier.json")).unwrap();
+    let output = run(ocrperf().args(["trace", "analyze", "--format", "json"]).arg(dir.path()), 0);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
+    let first: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(value["ranks"].as_array().unwrap().len(), 2, "{}", value["ranks"]);
+    assert_eq!(value["ranks"], first["ranks"]);
+    assert_eq!(stderr(&output), "");
+
+    let trace = dir.path().join("rank1.pt.trace.json.gz");
+    let before = std::fs::read(&trace).unwrap();
+    for args in [vec![trace.clone()], vec![dir.path().to_owned()]] {
+        let output = run(ocrperf().args(["trace", "analyze", "-o"]).arg(&trace).args(&args), 2);
+        assert_eq!(
+            stderr(&output),
+            format!(
+                "ocrperf: error: {}: `-o` would write over an input of this command ({}); give another output path\n",
+                trace.display(),
+                args[0].display()
+            )
+        );
+    }
+    let output = run(ocrperf().args(["trace", "diff", "-o"]).arg(&trace).arg(&trace).arg(dir.path()), 2);
+    assert!(stderr(&output).contains("`-o` would write over an input of this command"), "{}", stderr(&output));
+    let svg = run(ocrperf().args(["trace", "analyze", "--svg"]).arg(&trace).arg(&trace), 2);
+    assert!(stderr(&svg).contains("`--svg` would write over an input"), "{}", stderr(&svg));
+    assert_eq!(std::fs::read(&trace).unwrap(), before);
+}

@@ -150,6 +150,13 @@ impl Report for TargetsBenchReport {
 }
 
 impl TargetsBenchReport {
+    /// Images per second without the polygon cache: a `--no-cache` run's images over its time
+    /// (every epoch computes every polygon); `None` when the run had a cache. Not the cold rate:
+    /// that is the first epoch of a cached run, which also fills the cache.
+    pub fn uncached_images_per_s(&self) -> Option<f64> {
+        self.cache.is_none().then_some(self.images_per_s)
+    }
+
     /// Images per second of the first epoch, the one that fills the cache; `None` without
     /// epochs.
     pub fn cold_images_per_s(&self) -> Option<f64> {
@@ -246,5 +253,10 @@ mod tests {
         older.as_object_mut().unwrap().remove("buffers_per_thread");
         let older: TargetsBenchReport = serde_json::from_value(older).unwrap();
         assert_eq!(older, report);
+        // With a cache the run has no uncached rate; without one it is the whole run's rate.
+        assert_eq!(report.uncached_images_per_s(), None);
+        let uncached = TargetsBenchReport { cache: None, ..report };
+        assert_eq!(uncached.uncached_images_per_s(), Some(30.0));
+        assert_eq!(uncached.cold_images_per_s(), Some(10.0));
     }
 }

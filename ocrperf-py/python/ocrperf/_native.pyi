@@ -13,6 +13,8 @@ __all__ = [
     "ResourceMonitor",
     "BatchEventWriter",
     "HEADLINE_METRICS",
+    "select_metrics",
+    "metric_pattern_warnings",
     "analyze_traces",
     "cli_main",
     "_panic_for_test",
@@ -36,11 +38,11 @@ class Generator:
         cls,
         *,
         semantics: str = "db",
-        shrink_ratio: float = 0.4,
-        min_text_size: float = 8.0,
-        thresh_min: float = 0.3,
-        thresh_max: float = 0.7,
-        cache_bytes: int | None = None,
+        shrink_ratio: float | None = None,
+        min_text_size: float | None = None,
+        thresh_min: float | None = None,
+        thresh_max: float | None = None,
+        cache_mb: float | None = None,
     ) -> Generator: ...
     def shrink(
         self,
@@ -128,6 +130,9 @@ class ResourceMonitor:
     def stop(self) -> str | None: ...
     def __enter__(self) -> ResourceMonitor: ...
     def __exit__(self, *exc: object) -> bool: ...
+
+def select_metrics(latest: dict[str, float], patterns: Sequence[str]) -> dict[str, float]: ...
+def metric_pattern_warnings(patterns: Sequence[str]) -> list[str]: ...
 
 class _TraceAnalysis(TypedDict):
     report: dict[str, Any]

@@ -33,7 +33,6 @@ Without Lightning installed the classes still import (they derive from ``object`
 with any trainer object that has the attributes they read, which is how they are tested.
 """
 
-import fnmatch
 import json
 import os
 import pathlib
@@ -128,7 +127,8 @@ class Throughput(Callback):
       asynchronous, so with ``sync_cuda=True`` the callback synchronizes before reading the
       clock at the end of a batch; without it, the GPU's backlog shows up as a later batch's wait.
 
-    Lines are written whole and flushed every ``flush_every`` batches, so a crash loses at most
+    Lines are written whole and flushed every ``flush_every`` batches (at least 1; the writer,
+    opened when training starts, refuses 0 with ``ValueError``), so a crash loses at most
     those. With several processes (DDP) only global rank 0 writes, unless ``path`` contains
     ``{rank}``: then each rank writes its own file, so that a slow rank shows.
     """
@@ -149,7 +149,8 @@ class Throughput(Callback):
         self._enabled = True
         self.sync_cuda = sync_cuda
         self.record_gpu_memory = record_gpu_memory
-        self.flush_every = max(1, int(flush_every))
+        # Checked by Rust's writer when it opens (``on_train_start``), never clamped here.
+        self.flush_every = flush_every
         self.clock = clock
         self.wall_clock = wall_clock
         self.batch_size_fn: Callable[[Any], int] = batch_size_fn or _batch_size
@@ -441,8 +442,10 @@ class ResourceMonitor(Callback):
 
     A native thread samples every ``interval_s`` seconds from the start of ``fit`` (no Python
     work per sample, no GIL). Every ``log_every_n_steps`` training batches the latest figures
-    matching ``metrics`` (``fnmatch`` patterns over names such as ``gpu.0.utilization_percent``
-    or ``host.cpu_percent``; default :data:`DEFAULT_METRICS`) are logged as
+    matching ``metrics`` (patterns over names such as ``gpu.0.utilization_percent`` or
+    ``host.cpu_percent``, where ``*`` stands for one dotted part as in alert rules:
+    ``gpu.*.power_w``; default :data:`DEFAULT_METRICS`; a pattern that can match nothing is
+    warned about) are logged as
     ``<prefix>/<metric>``, e.g. ``ocrperf/monitor/gpu.0.utilization_percent``, and alerts that
     fired since (the monitor's rules, or a TOML file's, ``rules=``) are raised as
     :class:`ResourceAlert` warnings. By default only global rank 0 samples and logs; with
@@ -472,6 +475,9 @@ class ResourceMonitor(Callback):
         if per_rank and out is not None and "{rank}" not in os.fspath(out):
             raise ValueError(f"with per_rank=True every rank writes samples: put {{rank}} in out ({os.fspath(out)!r})")
         self.interval_s, self.log_every_n_steps, self.per_rank = float(interval_s), log_every_n_steps, per_rank
+        # Rust's check, as for alert rules: a pattern that can match no metric is a typo.
+        for warning in _native.metric_pattern_warnings(metrics):
+            warnings.warn(f"ocrperf ResourceMonitor: {warning}", stacklevel=2)
         self.metrics, self.out, self.prometheus, self.rules = tuple(metrics), out, prometheus, rules
         self.gpu, self.prefix = gpu, prefix
         self.monitor: Optional[_native.ResourceMonitor] = None
@@ -494,6 +500,9 @@ class ResourceMonitor(Callback):
         )
         if self.monitor.gpu_note:
             print(f"ocrperf: resource monitor: {self.monitor.gpu_note}")
+        # What the rules file's check found (a rule whose metric matches nothing), at once.
+        for warning in self.monitor.take_warnings():
+            warnings.warn(f"ocrperf resource monitor: {warning}", stacklevel=2)
 
     def on_train_batch_end(self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
         self._batches += 1
@@ -508,13 +517,11 @@ class ResourceMonitor(Callback):
 
     # The work
     def selected(self, latest: dict[str, float]) -> dict[str, float]:
-        """The latest figures that match ``metrics``, named for the loggers."""
+        """The latest figures that match ``metrics`` (Rust's selection, the alert rules'
+        matcher), named for the loggers."""
         scope = f"{self.prefix}/rank{self._rank}" if self.per_rank else self.prefix
-        return {
-            f"{scope}/{name}": value
-            for name, value in sorted(latest.items())
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.metrics)
-        }
+        picked = _native.select_metrics(latest, self.metrics)
+        return {f"{scope}/{name}": value for name, value in sorted(picked.items())}
 
     def log_now(self, trainer: Any) -> dict[str, float]:
         """Logs the latest figures and raises the alerts that fired since the last call."""

@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use metrics_schema::lightning_csv::{CsvError, MetricsCsv, TRAIN_BATCHES, TRAIN_SAMPLES, TRAIN_TIME, TrainCounters};
+use metrics_schema::lightning_csv::{CsvError, MetricsCsv, TrainCounters};
 
 use super::ReadOptions;
 use crate::{Error, Hint, Place, Point, RunMetrics, SourceFile};
@@ -44,8 +44,9 @@ fn open<'a>(
 
 /// Reads a `metrics.csv` into `run`. Where the file has the counters of Lightning's
 /// `ThroughputMonitor` (`train/time`, `train/batches`, `train/samples`), they are checked as
-/// `ocrperf throughput` checks them ([`TrainCounters`]): counters that contradict each other,
-/// or a batch over an hour, are damage at their line.
+/// `ocrperf throughput` checks them ([`TrainCounters::advance_row`]): a row with `train/time`
+/// and an empty, NaN or negative counter, counters that contradict each other, or a batch over
+/// an hour, are damage at their line.
 ///
 /// # Errors
 /// [`Error::Unsupported`] without a `step` column, [`Error::Damaged`] naming the line for a row
@@ -56,10 +57,7 @@ pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Res
     run.files.push(SourceFile { path: path.display().to_string(), format: "lightning-csv", bytes });
     let damaged = |place: Place, message: String| Error::damaged(path, place, message);
     let names = csv.columns().to_vec();
-    let counter_columns = match (csv.column(TRAIN_TIME), csv.column(TRAIN_BATCHES), csv.column(TRAIN_SAMPLES)) {
-        (Some(time), Some(batches), Some(samples)) => Some([time, batches, samples]),
-        _ => None,
-    };
+    let counter_columns = csv.counter_columns();
     let mut counters = TrainCounters::default();
     let durations: Vec<bool> = names.iter().map(|name| super::is_duration(name, Hint::default())).collect();
     let source = path.display().to_string();
@@ -86,14 +84,10 @@ pub fn read(path: &Path, options: &ReadOptions<'_>, run: &mut RunMetrics) -> Res
             // NaN and infinities are kept as logged: the summary leaves them out and says so.
             run.push(name, Point { step, wall_time: f64::NAN, value }, Hint::default(), &source);
         }
-        if let Some([time, batches, samples]) = counter_columns {
-            let cells = [row.get(time), row.get(batches), row.get(samples)];
-            // Rows that log no counters (validation rows), or a NaN the summary counts, are
-            // left to the series above.
-            if let [Ok(time), Ok(batches), Ok(samples)] = cells.map(|cell| TrainCounters::parse("", cell)) {
-                let advance = counters.advance(time, batches as u64, samples as u64);
-                advance.map_err(|message| damaged(place, message))?;
-            }
+        if let Some(columns) = counter_columns {
+            // The one row rule `throughput` applies: a row without train/time (a validation
+            // row) is passed over; one with it needs every counter, or it is damage at its line.
+            counters.advance_row(&row, columns).map_err(|message| damaged(place, message))?;
         }
     }
     Ok(())
@@ -150,6 +144,14 @@ mod tests {
         assert!(err.ends_with("metrics.csv:3: train/time goes back from 5 to 3 while the other counters go on; these columns only grow (a restart resets train/time and train/batches together)"), "{err}");
         // A new fit in the same file restarts the counters.
         assert!(read_text(&format!("{header}0,9,5,10,80\n0,9,5,10,80\n0,9,4,9,72\n")).is_ok());
+        // A row with train/time needs its counters: an empty or NaN one is not passed over.
+        let err = read_text(&format!("{header}0,9,5,10,80\n0,19,10,,160\n")).unwrap_err().to_string();
+        assert!(err.ends_with("metrics.csv:3: bad train/batches `` (a finite number, not negative)"), "{err}");
+        let err = read_text(&format!("{header}0,9,5,10,nan\n")).unwrap_err().to_string();
+        assert!(err.ends_with("metrics.csv:2: bad train/samples `nan` (a finite number, not negative)"), "{err}");
+        // A validation row, without train/time, is passed over.
+        let run = read_text(&format!("{header}0,9,5,10,80\n0,9,,,\n0,19,10,20,160\n")).unwrap();
+        assert_eq!(run.series["train/time"].values(), [5.0, 10.0]);
     }
 
     #[test]

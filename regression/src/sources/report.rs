@@ -41,8 +41,8 @@ pub fn sniff(path: &Path) -> Result<Option<Format>, Error> {
 /// How much of a file [`sniff`] looks at first.
 const HEAD: u64 = 4096;
 
-/// The first 4 KiB of a (possibly gzipped) file, as text without a BOM, and whether that is
-/// the whole file.
+/// The first 4 KiB of a (possibly gzipped) file, as text (the opener consumed a BOM), and
+/// whether that is the whole file.
 fn read_head(path: &Path) -> Result<(String, bool), Error> {
     let mut head = Vec::new();
     super::open_text(path, &ReadOptions::default())?
@@ -50,8 +50,7 @@ fn read_head(path: &Path) -> Result<(String, bool), Error> {
         .read_to_end(&mut head)
         .map_err(|cause| Error::io(path, cause))?;
     let whole = (head.len() as u64) < HEAD;
-    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
-    Ok((String::from_utf8_lossy(head).into_owned(), whole))
+    Ok((String::from_utf8_lossy(&head).into_owned(), whole))
 }
 
 /// The schema id an envelope's text starts with (`schema` is its first field), if any.
@@ -69,8 +68,7 @@ fn schema_of(path: &Path, head: &str, whole: bool) -> Option<metrics_schema::Sch
     if whole || !head.trim_start().starts_with('{') || head.contains("\"traceEvents\"") {
         return None;
     }
-    let mut reader = super::open_text(path, &ReadOptions::default()).ok()?;
-    metrics_schema::text::skip_bom(&mut reader).ok()?;
+    let reader = super::open_text(path, &ReadOptions::default()).ok()?;
     top_level_schema(reader.take(MAX_REPORT)).and_then(|id| id.parse().ok())
 }
 

@@ -9,7 +9,7 @@
 use std::{path::Path, time::Duration};
 
 use metrics_schema::{
-    lightning_csv::{CsvError, MetricsCsv, TRAIN_BATCHES, TRAIN_SAMPLES, TRAIN_TIME, TrainCounters},
+    lightning_csv::{CsvError, MetricsCsv, TrainCounters},
     text::open_input,
 };
 
@@ -43,9 +43,7 @@ pub fn read_metrics_csv(path: &Path, recorder: &mut ThroughputRecorder) -> Resul
         other => bad(0, other.to_string()),
     };
     let mut csv = MetricsCsv::new(reader).map_err(csv_error)?;
-    let (Some(time), Some(batches), Some(samples)) =
-        (csv.column(TRAIN_TIME), csv.column(TRAIN_BATCHES), csv.column(TRAIN_SAMPLES))
-    else {
+    let Some(columns) = csv.counter_columns() else {
         return Err(Error::Unusable {
             path: path.to_owned(),
             message: "no train/time, train/batches and train/samples columns (Lightning's ThroughputMonitor)"
@@ -55,14 +53,10 @@ pub fn read_metrics_csv(path: &Path, recorder: &mut ThroughputRecorder) -> Resul
     let mut counters = TrainCounters::default();
     let mut stats = LightningStats::default();
     while let Some(row) = csv.next_row().map_err(csv_error)? {
-        if row.get(time).is_empty() {
+        // The one row rule: a row without train/time is passed over, a bad counter is an error.
+        let Some(step) = counters.advance_row(&row, columns).map_err(|message| bad(row.line, message))? else {
             continue;
-        }
-        let number =
-            |column: usize, name: &str| TrainCounters::parse(name, row.get(column)).map_err(|m| bad(row.line, m));
-        let now = number(time, TRAIN_TIME)?;
-        let (count, seen) = (number(batches, TRAIN_BATCHES)? as u64, number(samples, TRAIN_SAMPLES)? as u64);
-        let step = counters.advance(now, count, seen).map_err(|message| bad(row.line, message))?;
+        };
         if step.restart {
             stats.restarts += 1;
             stats.warnings.push(format!(

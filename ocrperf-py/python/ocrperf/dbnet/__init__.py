@@ -144,8 +144,6 @@ class DBTargets:
         cache_mb: float = 256,
         compact: bool = False,
     ):
-        if cache_mb < 0:
-            raise ValueError(f"cache_mb must be at least 0, not {cache_mb}")
         self.compact = compact
         self._generator = _native.Generator(
             semantics="db",
@@ -153,7 +151,7 @@ class DBTargets:
             min_text_size=float(min_text_size),
             thresh_min=thresh_min,
             thresh_max=thresh_max,
-            cache_bytes=int(cache_mb * 2**20) if cache_mb > 0 else None,
+            cache_mb=float(cache_mb),  # its range (0 turns the cache off) is the library's
         )
 
     def __call__(self, data: Data) -> Data:

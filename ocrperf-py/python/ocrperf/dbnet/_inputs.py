@@ -1,9 +1,9 @@
 """Flattening a sample's polygons for the native generator.
 
 What cannot be flattened raises ``TypeError`` (not numbers, not arrays) or ``ValueError``
-(wrong shapes, mismatched tags, an empty image), naming the polygon. What a polygon's values
-must be (finite, at least 3 points, within range) is the native generator's one check, which
-raises ``ValueError`` naming the polygon too.
+(wrong shapes, mismatched tags), naming the polygon. What a polygon's values must be (finite,
+at least 3 points, within range) and the image's size (each side at least 1 pixel) are the
+native generator's one check, which raises ``ValueError`` naming the polygon or the size.
 """
 
 from typing import Any, NamedTuple
@@ -21,17 +21,15 @@ class Flat(NamedTuple):
 
 
 def image_size(image: Any) -> "tuple[int, int]":
-    """``(height, width)`` of an ``H×W[×C]`` image (anything with a ``.shape``)."""
+    """``(height, width)`` of an ``H×W[×C]`` image (anything with a ``.shape``); an empty side
+    is the native generator's to refuse."""
     shape = getattr(image, "shape", None)
     if shape is None or len(shape) < 2:
         raise TypeError(
             f"image must be an array of shape (H, W[, C]), not {type(image).__name__}"
             + (f" of shape {tuple(shape)}" if shape is not None else "")
         )
-    height, width = int(shape[0]), int(shape[1])
-    if height < 1 or width < 1:
-        raise ValueError(f"image has size {width}x{height}; each side must be at least 1 pixel")
-    return height, width
+    return int(shape[0]), int(shape[1])
 
 
 def _polygon_array(index: int, polygon: Any) -> np.ndarray:

@@ -1,5 +1,7 @@
-//! Phase 1's demo: a baseline of the built-in workload, the gate passing an unchanged run and
-//! catching an injected slowdown, and the gate on the committed tracker fixtures.
+//! The phase demo and the benchmarks of the regression gate: phase 1's demo (a baseline of the
+//! built-in workload, the gate passing an unchanged run and catching an injected slowdown, and
+//! the gate on the committed tracker fixtures) and `cargo xtask bench-readers` (the TensorBoard
+//! and W&B readers against the trackers' own). The gate's power study is `gate_bench.rs`.
 //!
 //! The built-in workload is `ocrperf throughput run` with 2 loader workers and a simulated
 //! 20 ms step: step-bound like a GPU training run, so unchanged runs differ by noise alone

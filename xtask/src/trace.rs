@@ -1,8 +1,7 @@
-//! Phase 3's `profiler-analyze` demo: the repo's H100 fixture traces analysed (table, Markdown,
-//! SVG under `target/ocrperf/`), the two loader settings diffed, and the verdicts checked.
-//!
-//! The speed benchmark against HTA is separate (`cargo xtask bench-trace`): it needs a 1 GB
-//! file and minutes.
+//! The phase demo and the benchmarks of `profiler-analyze`: phase 3's trace demo, the repo's
+//! H100 fixture traces analysed (table, Markdown, SVG under `target/ocrperf/`), the two loader
+//! settings diffed and the verdicts checked; and `cargo xtask bench-trace`, the speed benchmark
+//! against HTA, a task of its own because it needs a 1 GB file and minutes.
 
 use std::process::Command;
 

@@ -1,5 +1,6 @@
-//! Phase 3's `throughput` demo: the DBNet target pipeline through the loader on the built-in
-//! data, 1 vs 2 workers, cache off vs on, with a verdict for each.
+//! The phase demo and the benchmarks of `throughput`: phase 3's demo (the DBNet target pipeline
+//! through the loader on the built-in data, 1 vs 2 workers, cache off vs on, with a verdict for
+//! each) and `cargo xtask bench-loader` (the loader against `targets bench`).
 
 use metrics_schema::{TargetsBenchReport, ThroughputReport};
 

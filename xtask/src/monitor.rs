@@ -1,5 +1,6 @@
-//! Phase 3's `resource-monitor` demo: monitors a built-in CPU and disk load for a few seconds,
-//! then writes the samples and the HTML report under `target/ocrperf/`.
+//! The phase demo and the benchmarks of `resource-monitor`: phase 3's monitor demo (a built-in
+//! CPU and disk load monitored for a few seconds, the samples and the HTML report written under
+//! `target/ocrperf/`) and `cargo xtask bench-monitor` (the monitor's own CPU and memory).
 
 use std::process::Command;
 
@@ -39,7 +40,14 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
     anyhow::ensure!(output.status.success(), "monitor failed: {}", String::from_utf8_lossy(&output.stderr));
     let report = parse_report::<MonitorSummaryReport>(&output.stdout, "ocrperf monitor")?.report;
     anyhow::ensure!(!report.alerts.is_empty(), "the demo rule should have fired");
-    let max_of = |name: &str| report.metrics.iter().find(|m| m.name == name).map_or(f64::NAN, |m| m.max);
+    let max_of = |name: &str| -> anyhow::Result<f64> {
+        report
+            .metrics
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.max)
+            .with_context(|| format!("the monitor's summary has no `{name}`"))
+    };
     let disk_write = report
         .metrics
         .iter()
@@ -47,10 +55,11 @@ pub(crate) fn demo(ctx: &DemoContext) -> anyhow::Result<String> {
         .map(|m| m.max)
         .fold(0.0, f64::max);
     let samples_taken = report.samples;
-    let cpu_peak = max_of("process.cpu_percent");
+    let cpu_peak = max_of("process.cpu_percent")?;
+    let rss_peak = max_of("process.rss_bytes")?;
     println!(
         "{samples_taken} samples; process CPU peak {cpu_peak:.0}%, RSS peak {:.1} MB; disk writes peak {:.0} MB/s; GPUs: {}",
-        max_of("process.rss_bytes") / 1e6,
+        rss_peak / 1e6,
         disk_write / 1e6,
         report.gpu_note.clone().unwrap_or_else(|| report.gpus.to_string())
     );
