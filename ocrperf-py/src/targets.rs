@@ -276,17 +276,21 @@ impl Generator {
         )
     }
 
-    /// The cache's counters (`hits`, `misses`, `hit_rate`, `entries`, `bytes`), or `None`
+    /// The cache's counters (`hits`, `misses`, `hit_rate`, `entries`, `bytes`, and `bypassed`
+    /// and `standing_aside` for a full cache that stood aside for want of hits), or `None`
     /// without a cache.
     fn cache_stats<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
         let Some(cache) = self.inner.cache() else { return Ok(None) };
-        let CacheStats { hits, misses, hit_rate, entries, bytes } = py.detach(|| cache.stats());
+        let CacheStats { hits, misses, hit_rate, entries, bytes, bypassed, standing_aside } =
+            py.detach(|| cache.stats());
         let stats = PyDict::new(py);
         stats.set_item("hits", hits)?;
         stats.set_item("misses", misses)?;
         stats.set_item("hit_rate", hit_rate)?;
         stats.set_item("entries", entries)?;
         stats.set_item("bytes", bytes)?;
+        stats.set_item("bypassed", bypassed)?;
+        stats.set_item("standing_aside", standing_aside)?;
         Ok(Some(stats))
     }
 }

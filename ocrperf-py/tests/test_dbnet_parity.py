@@ -1,8 +1,10 @@
 """Digest parity with the DB reference through the Python API, on the repository's data sets."""
 
+import json
+
 import numpy as np
 
-from conftest import db_sample, sha256
+from conftest import TESTDATA, db_sample, sha256
 from ocrperf.dbnet import DBTargets, MakeBorderMap, MakeSegDetectionData
 
 
@@ -36,6 +38,20 @@ def test_db_targets_cold_and_warm_match_the_reference(dataset):
             assert got == digests[path.name], (epoch, path.name)
     stats = targets.cache_stats()
     assert stats["hits"] > 0 and stats["hits"] >= stats["misses"]
+    assert stats["bypassed"] == 0 and not stats["standing_aside"], "a cache with room never stands aside"
+
+
+def test_a_full_cache_that_does_not_hit_stands_aside_with_the_same_maps():
+    root = TESTDATA / "dbnet"  # 1,316 polygons an epoch: a 1 MiB cache holds a few dozen
+    files = sorted((root / "gt").glob("*.txt"))
+    digests = json.loads((root / "expected" / "digests.json").read_text())["files"]
+    targets = DBTargets(cache_mb=1)
+    for _ in range(3):
+        for path in files:
+            data = targets(db_sample(path))
+            assert sha256(data["thresh_map"]) == digests[path.name]["thresh"], path.name
+    stats = targets.cache_stats()
+    assert stats["standing_aside"] and stats["bypassed"] > stats["misses"], stats
 
 
 def test_compact_maps_are_the_same_values_as_bytes(dataset):

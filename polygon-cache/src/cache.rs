@@ -5,7 +5,7 @@ use std::{
     hash::{Hash, Hasher},
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
 
@@ -75,6 +75,11 @@ pub struct CacheStats {
     pub entries: u64,
     /// Bytes held (keys and values, as weighed).
     pub bytes: u64,
+    /// Polygons computed without a lookup while the cache stood aside (see
+    /// [`PolygonCache`]); not counted in `hits` or `misses`.
+    pub bypassed: u64,
+    /// Whether the cache stands aside now.
+    pub standing_aside: bool,
 }
 
 /// A thread-safe cache of polygon work, bounded by bytes; clones share the same cache.
@@ -82,11 +87,77 @@ pub struct CacheStats {
 /// Only the per-polygon work is cached (the integer polygon's offsets, D and the border
 /// distance patch); composing the patches onto each image's canvas is always done afresh, so
 /// cached and uncached targets are bit-identical.
+///
+/// A full cache that no longer hits (every epoch's polygons are new under augmentation) would
+/// cost every polygon a key, a lookup, an insertion and an eviction for nothing. So the cache
+/// watches its lookups in windows of 64: after a window with almost no hits (fewer than 1 in
+/// 32) while it is full, it stands aside, and polygons are computed directly, all but one in
+/// 16, which still looks up (and inserts). When the probes' window shows hits again (at least
+/// 1 in 8), the cache comes back. A cache that is still filling never stands aside: the first pass over a data set
+/// that repeats (a validation set) misses every polygon, and must keep them all for the next.
+/// The output never depends on any of this: cached and computed work are the same bits.
 #[derive(Clone)]
 pub struct PolygonCache {
     inner: moka::sync::Cache<PolygonKey, Arc<PolygonWork>>,
     hits: Arc<AtomicU64>,
     misses: Arc<AtomicU64>,
+    adaptive: Arc<Adaptive>,
+    budget: u64,
+}
+
+/// Lookups per window of the stand-aside rule.
+pub(crate) const WINDOW: u64 = 64;
+/// The cache stands aside after a window with fewer than one hit in this many lookups.
+pub(crate) const STAND_ASIDE_BELOW: u64 = 32;
+/// While it stands aside, one polygon in this many still looks up.
+pub(crate) const PROBE_EVERY: u64 = 16;
+/// It comes back after a window of probes with at least one hit in this many.
+pub(crate) const COME_BACK_AT: u64 = 8;
+
+/// The stand-aside rule's counters (relaxed atomics: a window may be off by a lookup or two
+/// under threads, which changes only when the rule switches, never the output).
+#[derive(Debug, Default)]
+struct Adaptive {
+    standing_aside: AtomicBool,
+    /// Lookups and hits in the current window.
+    window: AtomicU64,
+    window_hits: AtomicU64,
+    /// Calls while standing aside, to pick the probes.
+    calls: AtomicU64,
+    bypassed: AtomicU64,
+}
+
+impl Adaptive {
+    /// Whether this call should skip the cache.
+    fn skip(&self) -> bool {
+        if !self.standing_aside.load(Ordering::Relaxed) {
+            return false;
+        }
+        let probe = self.calls.fetch_add(1, Ordering::Relaxed).is_multiple_of(PROBE_EVERY);
+        if !probe {
+            self.bypassed.fetch_add(1, Ordering::Relaxed);
+        }
+        !probe
+    }
+
+    /// Counts one lookup; at the end of a window, decides whether to stand aside (`full`: the
+    /// cache is at its budget, asked only then).
+    fn looked_up(&self, hit: bool, full: impl FnOnce() -> bool) {
+        if hit {
+            self.window_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        if self.window.fetch_add(1, Ordering::Relaxed) + 1 < WINDOW {
+            return;
+        }
+        let hits = self.window_hits.swap(0, Ordering::Relaxed);
+        self.window.store(0, Ordering::Relaxed);
+        let aside = self.standing_aside.load(Ordering::Relaxed);
+        if !aside && hits * STAND_ASIDE_BELOW < WINDOW && full() {
+            self.standing_aside.store(true, Ordering::Relaxed);
+        } else if aside && hits * COME_BACK_AT >= WINDOW {
+            self.standing_aside.store(false, Ordering::Relaxed);
+        }
+    }
 }
 
 impl std::fmt::Debug for PolygonCache {
@@ -121,15 +192,34 @@ impl PolygonCache {
                 u32::try_from(key.bytes() + work.bytes()).unwrap_or(u32::MAX)
             })
             .build();
-        PolygonCache { inner, hits: Arc::default(), misses: Arc::default() }
+        PolygonCache {
+            inner,
+            hits: Arc::default(),
+            misses: Arc::default(),
+            adaptive: Arc::default(),
+            budget: max_bytes,
+        }
     }
 
-    pub(crate) fn get_or_compute(&self, key: PolygonKey, compute: impl FnOnce() -> PolygonWork) -> Arc<PolygonWork> {
+    /// The work of the polygon that `key` builds, from the cache or computed (and inserted);
+    /// computed directly, without building a key, while the cache stands aside.
+    pub(crate) fn get_or_compute(
+        &self,
+        key: impl FnOnce() -> PolygonKey,
+        compute: impl FnOnce() -> PolygonWork,
+    ) -> Arc<PolygonWork> {
+        if self.adaptive.skip() {
+            return Arc::new(compute());
+        }
+        let key = key();
         if let Some(work) = self.inner.get(&key) {
             self.hits.fetch_add(1, Ordering::Relaxed);
+            self.adaptive.looked_up(true, || false);
             return work;
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
+        // Full: within one large entry of the budget (moka's size lags a little).
+        self.adaptive.looked_up(false, || self.inner.weighted_size().saturating_add(1 << 20) >= self.budget);
         let work = Arc::new(compute());
         self.inner.insert(key, Arc::clone(&work));
         work
@@ -146,6 +236,8 @@ impl PolygonCache {
             hit_rate: if lookups == 0 { 0.0 } else { hits as f64 / lookups as f64 },
             entries: self.inner.entry_count(),
             bytes: self.inner.weighted_size(),
+            bypassed: self.adaptive.bypassed.load(Ordering::Relaxed),
+            standing_aside: self.adaptive.standing_aside.load(Ordering::Relaxed),
         }
     }
 }
@@ -153,6 +245,46 @@ impl PolygonCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::{TargetConfig, TargetGenerator, Targets, synthetic_dataset};
+
+    /// Generates every image once with `generator`, returning all maps.
+    fn pass(generator: &TargetGenerator, images: &[crate::Image]) -> Vec<Targets> {
+        images.iter().map(|image| generator.generate(image.height, image.width, &image.polygons).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_cache_that_is_still_filling_never_stands_aside() {
+        let images = synthetic_dataset(40, 7);
+        let generator = TargetGenerator::with_cache(TargetConfig::default(), PolygonCache::with_max_bytes(1 << 30));
+        pass(&generator, &images);
+        let first = generator.cache().unwrap().stats();
+        assert!(first.misses > 2 * WINDOW && first.hits == 0, "{first:?}");
+        let second_maps = pass(&generator, &images);
+        let second = generator.cache().unwrap().stats();
+        assert_eq!((second.bypassed, second.standing_aside), (0, false), "{second:?}");
+        assert_eq!(second.hits, first.misses, "every polygon of the first pass is kept for the second");
+        assert_eq!(second_maps, pass(&TargetGenerator::new(TargetConfig::default()), &images));
+    }
+
+    #[test]
+    fn a_full_cache_that_does_not_hit_stands_aside_and_comes_back_when_hits_return() {
+        // 1 MiB holds a few dozen polygons: two passes of new polygons fill it and never hit.
+        let fresh = synthetic_dataset(60, 11);
+        let generator = TargetGenerator::with_cache(TargetConfig::default(), PolygonCache::with_max_bytes(1 << 20));
+        let maps = pass(&generator, &fresh);
+        let stats = generator.cache().unwrap().stats();
+        assert!(stats.standing_aside && stats.bypassed > 0, "{stats:?}");
+        assert!(stats.bypassed > stats.misses, "most polygons skip the cache once it stands aside: {stats:?}");
+        assert_eq!(maps, pass(&TargetGenerator::new(TargetConfig::default()), &fresh), "the same maps");
+        // A small set repeated many times: the probes hit, and the cache comes back.
+        let repeated = synthetic_dataset(2, 3);
+        for _ in 0..200 {
+            pass(&generator, &repeated);
+        }
+        let stats = generator.cache().unwrap().stats();
+        assert!(!stats.standing_aside, "{stats:?}");
+    }
 
     #[test]
     fn a_budget_in_mib_is_checked_against_its_one_range() {

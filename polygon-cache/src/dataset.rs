@@ -329,5 +329,6 @@ fn cache_report(cache: &PolygonCache, budget_bytes: u64) -> CacheReport {
         bytes: stats.bytes,
         bytes_per_entry: if stats.entries == 0 { 0.0 } else { stats.bytes as f64 / stats.entries as f64 },
         budget_bytes,
+        bypassed: stats.bypassed,
     }
 }

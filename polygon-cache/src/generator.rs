@@ -299,13 +299,15 @@ impl TargetGenerator {
             || PolygonWork::compute(points, config.shrink_ratio, config.edge_distance, config.precision, width, height);
         match &self.cache {
             Some(cache) => {
-                let key = PolygonKey::new(
-                    points,
-                    config.shrink_ratio,
-                    config.edge_distance,
-                    config.precision,
-                    (width, height),
-                );
+                let key = || {
+                    PolygonKey::new(
+                        points,
+                        config.shrink_ratio,
+                        config.edge_distance,
+                        config.precision,
+                        (width, height),
+                    )
+                };
                 cache.get_or_compute(key, compute)
             }
             None => Arc::new(compute()),

@@ -6,20 +6,21 @@ use crate::raster::{Canvas, fill_poly};
 /// A row span that holds nothing.
 const EMPTY: (usize, usize) = (usize::MAX, 0);
 
-/// One map and the row spans changed since it was last set to its background.
+/// One map and, per row, the extent changed since it was last set to its background.
 #[derive(Debug, Clone, Default)]
 struct Map {
     values: Vec<f32>,
     background: f32,
-    /// `(row, start, end)` of every span written, one per row per fill (overlaps allowed).
-    changed: Vec<(u32, u32, u32)>,
-    /// Per row, the span the current fill wrote; all `EMPTY` between fills.
+    /// Per row, `[start, end)` covering every pixel written since the last reset (`EMPTY`
+    /// when none). One extent per row, not one span per fill: a reset then clears each row
+    /// in one contiguous fill (pixels between two spans are background already, so clearing
+    /// them too changes nothing), instead of thousands of short fills.
     rows: Vec<(usize, usize)>,
 }
 
 impl Map {
     /// Makes every pixel `background`: the whole map after a size (or background) change,
-    /// otherwise only the spans that were changed.
+    /// otherwise only each row's changed extent.
     fn reset(&mut self, height: usize, width: usize, background: f32) {
         let n = height * width;
         if self.values.len() != n || self.rows.len() != height || self.background.to_bits() != background.to_bits() {
@@ -29,34 +30,23 @@ impl Map {
             self.rows.clear();
             self.rows.resize(height, EMPTY);
         } else {
-            for &(row, start, end) in &self.changed {
-                let row = row as usize * width;
-                self.values[row + start as usize..row + end as usize].fill(background);
+            for (row, extent) in self.rows.iter_mut().enumerate() {
+                let (start, end) = std::mem::replace(extent, EMPTY);
+                if start < end {
+                    self.values[row * width + start..row * width + end].fill(background);
+                }
             }
         }
-        self.changed.clear();
     }
 
-    /// `cv2.fillPoly` onto this map, remembering what it wrote.
+    /// `cv2.fillPoly` onto this map; `fill_poly` widens each row's extent as it writes.
     fn fill(&mut self, width: usize, height: usize, points: &[[i32; 2]], value: f32) {
         fill_poly(&mut Canvas { data: &mut self.values, dirty: &mut self.rows, width, height }, points, value);
-        // fillPoly writes only between the polygon's lowest and highest vertex rows.
-        let (low, high) = points.iter().fold((i32::MAX, i32::MIN), |(lo, hi), p| (lo.min(p[1]), hi.max(p[1])));
-        let (low, high) = (low.max(0) as usize, high.min(height as i32 - 1));
-        if high < 0 {
-            return;
-        }
-        for row in low..=high as usize {
-            let span = &mut self.rows[row];
-            if span.0 < span.1 {
-                self.changed.push((row as u32, span.0 as u32, span.1 as u32));
-                *span = EMPTY;
-            }
-        }
     }
 
     fn mark(&mut self, row: usize, start: usize, end: usize) {
-        self.changed.push((row as u32, start as u32, end as u32));
+        let extent = &mut self.rows[row];
+        *extent = (extent.0.min(start), extent.1.max(end));
     }
 }
 
@@ -177,10 +167,11 @@ impl Targets {
             let target = &mut self.thresh.values[row * width + start..][..values.len()];
             for (out, &distance) in target.iter_mut().zip(values) {
                 let candidate = (1.0 - distance) * scale + offset;
-                // NaN (a patch pixel on a repeated vertex) leaves the pixel as it is.
-                if candidate > *out {
-                    *out = candidate;
-                }
+                // NaN (a patch pixel on a repeated vertex) leaves the pixel as it is: the
+                // comparison is false. Written as a select with an unconditional store, so it
+                // compiles to a vector max (`maxps` keeps its second operand on NaN) instead of
+                // a compare and branch per pixel.
+                *out = if candidate > *out { candidate } else { *out };
             }
             self.thresh.mark(row, start, start + values.len());
         }

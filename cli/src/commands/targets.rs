@@ -282,6 +282,12 @@ fn bench_document(report: &TargetsBenchReport) -> Document {
                 ),
             ));
             fields.push(("per cached polygon".to_owned(), format_bytes(cache.bytes_per_entry.round() as u64)));
+            if cache.bypassed > 0 {
+                fields.push((
+                    "stood aside".to_owned(),
+                    format!("{} polygons computed without a lookup (the full cache was not hitting)", cache.bypassed),
+                ));
+            }
         }
         None => fields.push(("cache".to_owned(), "off".to_owned())),
     }

@@ -142,6 +142,10 @@ pub struct CacheReport {
     pub bytes_per_entry: f64,
     /// The byte budget.
     pub budget_bytes: u64,
+    /// Polygons computed without a lookup while the full cache stood aside for want of hits
+    /// (`polygon_cache::PolygonCache`); 0 in reports from before it could.
+    #[serde(default)]
+    pub bypassed: u64,
 }
 
 impl Report for TargetsBenchReport {
@@ -232,6 +236,7 @@ mod tests {
                 bytes: 100,
                 bytes_per_entry: 100.0,
                 budget_bytes: 1000,
+                bypassed: 0,
             }),
             interrupted: false,
         };
