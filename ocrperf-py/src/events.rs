@@ -49,7 +49,7 @@ impl BatchEventWriter {
     }
 
     /// Writes one batch's event. Raises `ValueError` (and writes nothing) when the event is not
-    /// one a reader would accept: the same check as every reader of these files.
+    /// one a reader would accept: the writer's check is the readers' own.
     #[pyo3(signature = (*, step, batch_size, data_wait_s, compute_s, t_start = None, gpu_mem_bytes = None))]
     fn write(
         &self,
@@ -61,12 +61,16 @@ impl BatchEventWriter {
         gpu_mem_bytes: Option<u64>,
     ) -> PyResult<()> {
         let event = BatchEvent { step, batch_size, data_wait_s, compute_s, t_start, gpu_mem_bytes };
-        event.validate().map_err(|reason| PyValueError::new_err(format!("step {step}: {reason}")))?;
         let mut out = self.out.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let Some(out) = out.as_mut() else {
             return Err(PyValueError::new_err(format!("{}: the writer is closed", self.path.display())));
         };
-        write_batch_event(out, &event).map_err(|err| io_error(&self.path, &err))?;
+        // The writer checks the event first (`BatchEvent::validate`) and writes nothing when it
+        // would be refused by a reader: that is bad input, not a failed write.
+        write_batch_event(out, &event).map_err(|err| match err.kind() {
+            std::io::ErrorKind::InvalidInput => PyValueError::new_err(err.to_string()),
+            _ => io_error(&self.path, &err),
+        })?;
         let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *pending += 1;
         if *pending >= self.flush_every {
